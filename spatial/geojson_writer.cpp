@@ -1,0 +1,80 @@
+#include "spatial/geojson_writer.h"
+
+#include <cinttypes>
+#include <cstdio>
+#include <nlohmann/json.hpp>
+
+namespace wangge::spatial {
+namespace {
+
+void AppendCoordinate(int64_t v, std::string& out) {
+  char buf[32];
+  int64_t whole = v / 1000000000, frac = v % 1000000000;
+  bool negative = v < 0;
+  if (negative) {
+    whole = -whole;
+    frac = -frac;
+  }
+  std::snprintf(buf, sizeof buf, "%s%" PRId64 ".%09" PRId64,
+                negative ? "-" : "", whole, frac);
+  out += buf;
+}
+
+void AppendRing(const Ring& ring, std::string& out) {
+  out += '[';
+  for (size_t i = 0; i <= ring.size(); ++i) {
+    const Pt& p = ring[i % ring.size()];  // repeat the first to close
+    if (i) out += ',';
+    out += '[';
+    AppendCoordinate(p.x, out);
+    out += ',';
+    AppendCoordinate(p.y, out);
+    out += ']';
+  }
+  out += ']';
+}
+
+void AppendPolygon(const Polygon& polygon, std::string& out) {
+  out += '[';
+  for (size_t r = 0; r < polygon.rings.size(); ++r) {
+    if (r) out += ',';
+    AppendRing(polygon.rings[r], out);
+  }
+  out += ']';
+}
+
+}  // namespace
+
+std::string ToGeoJson(const std::vector<Feature>& features,
+                      const std::string& name, const JsonMembers& members) {
+  std::string out =
+      "{\"type\":\"FeatureCollection\",\"name\":" + nlohmann::json(name).dump();
+  for (const auto& [key, value] : members) {
+    out += "," + nlohmann::json(key).dump() + ":" + value;
+  }
+  out += ",\"features\":[\n";
+  for (size_t i = 0; i < features.size(); ++i) {
+    const Feature& f = features[i];
+    nlohmann::ordered_json props;
+    props["code"] = f.code;
+    props["name"] = f.name;
+    for (const auto& [key, value] : f.attributes) {
+      if (key != "name") props[key] = value;
+    }
+    out += "{\"type\":\"Feature\",\"properties\":" + props.dump() +
+           ",\"geometry\":{\"type\":";
+    bool multi = f.shape.parts.size() > 1;
+    out += multi ? "\"MultiPolygon\",\"coordinates\":["
+                 : "\"Polygon\",\"coordinates\":";
+    for (size_t k = 0; k < f.shape.parts.size(); ++k) {
+      if (k) out += ',';
+      AppendPolygon(f.shape.parts[k], out);
+    }
+    out += multi ? "]}}" : "}}";
+    out += i + 1 < features.size() ? ",\n" : "\n";
+  }
+  out += "]}\n";
+  return out;
+}
+
+}  // namespace wangge::spatial

@@ -1,0 +1,80 @@
+#include "spatial/jagged_grid.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace wangge::spatial {
+
+uint64_t Mix(uint64_t a, uint64_t b, uint64_t c, uint64_t d) {
+  uint64_t h = 0x9e3779b97f4a7c15ULL;
+  for (uint64_t v : {a, b, c, d}) {
+    h ^= v + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2);
+    h ^= h >> 30;
+    h *= 0xbf58476d1ce4e5b9ULL;
+    h ^= h >> 27;
+    h *= 0x94d049bb133111ebULL;
+    h ^= h >> 31;
+  }
+  return h;
+}
+
+double Signed(uint64_t hash) {
+  return double(hash >> 11) / double(1ULL << 53) * 2.0 - 1.0;
+}
+
+Pt JaggedGrid::Corner(int i, int j) const {
+  double jx = 0.2 * Signed(Mix(spec_.seed, 1, i, j));
+  double jy = 0.2 * Signed(Mix(spec_.seed, 2, i, j));
+  return {spec_.origin.x + std::llround((i + jx) * spec_.cell_width),
+          spec_.origin.y - std::llround((j + jy) * spec_.cell_height)};
+}
+
+void JaggedGrid::AppendEdge(int i0, int j0, int i1, int j1, Ring& out) const {
+  // Key the edge by its lower corner so both directions get one polyline.
+  bool forward = std::pair(i0, j0) < std::pair(i1, j1);
+  int ia = forward ? i0 : i1, ja = forward ? j0 : j1;
+  bool horizontal = (j0 == j1);
+  uint64_t key = Mix(spec_.seed, horizontal ? 3 : 4, ia, ja);
+  Pt a = Corner(ia, ja);
+  Pt b = forward ? Corner(i1, j1) : Corner(i0, j0);
+  int span = spec_.max_segments - spec_.min_segments + 1;
+  int segments = spec_.min_segments + int(Mix(key, 5) % uint64_t(span));
+  double dx = double(b.x - a.x), dy = double(b.y - a.y);
+  // Sideways amplitude: 6% of the edge length, tapering to 0 at the corners,
+  // which keeps the edges of one cell from ever meeting.
+  double amplitude = 0.06;
+  Ring edge;
+  edge.reserve(segments);
+  edge.push_back(a);
+  double drift = 0;
+  for (int m = 1; m < segments; ++m) {
+    double t = double(m) / segments;
+    drift = 0.6 * drift + 0.4 * Signed(Mix(key, 6, m));  // field-edge wobble
+    double side = amplitude * 4 * t * (1 - t) * drift;
+    edge.push_back({a.x + std::llround(t * dx - side * dy),
+                    a.y + std::llround(t * dy + side * dx)});
+  }
+  if (!forward) {
+    edge.push_back(b);
+    std::reverse(edge.begin(), edge.end());
+    edge.pop_back();
+  }
+  out.insert(out.end(), edge.begin(), edge.end());
+}
+
+Ring JaggedGrid::CellRing(int col, int row) const {
+  return BlockRing(col, row, col + 1, row + 1);
+}
+
+Ring JaggedGrid::BlockRing(int col0, int row0, int col1, int row1) const {
+  // Corners: i grows east, j grows south. Counter-clockwise on the map:
+  // south side eastwards, east side north, north side west, west side south.
+  Ring out;
+  for (int i = col0; i < col1; ++i) AppendEdge(i, row1, i + 1, row1, out);
+  for (int j = row1; j > row0; --j) AppendEdge(col1, j, col1, j - 1, out);
+  for (int i = col1; i > col0; --i) AppendEdge(i, row0, i - 1, row0, out);
+  for (int j = row0; j < row1; ++j) AppendEdge(col0, j, col0, j + 1, out);
+  return out;
+}
+
+}  // namespace wangge::spatial

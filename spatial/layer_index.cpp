@@ -1,0 +1,123 @@
+#include "spatial/layer_index.h"
+
+#include <algorithm>
+#include <boost/geometry.hpp>
+#include <boost/geometry/index/rtree.hpp>
+#include <cmath>
+#include <limits>
+#include <utility>
+
+namespace wangge::spatial {
+namespace bg = boost::geometry;
+namespace bgi = boost::geometry::index;
+
+using BPoint = bg::model::point<double, 2, bg::cs::cartesian>;
+using BBox = bg::model::box<BPoint>;
+using Value = std::pair<BBox, size_t>;
+
+struct LayerIndex::Tree {
+  bgi::rtree<Value, bgi::rstar<16>> rtree;
+};
+
+namespace {
+
+// Degrees, widened by one nanodegree so that rounding in the conversion can
+// never shrink a box below the polygon it bounds.
+BBox ToBox(const Box& b) {
+  LonLat lo = ToLonLat({b.min.x - 1, b.min.y - 1});
+  LonLat hi = ToLonLat({b.max.x + 1, b.max.y + 1});
+  return BBox(BPoint(lo.lon, lo.lat), BPoint(hi.lon, hi.lat));
+}
+
+BPoint ToBPoint(Pt p) {
+  LonLat ll = ToLonLat(p);
+  return BPoint(ll.lon, ll.lat);
+}
+
+}  // namespace
+
+LayerIndex::LayerIndex() : tree_(std::make_unique<Tree>()) {}
+LayerIndex::LayerIndex(LayerIndex&&) noexcept = default;
+LayerIndex& LayerIndex::operator=(LayerIndex&&) noexcept = default;
+LayerIndex::~LayerIndex() = default;
+
+Result<LayerIndex> LayerIndex::Build(std::vector<Feature> features,
+                                     const std::string& layer) {
+  std::sort(features.begin(), features.end(),
+            [](const Feature& a, const Feature& b) { return a.code < b.code; });
+  for (size_t i = 0; i < features.size(); ++i) {
+    if (features[i].code.empty()) {
+      return Fail(ErrorCode::kInvalidArgument,
+                  layer +
+                      ": a feature has an empty code; give every feature "
+                      "a unique code",
+                  "code");
+    }
+    if (i > 0 && features[i].code == features[i - 1].code) {
+      return Fail(ErrorCode::kInvalidArgument,
+                  layer + ": code " + features[i].code +
+                      " is used by two features; codes must be unique",
+                  "code");
+    }
+  }
+  std::vector<Value> boxes;
+  boxes.reserve(features.size());
+  for (size_t i = 0; i < features.size(); ++i) {
+    boxes.emplace_back(ToBox(BoundsOf(features[i].shape)), i);
+  }
+  LayerIndex index;
+  index.features_ = std::move(features);
+  // The range constructor bulk-loads a packed tree.
+  index.tree_->rtree = decltype(index.tree_->rtree)(boxes);
+  return index;
+}
+
+std::optional<size_t> LayerIndex::FirstCovering(Pt p) const {
+  std::optional<size_t> best;
+  BPoint q = ToBPoint(p);
+  for (auto it = tree_->rtree.qbegin(bgi::intersects(q));
+       it != tree_->rtree.qend(); ++it) {
+    size_t i = it->second;
+    if (best && i > *best) continue;
+    if (Classify(features_[i].shape, p) != Side::kOutside) best = i;
+  }
+  return best;
+}
+
+std::vector<size_t> LayerIndex::AllCovering(Pt p) const {
+  std::vector<size_t> hits;
+  BPoint q = ToBPoint(p);
+  for (auto it = tree_->rtree.qbegin(bgi::intersects(q));
+       it != tree_->rtree.qend(); ++it) {
+    if (Classify(features_[it->second].shape, p) != Side::kOutside) {
+      hits.push_back(it->second);
+    }
+  }
+  std::sort(hits.begin(), hits.end());
+  return hits;
+}
+
+std::optional<LayerIndex::Nearest> LayerIndex::NearestTo(Pt p) const {
+  if (features_.empty()) return std::nullopt;
+  LonLat ll = ToLonLat(p);
+  MetricScale scale = MetricScaleAt(ll.lat);
+  // Metres per degree along the less stretched axis: a box d degrees away
+  // is at least d * this many metres away.
+  double min_metres_per_degree = std::min(scale.x, scale.y) * kUnitsPerDegree;
+  std::optional<Nearest> best;
+  BPoint q = ToBPoint(p);
+  for (auto it = tree_->rtree.qbegin(bgi::nearest(q, unsigned(size())));
+       it != tree_->rtree.qend(); ++it) {
+    double box_degrees = bg::distance(q, it->first);
+    if (best && box_degrees * min_metres_per_degree > best->distance_m) break;
+    size_t i = it->second;
+    double d = DistanceMetres(features_[i].shape, p, scale);
+    if (!best || d < best->distance_m ||
+        (d == best->distance_m && i < best->index)) {
+      best = Nearest{i, d};
+    }
+  }
+  return best;
+}
+
+}  // namespace wangge::spatial

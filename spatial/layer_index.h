@@ -1,0 +1,56 @@
+#pragma once
+// LayerIndex: one polygon layer behind a packed R-tree (Boost.Geometry),
+// answering "which features cover this point?" and "which feature is nearest?".
+//
+// Features are kept sorted by code, so "the feature with the smaller code"
+// is simply the smaller index. Covering means inside or on the boundary.
+// Immutable after Build; every const method is safe from many threads.
+//
+//   LayerIndex cells = *LayerIndex::Build(std::move(features), "cells");
+//   std::optional<size_t> hit = cells.FirstCovering(p);  // lowest code wins
+
+#include <cstddef>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "base/result.h"
+#include "spatial/feature.h"
+
+namespace wangge::spatial {
+
+class LayerIndex {
+ public:
+  // Fails with kInvalidArgument if two features share a code or a code is
+  // empty. `layer` names the layer in messages.
+  static Result<LayerIndex> Build(std::vector<Feature> features,
+                                  const std::string& layer);
+
+  LayerIndex(LayerIndex&&) noexcept;
+  LayerIndex& operator=(LayerIndex&&) noexcept;
+  ~LayerIndex();
+
+  // Index of the lowest-code feature covering `p`, if any.
+  std::optional<size_t> FirstCovering(Pt p) const;
+  // Indices of every feature covering `p`, ascending (by code).
+  std::vector<size_t> AllCovering(Pt p) const;
+
+  struct Nearest {
+    size_t index = 0;
+    double distance_m = 0;
+  };
+  // The feature nearest to `p` in metres (ties: lower code); nullopt if the
+  // layer is empty.
+  std::optional<Nearest> NearestTo(Pt p) const;
+
+  const std::vector<Feature>& features() const { return features_; }
+  size_t size() const { return features_.size(); }
+
+ private:
+  struct Tree;
+  LayerIndex();
+  std::vector<Feature> features_;
+  std::unique_ptr<Tree> tree_;
+};
+
+}  // namespace wangge::spatial

@@ -1,0 +1,1 @@
+#include <gdal_priv.h>  // GDAL outside spatial/gdal_*.cpp

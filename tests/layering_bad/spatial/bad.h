@@ -1,0 +1,2 @@
+#pragma once
+#include "core/case.h"  // spatial may not know cases

@@ -1,0 +1,308 @@
+#include "spatial/locator.h"
+
+#include <doctest/doctest.h>
+
+#include <atomic>
+#include <numeric>
+#include <random>
+#include <thread>
+
+#include "spatial/jagged_grid.h"
+#include "spatial/layer_reader.h"
+
+using namespace wangge;
+using namespace wangge::spatial;
+
+namespace {
+
+Feature MakeFeature(const std::string& code, const std::string& wkt,
+                    const std::string& village = "") {
+  auto shape = ParseWkt(wkt);
+  REQUIRE_MESSAGE(shape.has_value(), wkt);
+  Feature f{.code = code, .name = code, .shape = *shape};
+  if (!village.empty()) f.attributes["village"] = village;
+  return f;
+}
+
+// A 2 x 2 block of 0.01° squares at (110, 34.5), one village, two zones that
+// overlap each other.
+Locator SmallTown() {
+  Layers layers;
+  layers.villages.push_back(MakeFeature(
+      "V1", "POLYGON((110 34.5,110.02 34.5,110.02 34.52,110 34.52,110 34.5))"));
+  // Codes are deliberately not in geographic order.
+  layers.cells.push_back(MakeFeature(
+      "C4",
+      "POLYGON((110 34.51,110.01 34.51,110.01 34.52,110 34.52,110 34.51))",
+      "V1"));
+  layers.cells.push_back(
+      MakeFeature("C2",
+                  "POLYGON((110.01 34.51,110.02 34.51,110.02 34.52,110.01 "
+                  "34.52,110.01 34.51))",
+                  "V1"));
+  layers.cells.push_back(MakeFeature(
+      "C3", "POLYGON((110 34.5,110.01 34.5,110.01 34.51,110 34.51,110 34.5))",
+      "V1"));
+  layers.cells.push_back(MakeFeature("C1",
+                                     "POLYGON((110.01 34.5,110.02 34.5,110.02 "
+                                     "34.51,110.01 34.51,110.01 34.5))",
+                                     "V1"));
+  layers.zones.push_back(
+      MakeFeature("Z1",
+                  "POLYGON((110.005 34.505,110.015 34.505,110.015 "
+                  "34.515,110.005 34.515,110.005 34.505))"));
+  layers.zones.push_back(
+      MakeFeature("Z2",
+                  "POLYGON((110.012 34.505,110.018 34.505,110.018 "
+                  "34.515,110.012 34.515,110.012 34.505))"));
+  auto locator = Locator::Build(std::move(layers), 7);
+  REQUIRE(locator);
+  return std::move(*locator);
+}
+
+}  // namespace
+
+TEST_CASE("Locator: a point inside a cell gets that cell, its village, zones") {
+  Locator town = SmallTown();
+  auto p = town.Locate({110.003, 34.503});
+  REQUIRE(p);
+  CHECK(p->inside);
+  CHECK(p->cell == "C3");
+  CHECK(p->village == "V1");
+  CHECK(p->zones.empty());
+  CHECK(p->boundary_version == 7);
+}
+
+TEST_CASE("Locator: overlapping zones are all returned, ascending") {
+  Locator town = SmallTown();
+  auto p = town.Locate({110.013, 34.507});
+  REQUIRE(p);
+  CHECK(p->cell == "C1");
+  CHECK(p->zones == std::vector<std::string>{"Z1", "Z2"});
+  auto q = town.Locate({110.008, 34.507});
+  CHECK(q->zones == std::vector<std::string>{"Z1"});
+}
+
+TEST_CASE("Locator: shared-edge point goes to the lower cell code") {
+  Locator town = SmallTown();
+  CHECK(town.Locate({110.01, 34.515})->cell == "C2");  // C4 | C2
+  CHECK(town.Locate({110.005, 34.51})->cell == "C3");  // C4 / C3
+  CHECK(town.Locate({110.015, 34.51})->cell == "C1");  // C2 / C1
+}
+
+TEST_CASE("Locator: shared vertex of four cells goes to the lowest code") {
+  Locator town = SmallTown();
+  CHECK(town.Locate({110.01, 34.51})->cell == "C1");
+}
+
+TEST_CASE("Locator: outside every cell gives the nearest cell and metres") {
+  Locator town = SmallTown();
+  auto p = town.Locate({110.03, 34.505});  // 0.01° east of C1
+  REQUIRE(p);
+  CHECK_FALSE(p->inside);
+  CHECK(p->cell.empty());
+  CHECK(p->nearest_cell == "C1");
+  double metres = 0.01 * MetricScaleAt(34.505).x * kUnitsPerDegree;
+  CHECK(p->distance_m == doctest::Approx(metres).epsilon(1e-6));
+  CHECK(p->distance_m == doctest::Approx(918.4).epsilon(0.001));
+  CHECK(p->village.empty());
+  SUBCASE("north of the town, the distance uses metres of latitude") {
+    auto q = town.Locate({110.015, 34.53});
+    CHECK(q->nearest_cell == "C2");
+    CHECK(q->distance_m == doctest::Approx(1109.3).epsilon(0.001));
+  }
+}
+
+TEST_CASE("Locator: invalid coordinates are errors naming the value") {
+  Locator town = SmallTown();
+  auto p = town.Locate({110, std::numeric_limits<double>::quiet_NaN()});
+  REQUIRE_FALSE(p);
+  CHECK(p.error().field == "lat");
+  auto q = town.Locate({-181, 34});
+  REQUIRE_FALSE(q);
+  CHECK(q.error().field == "lon");
+}
+
+TEST_CASE("Locator: holes and islands; multipolygon cells") {
+  Layers layers;
+  layers.villages.push_back(
+      MakeFeature("V", "POLYGON((0 0,10 0,10 10,0 10,0 0))"));
+  // "R" is a ring around the island "I"; "M" has two parts.
+  layers.cells.push_back(MakeFeature(
+      "R", "POLYGON((0 0,6 0,6 10,0 10,0 0),(2 2,4 2,4 4,2 4,2 2))"));
+  layers.cells.push_back(MakeFeature("I", "POLYGON((2 2,4 2,4 4,2 4,2 2))"));
+  layers.cells.push_back(MakeFeature(
+      "M",
+      "MULTIPOLYGON(((6 0,10 0,10 5,6 5,6 0)),((6 5,10 5,10 10,6 10,6 5)))"));
+  auto town = Locator::Build(std::move(layers), 1);
+  REQUIRE(town);
+  CHECK(town->Locate({3, 3})->cell == "I");  // in the hole of R
+  CHECK(town->Locate({1, 1})->cell == "R");
+  CHECK(town->Locate({2, 3})->cell == "I");  // hole edge: I < R
+  CHECK(town->Locate({8, 2})->cell == "M");
+  CHECK(town->Locate({8, 8})->cell == "M");
+  CHECK(town->Locate({8, 8})->village == "V");  // no village attribute
+}
+
+TEST_CASE("Locator: duplicate codes are refused") {
+  Layers layers;
+  layers.cells.push_back(MakeFeature("C", "POLYGON((0 0,1 0,1 1,0 0))"));
+  layers.cells.push_back(MakeFeature("C", "POLYGON((1 0,2 0,2 1,1 0))"));
+  auto town = Locator::Build(std::move(layers), 1);
+  REQUIRE_FALSE(town);
+  CHECK(town.error().message.find("code C is used by two features") !=
+        std::string::npos);
+}
+
+namespace {
+
+struct Grid {
+  JaggedGrid grid;
+  Layers layers;
+  Shape outline;
+};
+
+Grid MakeGrid(int cols, int rows, uint64_t seed, const std::string& prefix) {
+  Grid g{JaggedGrid({.origin = {110200000000, 34550000000},
+                     .cols = cols,
+                     .rows = rows,
+                     .cell_width = 3000000,
+                     .cell_height = 2500000,
+                     .seed = seed}),
+         {},
+         {}};
+  for (int row = 0; row < rows; ++row) {
+    for (int col = 0; col < cols; ++col) {
+      char code[32];
+      // Codes in a shuffled order so "lowest code" is not "first in space".
+      std::snprintf(code, sizeof code, "%s%05d", prefix.c_str(),
+                    int((col * 7919 + row * 104729) % 99991));
+      Feature f{.code = code};
+      f.shape.parts.push_back({{g.grid.CellRing(col, row)}});
+      g.layers.cells.push_back(std::move(f));
+    }
+  }
+  g.outline.parts.push_back({{g.grid.BlockRing(0, 0, cols, rows)}});
+  return g;
+}
+
+}  // namespace
+
+TEST_CASE("Locator: exactly one cell per point, as a brute-force scan finds") {
+  Grid g = MakeGrid(30, 30, 42, "C");
+  const std::vector<Feature> cells = g.layers.cells;  // copy for brute force
+  std::vector<Box> boxes;
+  for (const Feature& f : cells) boxes.push_back(BoundsOf(f.shape));
+  auto locator = Locator::Build(g.layers, 1);
+  REQUIRE(locator);
+
+  std::mt19937_64 rng(7);
+  Box all = BoundsOf(g.outline);
+  int64_t margin = 2000000;
+  std::uniform_int_distribution<int64_t> ux(all.min.x - margin,
+                                            all.max.x + margin);
+  std::uniform_int_distribution<int64_t> uy(all.min.y - margin,
+                                            all.max.y + margin);
+  std::uniform_int_distribution<size_t> pick_cell(0, cells.size() - 1);
+  int on_edges = 0, on_vertices = 0, outside = 0;
+  const int kPoints = 100000;
+  for (int n = 0; n < kPoints; ++n) {
+    Pt p;
+    int kind = n % 10;  // 0-5 random, 6-7 on an edge, 8-9 on a vertex
+    size_t source = 0;
+    Pt a, b;
+    int64_t dx = 0, dy = 0, g_xy = 0;
+    // For edge points, look for an edge with lattice points inside it.
+    for (int attempt = 0; attempt < 50 && g_xy < 2; ++attempt) {
+      source = pick_cell(rng);
+      const Ring& ring = cells[source].shape.parts[0].rings[0];
+      size_t i = rng() % ring.size();
+      a = ring[i];
+      b = ring[(i + 1) % ring.size()];
+      dx = b.x - a.x;
+      dy = b.y - a.y;
+      g_xy = std::gcd(dx, dy);
+    }
+    if (kind >= 8 || (kind >= 6 && g_xy < 2)) {
+      p = a;
+      ++on_vertices;
+    } else if (kind >= 6) {
+      // An exact lattice point strictly inside the edge.
+      int64_t k = 1 + int64_t(rng() % uint64_t(g_xy - 1));
+      p = {a.x + dx / g_xy * k, a.y + dy / g_xy * k};
+      ++on_edges;
+      REQUIRE(Classify(cells[source].shape, p) == Side::kBoundary);
+    } else {
+      p = {ux(rng), uy(rng)};
+    }
+    // Brute force: the lowest code among all covering cells.
+    std::optional<size_t> expected;
+    int covering = 0;
+    for (size_t c = 0; c < cells.size(); ++c) {
+      const Box& bx = boxes[c];
+      if (p.x < bx.min.x || p.x > bx.max.x || p.y < bx.min.y ||
+          p.y > bx.max.y) {
+        continue;
+      }
+      if (Classify(cells[c].shape, p) == Side::kOutside) continue;
+      ++covering;
+      if (!expected || cells[c].code < cells[*expected].code) expected = c;
+    }
+    bool in_tiling = Classify(g.outline, p) != Side::kOutside;
+    // No gaps: every point of the tiling is covered by at least one cell.
+    REQUIRE(in_tiling == (covering > 0));
+    auto placed = locator->Locate(ToLonLat(p));
+    REQUIRE(placed);
+    if (expected) {
+      REQUIRE(placed->inside);
+      REQUIRE(placed->cell == cells[*expected].code);
+    } else {
+      ++outside;
+      REQUIRE_FALSE(placed->inside);
+      REQUIRE(placed->distance_m > 0);
+    }
+  }
+  MESSAGE("points on edges: " << on_edges << ", on vertices: " << on_vertices
+                              << ", outside: " << outside);
+  CHECK(on_edges > 10000);
+  CHECK(on_vertices > 15000);
+  CHECK(on_vertices < 30000);
+  CHECK(outside > 1000);
+}
+
+TEST_CASE("LocatorSlot: readers never see a half-swapped snapshot") {
+  Grid a = MakeGrid(12, 12, 1, "A");
+  Grid b = MakeGrid(12, 12, 2, "B");
+  auto v1 = std::make_shared<const Locator>(*Locator::Build(a.layers, 1));
+  auto v2 = std::make_shared<const Locator>(*Locator::Build(b.layers, 2));
+  LocatorSlot slot;
+  slot.Replace(v1);
+  std::atomic<bool> stop{false};
+  std::atomic<long> answers{0}, mismatches{0};
+  std::vector<std::thread> readers;
+  for (int t = 0; t < 3; ++t) {
+    readers.emplace_back([&, t] {
+      std::mt19937 rng(t);
+      std::uniform_real_distribution<double> lon(110.205, 110.225);
+      std::uniform_real_distribution<double> lat(34.53, 34.545);
+      while (!stop.load()) {
+        auto snapshot = slot.Get();
+        auto placed = snapshot->Locate({lon(rng), lat(rng)});
+        char want = placed->boundary_version == 1 ? 'A' : 'B';
+        std::string code = placed->inside ? placed->cell : placed->nearest_cell;
+        if (code.empty() || code[0] != want) ++mismatches;
+        ++answers;
+      }
+    });
+  }
+  auto kept = slot.Get();  // an old snapshot stays usable after swaps
+  for (int i = 0; i < 2000; ++i) {
+    slot.Replace(i % 2 ? v1 : v2);
+    std::this_thread::yield();
+  }
+  stop = true;
+  for (auto& r : readers) r.join();
+  CHECK(answers.load() > 0);
+  CHECK(mismatches.load() == 0);
+  CHECK(kept->Locate({110.21, 34.54})->boundary_version == 1);
+}

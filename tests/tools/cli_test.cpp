@@ -1,0 +1,189 @@
+// Runs the real `wangge` executable and checks its output and exit status.
+#include <doctest/doctest.h>
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "tests/temp_dir.h"
+
+using wangge::testing::TempDir;
+
+namespace {
+
+struct Run {
+  int status = -1;
+  std::string out;
+  std::string err;
+};
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// Runs `wangge ARGS` through the shell; `input` goes to stdin.
+Run Wangge(const std::string& args, const std::string& input = "") {
+  TempDir io;
+  std::string in = io.Write("stdin", input);
+  std::string cmd = std::string("'") + WANGGE_BIN + "' " + args + " <'" + in +
+                    "' >'" + (io / "stdout") + "' 2>'" + (io / "stderr") + "'";
+  int raw = std::system(cmd.c_str());
+  Run r;
+  r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
+  r.out = ReadFile(io / "stdout");
+  r.err = ReadFile(io / "stderr");
+  return r;
+}
+
+const std::string kTown = std::string(WANGGE_DATA_DIR) + "/taiyao";
+
+bool Has(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
+}  // namespace
+
+TEST_CASE("wangge locate: a point in the sample town prints its cell as JSON") {
+  // The middle of cell (col 3, row 4) of the 15 x 15 grid: 太要社区, sequence
+  // 4 * 8 + 3 + 1 = 36.
+  Run r = Wangge("locate --data '" + kTown + "' 110.2404 34.518");
+  REQUIRE_MESSAGE(r.status == 0, r.err);
+  auto j = nlohmann::json::parse(r.out);
+  CHECK(j["inside"] == true);
+  CHECK(j["cell"] == "610522102002036");
+  CHECK(j["village"] == "610522102002");
+  CHECK(j["zones"].is_array());
+  CHECK(j["boundary_version"] == 0);
+}
+
+TEST_CASE("wangge locate: a point west of the town is outside, with metres") {
+  Run r = Wangge("locate --data '" + kTown + "' 110.19 34.5");
+  REQUIRE_MESSAGE(r.status == 0, r.err);
+  auto j = nlohmann::json::parse(r.out);
+  CHECK(j["inside"] == false);
+  CHECK(j["cell"].is_null());
+  CHECK(j["nearest_cell"].get<std::string>().starts_with("610522102206"));
+  // The town's west edge is near 110.215 ± 20% of a cell: 1.6-3.6 km away.
+  CHECK(j["distance_m"].get<double>() > 1500);
+  CHECK(j["distance_m"].get<double>() < 3700);
+}
+
+TEST_CASE("wangge locate --csv: rows in, placements out") {
+  std::string csv =
+      "\xEF\xBB\xBFid,lon,lat\r\n"
+      "a,110.2404,34.518\r\n"
+      "\"b, quoted\",110.19,34.5\r\n";
+  Run r = Wangge("locate --data '" + kTown + "' --csv -", csv);
+  REQUIRE_MESSAGE(r.status == 0, r.err);
+  std::istringstream lines(r.out);
+  std::string header, first, second;
+  std::getline(lines, header);
+  std::getline(lines, first);
+  std::getline(lines, second);
+  CHECK(header == "id,cell,village,zones,outside_m");
+  CHECK(first.starts_with("a,610522102002036,610522102002,"));
+  CHECK(first.ends_with(","));  // inside: outside_m empty
+  CHECK(second.starts_with("\"b, quoted\",,"));
+  double metres = std::stod(second.substr(second.rfind(',') + 1));
+  CHECK(metres > 1500);
+}
+
+TEST_CASE("wangge locate --csv: bad rows are all reported, nothing written") {
+  Run r = Wangge("locate --data '" + kTown + "' --csv -",
+                 "id,lon,lat\n1,110.24,34.5\n2,abc,34.5\n3,110.2,134.5\n");
+  CHECK(r.status == 1);
+  CHECK(r.out.empty());
+  CHECK(Has(r.err, "line 3: lon/lat `abc`"));
+  CHECK(Has(r.err, "line 4: latitude 134.5"));
+}
+
+TEST_CASE("wangge locate: bad arguments print usage and exit 2") {
+  SUBCASE("no arguments") {
+    Run r = Wangge("locate");
+    CHECK(r.status == 2);
+    CHECK(Has(r.err, "Usage: wangge locate"));
+  }
+  SUBCASE("a coordinate that is not a number") {
+    Run r = Wangge("locate --data '" + kTown + "' east 34.5");
+    CHECK(r.status == 2);
+    CHECK(Has(r.err, "must be numbers"));
+  }
+  SUBCASE("an out-of-range latitude names the value") {
+    Run r = Wangge("locate --data '" + kTown + "' 34.5 110.2");
+    CHECK(r.status == 2);
+    CHECK(Has(r.err, "latitude 110.2"));
+  }
+  SUBCASE("NaN") {
+    Run r = Wangge("locate --data '" + kTown + "' nan 34.5");
+    CHECK(r.status == 2);
+    CHECK(Has(r.err, "longitude is not a finite number"));
+  }
+  SUBCASE("unknown option") {
+    Run r = Wangge("locate --dta x 1 2");
+    CHECK(r.status == 2);
+    CHECK(Has(r.err, "unknown option --dta"));
+  }
+  SUBCASE("unknown command") {
+    Run r = Wangge("lokate");
+    CHECK(r.status == 2);
+    CHECK(Has(r.err, "unknown command 'lokate'"));
+  }
+}
+
+TEST_CASE("wangge locate: bad data exits 1 naming the file and feature") {
+  TempDir dir;
+  std::string village =
+      R"({"type":"FeatureCollection","features":[{"type":"Feature","properties":{"code":"V"},"geometry":{"type":"Polygon","coordinates":[[[110,34.5],[110.01,34.5],[110.01,34.51],[110,34.51],[110,34.5]]]}}]})";
+  dir.Write("villages.geojson", village);
+  SUBCASE("missing cells file") {
+    Run r = Wangge("locate --data '" + dir.path().string() + "' 110 34.5");
+    CHECK(r.status == 1);
+    CHECK(Has(r.err, "cells.geojson: no such file"));
+  }
+  SUBCASE("a cell with a bow-tie ring") {
+    dir.Write(
+        "cells.geojson",
+        R"({"type":"FeatureCollection","features":[{"type":"Feature","properties":{"code":"C9","village":"V"},"geometry":{"type":"Polygon","coordinates":[[[110,34.5],[110.01,34.51],[110.01,34.5],[110,34.51],[110,34.5]]]}}]})");
+    Run r = Wangge("locate --data '" + dir.path().string() + "' 110 34.5");
+    CHECK(r.status == 1);
+    CHECK(Has(r.err, "cells.geojson, feature C9: ring self-intersects"));
+  }
+  SUBCASE("a point geometry among cells") {
+    dir.Write(
+        "cells.geojson",
+        R"({"type":"FeatureCollection","features":[{"type":"Feature","properties":{"code":"C1","village":"V"},"geometry":{"type":"Point","coordinates":[110,34.5]}}]})");
+    Run r = Wangge("locate --data '" + dir.path().string() + "' 110 34.5");
+    CHECK(r.status == 1);
+    CHECK(Has(r.err, "cells.geojson, feature C1: geometry is a Point"));
+  }
+}
+
+TEST_CASE(
+    "wangge gen-sample: same seed gives the same bytes and data/taiyao is "
+    "current") {
+  TempDir a, b;
+  REQUIRE(Wangge("gen-sample --out '" + a.path().string() + "'").status == 0);
+  REQUIRE(Wangge("gen-sample --out '" + b.path().string() + "' --seed 20260101")
+              .status == 0);
+  for (const char* f :
+       {"villages.geojson", "cells.geojson", "zones.geojson", "README.md"}) {
+    CAPTURE(f);
+    std::string generated = ReadFile(a / f);
+    CHECK(generated.size() > 100);
+    CHECK(generated == ReadFile(b / f));
+    CHECK(generated == ReadFile(kTown + "/" + f));
+  }
+  CHECK(Has(ReadFile(a / "cells.geojson"), "\"synthetic\":true"));
+  TempDir c;
+  REQUIRE(
+      Wangge("gen-sample --out '" + c.path().string() + "' --seed 7").status ==
+      0);
+  CHECK(ReadFile(c / "cells.geojson") != ReadFile(a / "cells.geojson"));
+  CHECK(Wangge("gen-sample --seed x --out /tmp").status == 2);
+}

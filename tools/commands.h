@@ -1,0 +1,11 @@
+#pragma once
+// The subcommands of the `wangge` executable, one file each
+// (tools/cmd_<name>.cpp). Each returns the process exit status:
+// 0 ok, 1 failure (message on stderr), 2 bad arguments (usage on stderr).
+
+namespace wangge::tools {
+
+int RunLocate(int argc, char** argv);
+int RunGenSample(int argc, char** argv);
+
+}  // namespace wangge::tools

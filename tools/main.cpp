@@ -1,0 +1,36 @@
+// wangge: grid-based rural governance. One executable, many subcommands.
+#include <cstring>
+#include <iostream>
+#include <string>
+
+#include "tools/commands.h"
+
+namespace {
+
+constexpr const char* kUsage =
+    "Usage: wangge <command> [options]\n"
+    "\n"
+    "Commands:\n"
+    "  locate      which cell, village and zones hold a point (or a CSV of "
+    "them)\n"
+    "  gen-sample  write the synthetic sample town (太要镇) to a folder\n"
+    "\n"
+    "Run `wangge <command> --help` for its options.\n";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    std::cerr << kUsage;
+    return 2;
+  }
+  std::string command = argv[1];
+  if (command == "--help" || command == "-h" || command == "help") {
+    std::cout << kUsage;
+    return 0;
+  }
+  if (command == "locate") return wangge::tools::RunLocate(argc, argv);
+  if (command == "gen-sample") return wangge::tools::RunGenSample(argc, argv);
+  std::cerr << "wangge: unknown command '" << command << "'\n\n" << kUsage;
+  return 2;
+}
