@@ -31,4 +31,19 @@ struct Layers {
   std::vector<Feature> zones;
 };
 
+// PointFeature: one point of a point layer (a Party-member central household,
+// a shopfront under 门前包) with its code, name and other attributes.
+struct PointFeature {
+  std::string code;
+  std::string name;
+  std::map<std::string, std::string> attributes;
+  Pt at;
+
+  // The attribute's value, or "" when absent.
+  std::string Attribute(const std::string& key) const {
+    auto it = attributes.find(key);
+    return it == attributes.end() ? std::string() : it->second;
+  }
+};
+
 }  // namespace wangge::spatial

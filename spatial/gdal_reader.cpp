@@ -1,12 +1,19 @@
-// The only translation unit of spatial/ that includes GDAL.
+// The only translation unit of spatial/ that includes GDAL: ReadLayer (see
+// spatial/import.h) and the older ReadPolygonLayer/ReadLayersDir built on it.
+#include <cpl_string.h>
 #include <gdal_priv.h>
 #include <ogr_spatialref.h>
 #include <ogrsf_frmts.h>
 
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <mutex>
 
+#include "spatial/import.h"
 #include "spatial/layer_reader.h"
 
 namespace wangge::spatial {
@@ -16,70 +23,14 @@ std::string FileName(const std::string& path) {
   return std::filesystem::path(path).filename().string();
 }
 
+std::string Lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(),
+                 [](unsigned char c) { return std::tolower(c); });
+  return s;
+}
+
 Error Invalid(const std::string& message, const std::string& field = {}) {
   return Error{ErrorCode::kInvalidArgument, message, field};
-}
-
-Result<Ring> ConvertRing(const OGRLinearRing& ring) {
-  Ring out;
-  out.reserve(ring.getNumPoints());
-  for (int i = 0; i < ring.getNumPoints(); ++i) {
-    double x = ring.getX(i), y = ring.getY(i);
-    auto p = ToFixed({x, y});
-    if (!p) {
-      return std::unexpected(Invalid(
-          "coordinate (" + std::to_string(x) + ", " + std::to_string(y) +
-          ") is not a longitude/latitude; the file has no CRS, so its "
-          "numbers look like projected metres. Save it with its CRS (.prj) "
-          "or as WGS84 (EPSG:4326)"));
-    }
-    out.push_back(*p);
-  }
-  return out;
-}
-
-Result<Polygon> ConvertPolygon(const OGRPolygon& polygon) {
-  Polygon out;
-  if (const OGRLinearRing* shell = polygon.getExteriorRing()) {
-    auto ring = ConvertRing(*shell);
-    if (!ring) return std::unexpected(ring.error());
-    out.rings.push_back(std::move(*ring));
-  }
-  for (int i = 0; i < polygon.getNumInteriorRings(); ++i) {
-    auto ring = ConvertRing(*polygon.getInteriorRing(i));
-    if (!ring) return std::unexpected(ring.error());
-    out.rings.push_back(std::move(*ring));
-  }
-  return out;
-}
-
-Result<Shape> ConvertGeometry(const OGRGeometry* geometry) {
-  if (geometry == nullptr || geometry->IsEmpty()) {
-    return std::unexpected(Invalid("geometry is empty; draw its boundary"));
-  }
-  Shape shape;
-  switch (wkbFlatten(geometry->getGeometryType())) {
-    case wkbPolygon: {
-      auto part = ConvertPolygon(*geometry->toPolygon());
-      if (!part) return std::unexpected(part.error());
-      shape.parts.push_back(std::move(*part));
-      break;
-    }
-    case wkbMultiPolygon:
-      for (const OGRPolygon* polygon : *geometry->toMultiPolygon()) {
-        if (polygon->IsEmpty()) continue;
-        auto part = ConvertPolygon(*polygon);
-        if (!part) return std::unexpected(part.error());
-        shape.parts.push_back(std::move(*part));
-      }
-      break;
-    default:
-      return std::unexpected(
-          Invalid(std::string("geometry is a ") +
-                  OGRGeometryTypeToName(geometry->getGeometryType()) +
-                  "; boundary layers need Polygon or MultiPolygon"));
-  }
-  return shape;
 }
 
 void RegisterOnce() {
@@ -87,113 +38,689 @@ void RegisterOnce() {
   std::call_once(once, [] { GDALAllRegister(); });
 }
 
+// True when `s` is well-formed UTF-8 (no overlongs, no surrogates).
+bool IsUtf8(const std::string& s) {
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  size_t n = s.size(), i = 0;
+  while (i < n) {
+    unsigned c = p[i];
+    size_t len = c < 0x80         ? 1
+                 : (c >> 5) == 6  ? 2
+                 : (c >> 4) == 14 ? 3
+                 : (c >> 3) == 30 ? 4
+                                  : 0;
+    if (len == 0 || i + len > n) return false;
+    unsigned cp = len == 1 ? c : c & (0xFF >> (len + 1));
+    for (size_t k = 1; k < len; ++k) {
+      if ((p[i + k] & 0xC0) != 0x80) return false;
+      cp = (cp << 6) | (p[i + k] & 0x3F);
+    }
+    if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) ||
+        (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)) ||
+        (cp >= 0xD800 && cp <= 0xDFFF)) {
+      return false;
+    }
+    i += len;
+  }
+  return true;
+}
+
+std::string HexBytes(const std::string& s, size_t max = 8) {
+  std::string out;
+  for (size_t i = 0; i < s.size() && i < max; ++i) {
+    char buf[4];
+    std::snprintf(buf, sizeof buf, "%02X",
+                  unsigned(static_cast<unsigned char>(s[i])));
+    out += (out.empty() ? "" : " ") + std::string(buf);
+  }
+  return out;
+}
+
+// Finds "near (lon, lat)" in a message, as CleanShape and NormalizeShape
+// write it.
+std::optional<LonLat> PlaceIn(const std::string& message) {
+  auto at = message.find("near (");
+  if (at == std::string::npos) return std::nullopt;
+  double lon = 0, lat = 0;
+  if (std::sscanf(message.c_str() + at + 6, "%lf, %lf", &lon, &lat) != 2) {
+    return std::nullopt;
+  }
+  return LonLat{lon, lat};
+}
+
+std::string DescribeCrs(const OGRSpatialReference& srs) {
+  std::string name = srs.GetName() ? srs.GetName() : "unnamed";
+  const char* authority = srs.GetAuthorityName(nullptr);
+  const char* code = srs.GetAuthorityCode(nullptr);
+  if (authority && code) {
+    return std::string(authority) + ":" + code + " (" + name + ")";
+  }
+  return name;
+}
+
+// For numbers that are clearly metres: the EPSG code a Gauss-Krüger zone
+// prefix on the easting points to (CGCS2000 3-degree zones 25-45 are EPSG
+// 4513-4533, 6-degree zones 13-23 are EPSG 4491-4501).
+std::string GuessGaussKruger(double easting) {
+  int zone = int(easting / 1e6);
+  if (zone >= 25 && zone <= 45) {
+    return "EPSG:" + std::to_string(4513 + zone - 25) +
+           " (CGCS2000 3-degree Gauss-Kruger zone " + std::to_string(zone) +
+           ")";
+  }
+  if (zone >= 13 && zone <= 23) {
+    return "EPSG:" + std::to_string(4491 + zone - 13) +
+           " (CGCS2000 6-degree Gauss-Kruger zone " + std::to_string(zone) +
+           ")";
+  }
+  return "the CGCS2000 Gauss-Kruger CRS the data was drawn in, e.g. EPSG:4546 "
+         "(3-degree, central meridian 111E, no zone prefix)";
+}
+
+bool LooksLikeDegrees(const OGREnvelope& e) {
+  return e.MinX >= -180 && e.MaxX <= 180 && e.MinY >= -90 && e.MaxY <= 90;
+}
+
+std::string CoordinateText(double x, double y) {
+  char buf[96];
+  std::snprintf(buf, sizeof buf, "(%.9g, %.9g)", x, y);
+  return buf;
+}
+
+struct Converter {
+  bool wgs84_by_definition = false;  // no CRS declared, taken as WGS84
+
+  Result<Ring> ConvertRing(const OGRLinearRing& ring) const {
+    Ring out;
+    out.reserve(ring.getNumPoints());
+    for (int i = 0; i < ring.getNumPoints(); ++i) {
+      auto p = ConvertPoint(ring.getX(i), ring.getY(i));
+      if (!p) return std::unexpected(p.error());
+      out.push_back(*p);
+    }
+    return out;
+  }
+
+  Result<Pt> ConvertPoint(double x, double y) const {
+    auto p = ToFixed({x, y});
+    if (p) return p;
+    if (!std::isfinite(x) || !std::isfinite(y)) {
+      return std::unexpected(Invalid("coordinate " + CoordinateText(x, y) +
+                                     " is not a number; redraw the feature"));
+    }
+    if (wgs84_by_definition) {
+      return std::unexpected(Invalid(
+          "coordinate " + CoordinateText(x, y) +
+          " is not a longitude/latitude; the file has no CRS, so its "
+          "numbers look like projected metres. Save it with its CRS (.prj) "
+          "or as WGS84 (EPSG:4326), or give --s-srs " +
+          GuessGaussKruger(x)));
+    }
+    return std::unexpected(Invalid(
+        "coordinate " + CoordinateText(x, y) +
+        " is outside the world after reprojection to WGS84; check that the "
+        "declared CRS (.prj or --s-srs) is the one the data was drawn in"));
+  }
+
+  Result<Polygon> ConvertPolygon(const OGRPolygon& polygon) const {
+    Polygon out;
+    if (const OGRLinearRing* shell = polygon.getExteriorRing()) {
+      auto ring = ConvertRing(*shell);
+      if (!ring) return std::unexpected(ring.error());
+      out.rings.push_back(std::move(*ring));
+    }
+    for (int i = 0; i < polygon.getNumInteriorRings(); ++i) {
+      auto ring = ConvertRing(*polygon.getInteriorRing(i));
+      if (!ring) return std::unexpected(ring.error());
+      out.rings.push_back(std::move(*ring));
+    }
+    return out;
+  }
+
+  // Problem kinds: empty_geometry, wrong_geometry_type, bad_coordinate.
+  Result<Shape> ConvertShape(const OGRGeometry* geometry,
+                             std::string& kind) const {
+    if (geometry == nullptr || geometry->IsEmpty()) {
+      kind = "empty_geometry";
+      return std::unexpected(Invalid("geometry is empty; draw its boundary"));
+    }
+    std::unique_ptr<OGRGeometry> linear;
+    OGRwkbGeometryType type = wkbFlatten(geometry->getGeometryType());
+    if (type == wkbCurvePolygon || type == wkbMultiSurface ||
+        type == wkbGeometryCollection) {
+      // KML MultiGeometry, curved polygons: as a MultiPolygon if they are
+      // polygons only.
+      bool polygons_only = true;
+      if (type == wkbGeometryCollection) {
+        for (const OGRGeometry* g : *geometry->toGeometryCollection()) {
+          auto t = wkbFlatten(g->getGeometryType());
+          polygons_only &= t == wkbPolygon || t == wkbMultiPolygon;
+        }
+      }
+      if (polygons_only) {
+        linear.reset(OGRGeometryFactory::forceToMultiPolygon(
+            geometry->getLinearGeometry()));
+        geometry = linear.get();
+        type = wkbFlatten(geometry->getGeometryType());
+      }
+    }
+    Shape shape;
+    switch (type) {
+      case wkbPolygon: {
+        auto part = ConvertPolygon(*geometry->toPolygon());
+        if (!part) {
+          kind = "bad_coordinate";
+          return std::unexpected(part.error());
+        }
+        shape.parts.push_back(std::move(*part));
+        break;
+      }
+      case wkbMultiPolygon:
+        for (const OGRPolygon* polygon : *geometry->toMultiPolygon()) {
+          if (polygon->IsEmpty()) continue;
+          auto part = ConvertPolygon(*polygon);
+          if (!part) {
+            kind = "bad_coordinate";
+            return std::unexpected(part.error());
+          }
+          shape.parts.push_back(std::move(*part));
+        }
+        break;
+      default:
+        kind = "wrong_geometry_type";
+        return std::unexpected(
+            Invalid(std::string("geometry is a ") +
+                    OGRGeometryTypeToName(geometry->getGeometryType()) +
+                    "; boundary layers need Polygon or MultiPolygon"));
+    }
+    return shape;
+  }
+
+  Result<Pt> ConvertPointGeometry(const OGRGeometry* geometry,
+                                  std::string& kind) const {
+    if (geometry == nullptr || geometry->IsEmpty()) {
+      kind = "empty_geometry";
+      return std::unexpected(Invalid("geometry is empty; place the point"));
+    }
+    OGRwkbGeometryType type = wkbFlatten(geometry->getGeometryType());
+    const OGRPoint* point = nullptr;
+    if (type == wkbPoint) {
+      point = geometry->toPoint();
+    } else if (type == wkbMultiPoint &&
+               geometry->toMultiPoint()->getNumGeometries() == 1) {
+      point = geometry->toMultiPoint()->getGeometryRef(0);
+    } else {
+      kind = "wrong_geometry_type";
+      return std::unexpected(
+          Invalid(std::string("geometry is a ") +
+                  OGRGeometryTypeToName(geometry->getGeometryType()) +
+                  "; point layers need one Point per feature"));
+    }
+    auto p = ConvertPoint(point->getX(), point->getY());
+    if (!p) kind = "bad_coordinate";
+    return p;
+  }
+};
+
+bool DriverHasOpenOption(GDALDriverH driver, const char* option) {
+  const char* list =
+      GDALGetMetadataItem(driver, GDAL_DMD_OPENOPTIONLIST, nullptr);
+  return list && std::string(list).find("name='" + std::string(option) + "'") !=
+                     std::string::npos;
+}
+
+// Checks that `encoding` is one iconv knows, by recoding a sample.
+bool KnownEncoding(const std::string& encoding) {
+  CPLErrorReset();
+  CPLPushErrorHandler(CPLQuietErrorHandler);
+  char* out = CPLRecode("abc", encoding.c_str(), CPL_ENC_UTF8);
+  CPLPopErrorHandler();
+  bool ok =
+      CPLGetLastErrorType() == CE_None && out && std::string(out) == "abc";
+  CPLFree(out);
+  return ok;
+}
+
 }  // namespace
 
-Result<LayerRead> ReadPolygonLayer(const std::string& path,
-                                   const std::vector<std::string>& required) {
+Result<ImportResult> ReadLayer(const ImportOptions& options) {
   RegisterOnce();
-  const std::string file = FileName(path);
-  if (!std::filesystem::exists(path)) {
+  const std::string& path = options.source;
+  ImportResult result;
+  result.source = path;
+  result.file = FileName(path);
+  result.layer = options.layer;
+  const std::string& file = result.file;
+  const bool points = IsPointLayer(options.layer);
+
+  if (!path.starts_with("/vsi") && !std::filesystem::exists(path)) {
     return Fail(ErrorCode::kNotFound,
                 path + ": no such file; check the path or the data folder");
   }
+  std::string open_path = path;
+  if (!path.starts_with("/vsi") && Lower(path).ends_with(".zip")) {
+    open_path = "/vsizip/" + path;
+  }
   CPLErrorReset();
+  GDALDriverH driver =
+      GDALIdentifyDriverEx(open_path.c_str(), GDAL_OF_VECTOR, nullptr, nullptr);
+  std::string driver_name = driver ? GDALGetDriverShortName(driver) : "";
+
+  // Open options: CSV geometry columns, and the text encoding if the driver
+  // decodes text itself. Otherwise we recode each string below.
+  CPLStringList open_options;
+  if (driver_name == "CSV") {
+    open_options.SetNameValue("GEOM_POSSIBLE_NAMES",
+                              "WKT,wkt,geometry,geom,the_geom,shape");
+    open_options.SetNameValue("X_POSSIBLE_NAMES",
+                              "lon,lng,long,longitude,x,经度");
+    open_options.SetNameValue("Y_POSSIBLE_NAMES", "lat,latitude,y,纬度");
+    open_options.SetNameValue("KEEP_GEOM_COLUMNS", "NO");
+  }
+  bool recode_here = false;
+  if (!options.encoding.empty()) {
+    if (!KnownEncoding(options.encoding)) {
+      return Fail(ErrorCode::kInvalidArgument,
+                  "--encoding " + options.encoding +
+                      " is not an encoding this system knows; use e.g. GBK, "
+                      "GB18030, UTF-8 or CP936",
+                  "encoding");
+    }
+    if (driver && DriverHasOpenOption(driver, "ENCODING")) {
+      open_options.SetNameValue("ENCODING", options.encoding.c_str());
+    } else {
+      recode_here = true;
+    }
+  }
   GDALDatasetUniquePtr dataset(
-      GDALDataset::Open(path.c_str(), GDAL_OF_VECTOR | GDAL_OF_READONLY,
-                        nullptr, nullptr, nullptr));
+      GDALDataset::Open(open_path.c_str(), GDAL_OF_VECTOR | GDAL_OF_READONLY,
+                        nullptr, open_options.List(), nullptr));
   if (!dataset) {
     std::string why = CPLGetLastErrorMsg();
     return Fail(ErrorCode::kInvalidArgument,
                 path + ": cannot be read as a vector file" +
                     (why.empty() ? std::string() : " (" + why + ")") +
-                    ". Check that it is complete and in a format GDAL "
-                    "reads, e.g. GeoJSON or Shapefile");
+                    ". Check that it is complete (a Shapefile needs its .shp, "
+                    ".shx and .dbf) and in a format GDAL reads, e.g. "
+                    "GeoJSON, Shapefile, GeoPackage, KML or CSV");
   }
-  if (dataset->GetLayerCount() < 1) {
-    return Fail(ErrorCode::kInvalidArgument, path + ": holds no layer");
-  }
-  OGRLayer* layer = dataset->GetLayer(0);
-  OGRFeatureDefn* defn = layer->GetLayerDefn();
-  std::vector<std::string> needed = {"code"};
-  needed.insert(needed.end(), required.begin(), required.end());
-  for (const std::string& field : needed) {
-    if (defn->GetFieldIndex(field.c_str()) < 0) {
-      return Fail(ErrorCode::kInvalidArgument,
-                  file + ": has no `" + field +
-                      "` attribute; add the field and fill it for every "
-                      "feature",
-                  field);
+  result.driver = dataset->GetDriver() ? dataset->GetDriver()->GetDescription()
+                                       : driver_name;
+
+  // The layer: named, or the only one with geometry.
+  OGRLayer* layer = nullptr;
+  std::vector<std::string> names;
+  for (int i = 0; i < dataset->GetLayerCount(); ++i) {
+    OGRLayer* l = dataset->GetLayer(i);
+    if (l->GetGeomType() != wkbNone || dataset->GetLayerCount() == 1) {
+      names.push_back(l->GetName());
     }
   }
+  auto listed = [&] {
+    std::string s;
+    for (const std::string& n : names) s += (s.empty() ? "" : ", ") + n;
+    return s.empty() ? std::string("none") : s;
+  };
+  if (!options.source_layer.empty()) {
+    layer = dataset->GetLayerByName(options.source_layer.c_str());
+    if (!layer) {
+      return Fail(ErrorCode::kInvalidArgument,
+                  file + ": has no layer `" + options.source_layer +
+                      "`; its layers are: " + listed(),
+                  "source-layer");
+    }
+  } else if (names.size() == 1) {
+    layer = dataset->GetLayerByName(names[0].c_str());
+  } else if (std::find(names.begin(), names.end(),
+                       LayerKindName(options.layer)) != names.end()) {
+    // A GeoPackage with all layers: take the one named like ours.
+    layer = dataset->GetLayerByName(LayerKindName(options.layer));
+  } else if (names.empty()) {
+    return Fail(ErrorCode::kInvalidArgument,
+                file + ": holds no layer with geometry");
+  } else {
+    return Fail(ErrorCode::kInvalidArgument,
+                file + ": holds several layers (" + listed() +
+                    "); choose one with --source-layer NAME",
+                "source-layer");
+  }
+  result.source_layer = layer->GetName();
 
-  // Reprojection to WGS84 lon/lat, when the source says it is something else.
+  // CRS: --s-srs wins, then the source's; none is an error unless the format
+  // defines WGS84.
+  OGRSpatialReference wgs84;
+  wgs84.SetWellKnownGeogCS("WGS84");
+  wgs84.SetAxisMappingStrategy(OAMS_TRADITIONAL_GIS_ORDER);
+  std::optional<OGRSpatialReference> from;
+  Converter converter;
+  if (!options.source_srs.empty()) {
+    from.emplace();
+    if (from->SetFromUserInput(options.source_srs.c_str()) != OGRERR_NONE) {
+      return Fail(ErrorCode::kInvalidArgument,
+                  "--s-srs " + options.source_srs +
+                      " is not a CRS GDAL knows; give it as EPSG:NNNN, e.g. "
+                      "EPSG:4490 (CGCS2000 lon/lat) or EPSG:4525 (CGCS2000 "
+                      "3-degree Gauss-Kruger zone 37)",
+                  "s-srs");
+    }
+  } else if (const OGRSpatialReference* declared = layer->GetSpatialRef()) {
+    from.emplace(*declared);
+  }
+  const bool wgs84_format = result.driver == "GeoJSON" ||
+                            result.driver == "GeoJSONSeq" ||
+                            result.driver == "KML" || result.driver == "LIBKML";
+  if (!from) {
+    OGREnvelope extent;
+    bool has_extent = layer->GetExtent(&extent, TRUE) == OGRERR_NONE;
+    if (has_extent && !LooksLikeDegrees(extent) &&
+        !(wgs84_format || options.assume_wgs84)) {
+      return Fail(ErrorCode::kInvalidArgument,
+                  file + ": has no CRS (no .prj), and its coordinates, e.g. " +
+                      CoordinateText(extent.MinX, extent.MinY) +
+                      ", are projected metres, not degrees. Give the CRS "
+                      "they were drawn in with --s-srs, e.g. " +
+                      GuessGaussKruger(extent.MinX) +
+                      ", or save the file with its .prj",
+                  "s-srs");
+    }
+    if (!(wgs84_format || options.assume_wgs84)) {
+      return Fail(ErrorCode::kInvalidArgument,
+                  file +
+                      ": has no CRS (no .prj), so its coordinates cannot be "
+                      "placed. Give the CRS with --s-srs, e.g. EPSG:4326 "
+                      "(WGS84 lon/lat) or EPSG:4490 (CGCS2000 lon/lat), or "
+                      "save the file with its .prj",
+                  "s-srs");
+    }
+    converter.wgs84_by_definition = true;
+    result.crs = "EPSG:4326 (WGS 84, by definition of the format)";
+  } else {
+    result.crs = DescribeCrs(*from);
+  }
   std::unique_ptr<OGRCoordinateTransformation> transform;
-  if (const OGRSpatialReference* source = layer->GetSpatialRef()) {
-    OGRSpatialReference wgs84;
-    wgs84.SetWellKnownGeogCS("WGS84");
-    wgs84.SetAxisMappingStrategy(OAMS_TRADITIONAL_GIS_ORDER);
-    OGRSpatialReference from(*source);
-    from.SetAxisMappingStrategy(OAMS_TRADITIONAL_GIS_ORDER);
-    if (!from.IsSame(&wgs84)) {
-      transform.reset(OGRCreateCoordinateTransformation(&from, &wgs84));
+  if (from) {
+    from->SetAxisMappingStrategy(OAMS_TRADITIONAL_GIS_ORDER);
+    if (!from->IsSame(&wgs84)) {
+      CPLErrorReset();
+      transform.reset(OGRCreateCoordinateTransformation(&*from, &wgs84));
       if (!transform) {
         return Fail(ErrorCode::kInvalidArgument,
-                    file + ": its CRS cannot be converted to WGS84 (" +
-                        CPLGetLastErrorMsg() + ")");
+                    file + ": its CRS " + result.crs +
+                        " cannot be converted to WGS84 (" +
+                        CPLGetLastErrorMsg() +
+                        "); give the right one with "
+                        "--s-srs");
       }
     }
   }
 
-  LayerRead out;
+  // Text encoding, as the driver decoded it.
+  std::string source_encoding;
+  if (const char* e = layer->GetMetadataItem("SOURCE_ENCODING", "SHAPEFILE")) {
+    source_encoding = e;
+  }
+  const bool is_shapefile = result.driver == "ESRI Shapefile";
+  bool has_cpg = false;
+  if (is_shapefile) {
+    const char* cpg = layer->GetMetadataItem("ENCODING_FROM_CPG", "SHAPEFILE");
+    has_cpg = cpg && *cpg;
+  }
+  if (!options.encoding.empty()) {
+    result.encoding = options.encoding + " (--encoding)";
+  } else if (is_shapefile && has_cpg) {
+    result.encoding = source_encoding + " (.cpg)";
+  } else if (is_shapefile && !source_encoding.empty()) {
+    result.encoding = source_encoding + " (DBF code page)";
+  } else {
+    result.encoding = "UTF-8";
+  }
+  auto text_of = [&](OGRFeature& f, int i) {
+    std::string s = f.GetFieldAsString(i);
+    if (recode_here) {
+      char* r = CPLRecode(s.c_str(), options.encoding.c_str(), CPL_ENC_UTF8);
+      s = r;
+      CPLFree(r);
+    }
+    return s;
+  };
+
+  // Fields: ours -> the source's.
+  OGRFeatureDefn* defn = layer->GetLayerDefn();
+  std::vector<std::string> required =
+      options.required ? *options.required : RequiredFields(options.layer);
+  auto source_field = [&](const std::string& ours) -> std::string {
+    if (ours == "code") return options.fields.code;
+    if (ours == "name") return options.fields.name;
+    if (ours == "village") return options.fields.village;
+    if (ours == "branch") return options.fields.branch;
+    if (ours == "leader") return options.fields.leader;
+    return ours;
+  };
+  auto field_list = [&] {
+    std::string s;
+    for (int i = 0; i < defn->GetFieldCount(); ++i) {
+      s += (s.empty() ? "" : ", ") +
+           std::string(defn->GetFieldDefn(i)->GetNameRef());
+    }
+    return s.empty() ? std::string("none") : s;
+  };
+  std::map<std::string, int> index_of;  // our attribute -> source field
+  for (const char* ours : {"code", "name", "village", "branch", "leader"}) {
+    index_of[ours] = defn->GetFieldIndex(source_field(ours).c_str());
+  }
+  for (const std::string& ours : required) {
+    index_of[ours] = defn->GetFieldIndex(source_field(ours).c_str());
+  }
+  std::vector<std::string> missing;
+  if (index_of["code"] < 0) missing.push_back("code");
+  for (const std::string& ours : required) {
+    if (index_of[ours] < 0 && ours != "code") missing.push_back(ours);
+  }
+  for (const std::string& ours : missing) {
+    std::string theirs = source_field(ours);
+    std::string flag =
+        ours == "code" || ours == "name" || ours == "village" ||
+                ours == "branch" || ours == "leader"
+            ? " or name the field that holds it with --" + ours + "-field"
+            : "";
+    result.problems.push_back(
+        {"", "missing_field",
+         file + ": has no `" + theirs +
+             "` attribute; add the field and fill it for every feature" + flag +
+             ". Its fields are: " + field_list(),
+         std::nullopt, 0, ours});
+  }
+  const int code_index = index_of["code"];
+
+  // Features.
+  std::map<std::string, int> first_position;
+  std::string bad_text_where;  // first text that is not UTF-8
   layer->ResetReading();
   int position = 0;
   for (auto& feature : *layer) {
     ++position;
+    ++result.features_read;
     std::string code =
-        feature->IsFieldSetAndNotNull(defn->GetFieldIndex("code"))
-            ? feature->GetFieldAsString("code")
+        code_index >= 0 && feature->IsFieldSetAndNotNull(code_index)
+            ? text_of(*feature, code_index)
             : "";
-    std::string who = file + ", feature " +
-                      (code.empty() ? "#" + std::to_string(position) : code);
-    std::string where = who + ": ";
-    if (code.empty()) {
-      return Fail(ErrorCode::kInvalidArgument,
-                  where + "has no `code`; every feature needs a unique code",
-                  "code");
-    }
-    Feature f;
-    f.code = code;
+    std::string id = code.empty() ? "#" + std::to_string(position) : code;
+    std::string who = file + ", feature " + id;
+    auto problem = [&](std::string kind, std::string message,
+                       std::optional<LonLat> where = std::nullopt,
+                       std::string other = {}) {
+      result.problems.push_back({id, std::move(kind),
+                                 who + ": " + std::move(message), where, 0,
+                                 std::move(other)});
+    };
+    std::map<std::string, std::string> attributes;
     for (int i = 0; i < defn->GetFieldCount(); ++i) {
       if (!feature->IsFieldSetAndNotNull(i)) continue;
-      std::string key = defn->GetFieldDefn(i)->GetNameRef();
-      if (key == "code") continue;
-      f.attributes[key] = feature->GetFieldAsString(i);
+      std::string value = text_of(*feature, i);
+      if (!IsUtf8(value) && bad_text_where.empty()) {
+        bad_text_where = "field `" +
+                         std::string(defn->GetFieldDefn(i)->GetNameRef()) +
+                         "` of feature #" + std::to_string(position) +
+                         " (bytes " + HexBytes(value) + ")";
+      }
+      if (i == code_index) continue;
+      attributes[defn->GetFieldDefn(i)->GetNameRef()] = value;
     }
-    f.name = f.Attribute("name");
-    for (const std::string& field : required) {
-      if (f.Attribute(field).empty()) {
-        return Fail(ErrorCode::kInvalidArgument,
-                    where + "has no `" + field + "` value; fill it in", field);
+    for (const auto& [ours, i] : index_of) {
+      if (ours == "code" || i < 0) continue;
+      if (feature->IsFieldSetAndNotNull(i)) {
+        attributes[ours] = text_of(*feature, i);
       }
     }
+    bool ok = true;
+    if (code_index >= 0 && code.empty()) {
+      problem("missing_code",
+              "has no `code`; every feature needs a unique code");
+      ok = false;
+    }
+    for (const std::string& ours : required) {
+      if (index_of[ours] < 0) continue;  // reported once for the layer
+      auto it = attributes.find(ours);
+      if (it == attributes.end() || it->second.empty()) {
+        problem("missing_value",
+                "has no `" + source_field(ours) + "` value; fill it in", {},
+                ours);
+        ok = false;
+      }
+    }
+    if (!code.empty()) {
+      auto [it, fresh] = first_position.emplace(code, position);
+      if (!fresh) {
+        problem("duplicate_code", "its code is also used by feature #" +
+                                      std::to_string(it->second) +
+                                      " (this is #" + std::to_string(position) +
+                                      "); every feature needs a unique code");
+        ok = false;
+      }
+    }
+
     std::unique_ptr<OGRGeometry> geometry(
         feature->GetGeometryRef() ? feature->GetGeometryRef()->clone()
                                   : nullptr);
     if (geometry && transform &&
         geometry->transform(transform.get()) != OGRERR_NONE) {
-      return Fail(ErrorCode::kInvalidArgument,
-                  where + "cannot be reprojected to WGS84; check its CRS");
+      problem("bad_coordinate",
+              "cannot be reprojected from " + result.crs +
+                  " to WGS84; check the CRS (.prj or --s-srs)");
+      continue;
     }
-    auto shape = ConvertGeometry(geometry.get());
-    if (!shape) return std::unexpected(shape.error().WithContext(who));
+    std::string kind;
+    if (points) {
+      auto at = converter.ConvertPointGeometry(geometry.get(), kind);
+      if (!at) {
+        problem(kind, at.error().message);
+        continue;
+      }
+      if (!ok) continue;
+      PointFeature p;
+      p.code = code;
+      p.attributes = std::move(attributes);
+      p.name = p.Attribute("name");
+      p.at = *at;
+      result.points.push_back(std::move(p));
+      continue;
+    }
+    auto shape = converter.ConvertShape(geometry.get(), kind);
+    if (!shape) {
+      problem(kind, shape.error().message);
+      continue;
+    }
     auto cleaned = CleanShape(std::move(*shape));
-    if (!cleaned) return std::unexpected(cleaned.error().WithContext(who));
-    f.shape = std::move(cleaned->shape);
-    out.repairs.repeated_vertices += cleaned->repairs.repeated_vertices;
-    out.repairs.spikes += cleaned->repairs.spikes;
-    out.repairs.degenerate_holes += cleaned->repairs.degenerate_holes;
-    out.features.push_back(std::move(f));
+    if (!cleaned) {
+      const std::string& m = cleaned.error().message;
+      problem(m.find("empty") != std::string::npos ? "empty_geometry"
+                                                   : "invalid_geometry",
+              m, PlaceIn(m));
+      continue;
+    }
+    auto normal = NormalizeShape(std::move(cleaned->shape));
+    if (!normal) {
+      const std::string& m = normal.error().message;
+      problem("invalid_geometry", m, PlaceIn(m));
+      continue;
+    }
+    result.repairs.repeated_vertices += cleaned->repairs.repeated_vertices;
+    result.repairs.spikes += cleaned->repairs.spikes;
+    result.repairs.degenerate_holes += cleaned->repairs.degenerate_holes;
+    result.repairs.self_touching_rings += normal->self_touching_rings;
+    result.repairs.merged_parts += normal->merged_parts;
+    if (!ok) continue;
+    Feature f;
+    f.code = code;
+    f.attributes = std::move(attributes);
+    f.name = f.Attribute("name");
+    f.shape = std::move(normal->shape);
+    result.features.push_back(std::move(f));
   }
+
+  if (!bad_text_where.empty()) {
+    std::string why =
+        !options.encoding.empty()
+            ? "even after decoding it as " + options.encoding +
+                  "; try another --encoding (GBK, GB18030, UTF-8)"
+        : is_shapefile && !has_cpg && source_encoding.empty()
+            ? "and the file declares no encoding (no .cpg next to the "
+              ".dbf). Shapefiles from Chinese GIS staff are usually GBK: run "
+              "again with --encoding GBK (or add a .cpg file containing GBK)"
+            : "although the file declares " +
+                  (result.encoding.empty() ? std::string("UTF-8")
+                                           : result.encoding) +
+                  ". Run again with the real encoding, e.g. --encoding GBK";
+    return Fail(ErrorCode::kInvalidArgument,
+                file + ": text in " + bad_text_where + " is not UTF-8 " + why,
+                "encoding");
+  }
+
+  if (options.check_topology && !points) {
+    std::vector<Feature> villages;
+    bool have_villages = false;
+    if (!options.villages_source.empty()) {
+      ImportOptions v;
+      v.source = options.villages_source;
+      v.layer = LayerKind::kVillages;
+      v.check_topology = false;
+      v.encoding = "";
+      auto read = ReadLayer(v);
+      if (!read) {
+        return std::unexpected(read.error().WithContext("--villages"));
+      }
+      for (const Problem& p : read->problems) {
+        result.problems.push_back({p.feature, "villages_file",
+                                   "--villages " + p.message, p.where,
+                                   p.area_m2, p.other});
+      }
+      villages = std::move(read->features);
+      have_villages = read->problems.empty();
+    }
+    CheckLayer(result, have_villages ? &villages : nullptr, options.topology);
+  }
+  return result;
+}
+
+Result<LayerRead> ReadPolygonLayer(const std::string& path,
+                                   const std::vector<std::string>& required) {
+  ImportOptions options;
+  options.source = path;
+  options.layer = LayerKind::kZones;  // a polygon layer; no layer checks
+  options.required = required;
+  options.assume_wgs84 = true;
+  options.check_topology = false;
+  auto read = ReadLayer(options);
+  if (!read) return std::unexpected(read.error());
+  if (!read->problems.empty()) {
+    const Problem& first = read->problems.front();
+    return Fail(ErrorCode::kInvalidArgument, first.message, first.other);
+  }
+  LayerRead out;
+  out.features = std::move(read->features);
+  out.repairs.repeated_vertices = read->repairs.repeated_vertices;
+  out.repairs.spikes = read->repairs.spikes;
+  out.repairs.degenerate_holes = read->repairs.degenerate_holes;
   return out;
 }
 
@@ -204,7 +731,8 @@ Result<Shape> ParseWkt(const std::string& wkt) {
     return Fail(ErrorCode::kInvalidArgument, "not valid WKT: " + wkt);
   }
   std::unique_ptr<OGRGeometry> owned(parsed);
-  return ConvertGeometry(owned.get());
+  std::string kind;
+  return Converter{true}.ConvertShape(owned.get(), kind);
 }
 
 Result<Layers> ReadLayersDir(const std::string& dir) {

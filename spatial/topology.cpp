@@ -1,0 +1,672 @@
+#include "spatial/topology.h"
+
+// g++ 12 reports a false -Wmaybe-uninitialized inside Boost.Geometry's
+// envelope of a multipolygon (used by union_ and difference); off for this
+// file, since the warning is emitted from inlined Boost code.
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+
+#include <algorithm>
+#include <boost/geometry.hpp>
+#include <boost/geometry/algorithms/point_on_surface.hpp>
+#include <boost/geometry/index/rtree.hpp>
+#include <cmath>
+#include <cstdio>
+#include <limits>
+#include <map>
+#include <unordered_map>
+#include <utility>
+
+namespace wangge::spatial {
+namespace {
+
+namespace bg = boost::geometry;
+namespace bgi = boost::geometry::index;
+
+// Boost works on offsets from an origin, in nanodegrees, as doubles: exact
+// for any extent below 2^53 nanodegrees, and the vertices of touching
+// shapes stay identical.
+using BPoint = bg::model::d2::point_xy<double>;
+using BPolygon = bg::model::polygon<BPoint>;  // clockwise, closed
+using BMulti = bg::model::multi_polygon<BPolygon>;
+using BBox = bg::model::box<BPoint>;
+
+struct Frame {
+  int64_t x0 = 0;
+  int64_t y0 = 0;
+};
+
+BPoint ToB(Pt p, Frame f) { return {double(p.x - f.x0), double(p.y - f.y0)}; }
+
+Pt FromB(const BPoint& b, Frame f) {
+  return {std::llround(b.x()) + f.x0, std::llround(b.y()) + f.y0};
+}
+
+LonLat ToDegrees(const BPoint& b, Frame f) {
+  return {(b.x() + double(f.x0)) / kUnitsPerDegree,
+          (b.y() + double(f.y0)) / kUnitsPerDegree};
+}
+
+std::string Where(LonLat p) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "(%.6f, %.6f)", p.lon, p.lat);
+  return buf;
+}
+
+std::string Metres2(double m2) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f m²", m2);
+  return buf;
+}
+
+void AppendRing(const Ring& ring, Frame f, BPolygon::ring_type& out) {
+  for (const Pt& p : ring) out.push_back(ToB(p, f));
+  if (!ring.empty()) out.push_back(ToB(ring.front(), f));
+}
+
+BPolygon ToB(const Polygon& polygon, Frame f) {
+  BPolygon out;
+  if (polygon.rings.empty()) return out;
+  AppendRing(polygon.rings[0], f, out.outer());
+  for (size_t i = 1; i < polygon.rings.size(); ++i) {
+    out.inners().emplace_back();
+    AppendRing(polygon.rings[i], f, out.inners().back());
+  }
+  bg::correct(out);
+  return out;
+}
+
+BMulti ToB(const Shape& shape, Frame f) {
+  BMulti out;
+  for (const Polygon& part : shape.parts) out.push_back(ToB(part, f));
+  return out;
+}
+
+Ring FromB(const BPolygon::ring_type& ring, Frame f) {
+  Ring out;
+  for (const BPoint& p : ring) out.push_back(FromB(p, f));
+  if (out.size() >= 2 && out.front() == out.back()) out.pop_back();
+  return out;
+}
+
+Shape FromB(const BMulti& multi, Frame f) {
+  Shape out;
+  for (const BPolygon& polygon : multi) {
+    Polygon part;
+    part.rings.push_back(FromB(polygon.outer(), f));
+    for (const auto& inner : polygon.inners()) {
+      part.rings.push_back(FromB(inner, f));
+    }
+    out.parts.push_back(std::move(part));
+  }
+  return out;
+}
+
+// The bounding box of the outer rings (Boost's own envelope of a
+// multipolygon trips a false -Wmaybe-uninitialized in g++ 12).
+BBox Envelope(const BMulti& multi) {
+  constexpr double kInf = std::numeric_limits<double>::infinity();
+  double x0 = kInf, y0 = kInf, x1 = -kInf, y1 = -kInf;
+  for (const BPolygon& polygon : multi) {
+    for (const BPoint& p : polygon.outer()) {
+      x0 = std::min(x0, p.x());
+      y0 = std::min(y0, p.y());
+      x1 = std::max(x1, p.x());
+      y1 = std::max(y1, p.y());
+    }
+  }
+  if (x0 > x1) return BBox(BPoint(0, 0), BPoint(0, 0));
+  return BBox(BPoint(x0, y0), BPoint(x1, y1));
+}
+
+Frame FrameOf(const Shape& shape) {
+  for (const Polygon& part : shape.parts) {
+    if (!part.rings.empty() && !part.rings[0].empty()) {
+      return {part.rings[0][0].x, part.rings[0][0].y};
+    }
+  }
+  return {};
+}
+
+Frame FrameOf(const std::vector<const Feature*>& features) {
+  constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
+  Frame f{kMax, kMax};
+  for (const Feature* feature : features) {
+    Box b = BoundsOf(feature->shape);
+    f.x0 = std::min(f.x0, b.min.x);
+    f.y0 = std::min(f.y0, b.min.y);
+  }
+  if (f.x0 == kMax) return {};
+  return f;
+}
+
+// Metric measures of a piece, in its own latitude's local frame.
+struct Measure {
+  double area_m2 = 0;
+  double width_m = 0;  // 2 * area / perimeter
+  LonLat where;
+};
+
+template <class G>
+Measure MeasureOf(const G& piece, Frame f) {
+  Measure m;
+  BPoint inside;
+  try {
+    bg::point_on_surface(piece, inside);
+  } catch (const std::exception&) {
+    bg::centroid(piece, inside);
+  }
+  m.where = ToDegrees(inside, f);
+  MetricScale s = MetricScaleAt(m.where.lat);
+  m.area_m2 = std::abs(bg::area(piece)) * s.x * s.y;
+  double perimeter = 0;
+  auto add_ring = [&](const BPolygon::ring_type& ring) {
+    for (size_t i = 1; i < ring.size(); ++i) {
+      double dx = (ring[i].x() - ring[i - 1].x()) * s.x;
+      double dy = (ring[i].y() - ring[i - 1].y()) * s.y;
+      perimeter += std::hypot(dx, dy);
+    }
+  };
+  auto add_polygon = [&](const BPolygon& p) {
+    add_ring(p.outer());
+    for (const auto& inner : p.inners()) add_ring(inner);
+  };
+  if constexpr (std::is_same_v<G, BMulti>) {
+    for (const BPolygon& p : piece) add_polygon(p);
+  } else {
+    add_polygon(piece);
+  }
+  m.width_m = perimeter > 0 ? 2 * m.area_m2 / perimeter : 0;
+  return m;
+}
+
+bool IsSliver(const Measure& m, const TopologyOptions& o) {
+  return m.area_m2 < o.sliver_area_m2 || m.width_m < o.sliver_width_m;
+}
+
+// --- NormalizeShape ------------------------------------------------------
+
+struct PtHash {
+  size_t operator()(const Pt& p) const {
+    return std::hash<int64_t>()(p.x) * 31 ^ std::hash<int64_t>()(p.y);
+  }
+};
+
+bool StrictlyInside(Pt a, Pt b, Pt p) {
+  if (p == a || p == b || Orient(a, b, p) != 0) return false;
+  return std::min(a.x, b.x) <= p.x && p.x <= std::max(a.x, b.x) &&
+         std::min(a.y, b.y) <= p.y && p.y <= std::max(a.y, b.y);
+}
+
+// Inserts every vertex that lies strictly inside another edge of the same
+// ring into that edge (a ring touching itself at a point of an edge), so the
+// touch becomes a repeated vertex. The shape does not change.
+Ring InsertTouchingVertices(const Ring& ring) {
+  size_t n = ring.size();
+  std::vector<size_t> by_x(n);
+  for (size_t i = 0; i < n; ++i) by_x[i] = i;
+  std::sort(by_x.begin(), by_x.end(),
+            [&](size_t l, size_t r) { return ring[l].x < ring[r].x; });
+  Ring out;
+  out.reserve(n);
+  bool changed = false;
+  for (size_t i = 0; i < n; ++i) {
+    Pt a = ring[i], b = ring[(i + 1) % n];
+    out.push_back(a);
+    auto lo =
+        std::lower_bound(by_x.begin(), by_x.end(), std::min(a.x, b.x),
+                         [&](size_t k, int64_t x) { return ring[k].x < x; });
+    std::vector<Pt> on_edge;
+    for (auto it = lo; it != by_x.end() && ring[*it].x <= std::max(a.x, b.x);
+         ++it) {
+      if (StrictlyInside(a, b, ring[*it])) on_edge.push_back(ring[*it]);
+    }
+    if (on_edge.empty()) continue;
+    changed = true;
+    auto along = [&](Pt p) {
+      return std::abs(double(p.x - a.x)) + std::abs(double(p.y - a.y));
+    };
+    std::sort(on_edge.begin(), on_edge.end(),
+              [&](Pt l, Pt r) { return along(l) < along(r); });
+    on_edge.erase(std::unique(on_edge.begin(), on_edge.end()), on_edge.end());
+    out.insert(out.end(), on_edge.begin(), on_edge.end());
+  }
+  return changed ? out : ring;
+}
+
+struct Loop {
+  Ring ring;
+  Pt touch;  // where it was cut off the ring (the start of the ring if none)
+};
+
+// Splits a ring at every vertex it visits twice into simple loops.
+std::vector<Loop> SplitAtTouches(const Ring& input) {
+  Ring ring = InsertTouchingVertices(input);
+  std::unordered_map<Pt, size_t, PtHash> position;
+  Ring stack;
+  std::vector<Loop> loops;
+  for (const Pt& p : ring) {
+    auto it = position.find(p);
+    if (it == position.end()) {
+      position[p] = stack.size();
+      stack.push_back(p);
+      continue;
+    }
+    size_t i = it->second;
+    Loop loop{Ring(stack.begin() + i, stack.end()), p};
+    for (size_t k = i + 1; k < stack.size(); ++k) position.erase(stack[k]);
+    stack.resize(i + 1);
+    loops.push_back(std::move(loop));
+  }
+  loops.push_back({std::move(stack), ring.empty() ? Pt{} : ring.front()});
+  // A loop with no area (a back-and-forth between two touches) is nothing.
+  std::erase_if(loops, [](const Loop& l) {
+    return l.ring.size() < 3 || SignedArea(l.ring) == 0;
+  });
+  return loops;
+}
+
+// True when `inner` lies inside `outer`, touching it at most at vertices.
+bool Inside(const Ring& inner, const Ring& outer) {
+  bool strictly = false;
+  for (const Pt& p : inner) {
+    Side s = Classify(outer, p);
+    if (s == Side::kOutside) return false;
+    if (s == Side::kInside) strictly = true;
+  }
+  return strictly;
+}
+
+std::string ReasonInWords(bg::validity_failure_type failure) {
+  switch (failure) {
+    case bg::failure_few_points:
+      return "a ring has fewer than 3 distinct vertices";
+    case bg::failure_wrong_topological_dimension:
+      return "a ring has no area";
+    case bg::failure_spikes:
+      return "a ring has a spike";
+    case bg::failure_self_intersections:
+      return "ring self-intersects";
+    case bg::failure_interior_rings_outside:
+      return "a hole lies outside its polygon";
+    case bg::failure_nested_interior_rings:
+      return "a hole lies inside another hole";
+    case bg::failure_disconnected_interior:
+      return "holes cut the polygon in pieces";
+    case bg::failure_intersecting_interiors:
+      return "parts of the multipolygon overlap";
+    case bg::failure_invalid_coordinate:
+      return "a coordinate is not a number";
+    default:
+      return "geometry is invalid";
+  }
+}
+
+// Boost's message gives the place as "found at (x, y)" in frame units.
+std::optional<LonLat> PlaceInReason(const std::string& reason, Frame f) {
+  auto at = reason.find("found at (");
+  if (at == std::string::npos) return std::nullopt;
+  double x = 0, y = 0;
+  if (std::sscanf(reason.c_str() + at + 10, "%lf, %lf", &x, &y) != 2) {
+    return std::nullopt;
+  }
+  return ToDegrees(BPoint(x, y), f);
+}
+
+Result<Normalized> NormalizeUnsafe(Shape shape) {
+  Normalized out;
+  std::vector<Polygon> polygons;
+  for (Polygon& part : shape.parts) {
+    if (part.rings.empty()) continue;
+    double shell_sign = SignedArea(part.rings[0]) > 0 ? 1 : -1;
+    std::vector<Loop> shell_loops = SplitAtTouches(part.rings[0]);
+    if (shell_loops.size() > 1) ++out.self_touching_rings;
+    std::vector<Ring> shells;
+    std::vector<Loop> inverted;  // loops running against the shell: holes
+    for (Loop& loop : shell_loops) {
+      if ((SignedArea(loop.ring) > 0 ? 1 : -1) == shell_sign) {
+        shells.push_back(std::move(loop.ring));
+      } else {
+        inverted.push_back(std::move(loop));
+      }
+    }
+    std::vector<Ring> holes;
+    for (Loop& loop : inverted) {
+      bool contained =
+          std::any_of(shells.begin(), shells.end(),
+                      [&](const Ring& s) { return Inside(loop.ring, s); });
+      if (!contained) {
+        LonLat at = ToLonLat(loop.touch);
+        return Fail(ErrorCode::kInvalidArgument,
+                    "ring self-intersects near " + Where(at) +
+                        " (it crosses itself at a vertex, like a bow-tie). "
+                        "Fix it in QGIS (Check Validity) and load again");
+      }
+      holes.push_back(std::move(loop.ring));
+    }
+    for (size_t r = 1; r < part.rings.size(); ++r) {
+      double hole_sign = SignedArea(part.rings[r]) > 0 ? 1 : -1;
+      std::vector<Loop> loops = SplitAtTouches(part.rings[r]);
+      if (loops.size() > 1) ++out.self_touching_rings;
+      for (Loop& loop : loops) {
+        // A loop running against its hole is an island inside the hole.
+        if ((SignedArea(loop.ring) > 0 ? 1 : -1) == hole_sign) {
+          holes.push_back(std::move(loop.ring));
+        } else {
+          shells.push_back(std::move(loop.ring));
+        }
+      }
+    }
+    std::vector<Polygon> made(shells.size());
+    for (size_t i = 0; i < shells.size(); ++i)
+      made[i].rings.push_back(shells[i]);
+    for (Ring& hole : holes) {
+      // The smallest shell that holds it: an island may sit in a hole of
+      // another shell. None: keep it on the first, is_valid says where.
+      std::optional<size_t> owner;
+      for (size_t i = 0; i < shells.size(); ++i) {
+        if (Inside(hole, shells[i]) &&
+            (!owner || std::abs(SignedArea(shells[i])) <
+                           std::abs(SignedArea(shells[*owner])))) {
+          owner = i;
+        }
+      }
+      if (!made.empty())
+        made[owner.value_or(0)].rings.push_back(std::move(hole));
+    }
+    for (Polygon& p : made) polygons.push_back(std::move(p));
+  }
+  out.shape.parts = std::move(polygons);
+  if (out.shape.parts.empty()) {
+    return Fail(ErrorCode::kInvalidArgument, "geometry is empty");
+  }
+
+  Frame f = FrameOf(out.shape);
+  BMulti multi = ToB(out.shape, f);
+  // Each polygon on its own first, so a reason names a ring, not a pair.
+  for (const BPolygon& polygon : multi) {
+    bg::validity_failure_type failure;
+    if (!bg::is_valid(polygon, failure)) {
+      std::string reason;
+      bg::is_valid(polygon, reason);
+      std::optional<LonLat> at = PlaceInReason(reason, f);
+      if (!at) at = ToDegrees(polygon.outer().front(), f);
+      return Fail(ErrorCode::kInvalidArgument,
+                  ReasonInWords(failure) + " near " + Where(*at) +
+                      ". Fix it in QGIS (Check Validity) and load again");
+    }
+  }
+  if (multi.size() > 1 && !bg::is_valid(multi)) {
+    // Parts sharing a border (or overlapping): merge them into their union.
+    BMulti merged;
+    for (const BPolygon& polygon : multi) {
+      BMulti next;
+      bg::union_(merged, polygon, next);
+      merged = std::move(next);
+    }
+    out.merged_parts = int(multi.size()) - int(merged.size());
+    multi = std::move(merged);
+    std::string reason;
+    bg::validity_failure_type failure;
+    if (!bg::is_valid(multi, failure)) {
+      bg::is_valid(multi, reason);
+      std::optional<LonLat> at = PlaceInReason(reason, f);
+      if (!at) at = ToDegrees(multi.front().outer().front(), f);
+      return Fail(ErrorCode::kInvalidArgument,
+                  ReasonInWords(failure) + " near " + Where(*at) +
+                      " after merging its parts. Fix it in QGIS (Check "
+                      "Validity) and load again");
+    }
+    out.shape = FromB(multi, f);
+  }
+  return out;
+}
+
+// --- layer checks ----------------------------------------------------------
+
+struct Indexed {
+  Frame frame;
+  std::vector<const Feature*> features;
+  std::vector<BMulti> shapes;
+  bgi::rtree<std::pair<BBox, size_t>, bgi::rstar<16>> tree;
+};
+
+Indexed Index(const std::vector<const Feature*>& features, Frame frame) {
+  Indexed ix;
+  ix.frame = frame;
+  ix.features = features;
+  std::vector<std::pair<BBox, size_t>> boxes;
+  for (size_t i = 0; i < features.size(); ++i) {
+    ix.shapes.push_back(ToB(features[i]->shape, frame));
+    boxes.emplace_back(Envelope(ix.shapes.back()), i);
+  }
+  ix.tree = decltype(ix.tree)(boxes.begin(), boxes.end());  // packed
+  return ix;
+}
+
+std::vector<const Feature*> Pointers(const std::vector<Feature>& features) {
+  std::vector<const Feature*> out;
+  for (const Feature& f : features) out.push_back(&f);
+  return out;
+}
+
+std::string Prefix(const TopologyOptions& o) {
+  return o.file.empty() ? std::string() : o.file + ", ";
+}
+
+// Sums the non-sliver pieces of `pieces`; slivers go to the report's count.
+struct Pieces {
+  double area_m2 = 0;
+  LonLat where;
+  double largest = -1;
+  int count = 0;
+};
+
+Pieces Keep(const BMulti& pieces, Frame f, const TopologyOptions& o,
+            TopologyReport& report) {
+  Pieces kept;
+  for (const BPolygon& piece : pieces) {
+    if (bg::area(piece) == 0) continue;
+    Measure m = MeasureOf(piece, f);
+    if (IsSliver(m, o)) {
+      ++report.slivers;
+      report.sliver_area_m2 += m.area_m2;
+      continue;
+    }
+    ++kept.count;
+    kept.area_m2 += m.area_m2;
+    if (m.area_m2 > kept.largest) {
+      kept.largest = m.area_m2;
+      kept.where = m.where;
+    }
+  }
+  return kept;
+}
+
+// Union of many shapes, merged pairwise in x order so neighbours meet early.
+BMulti CascadedUnion(std::vector<BMulti> items) {
+  if (items.empty()) return {};
+  std::sort(items.begin(), items.end(), [](const BMulti& l, const BMulti& r) {
+    return Envelope(l).min_corner().x() < Envelope(r).min_corner().x();
+  });
+  while (items.size() > 1) {
+    std::vector<BMulti> next;
+    for (size_t i = 0; i + 1 < items.size(); i += 2) {
+      BMulti u;
+      bg::union_(items[i], items[i + 1], u);
+      next.push_back(std::move(u));
+    }
+    if (items.size() % 2) next.push_back(std::move(items.back()));
+    items = std::move(next);
+  }
+  return std::move(items.front());
+}
+
+void CheckFailed(TopologyReport& report, const TopologyOptions& o,
+                 const std::string& what, const std::exception& e) {
+  report.problems.push_back(
+      {"", "check_failed",
+       Prefix(o) + what + " could not be checked (" + e.what() +
+           "); fix the invalid geometry reported above and check again"});
+}
+
+}  // namespace
+
+Result<Normalized> NormalizeShape(Shape shape) {
+  try {
+    return NormalizeUnsafe(std::move(shape));
+  } catch (const std::exception& e) {
+    return Fail(ErrorCode::kInvalidArgument,
+                std::string("geometry could not be checked (") + e.what() +
+                    "). Fix it in QGIS (Check Validity) and load again");
+  }
+}
+
+double AreaSquareMetres(const Shape& shape) {
+  Frame f = FrameOf(shape);
+  return MeasureOf(ToB(shape, f), f).area_m2;
+}
+
+TopologyReport CheckOverlaps(const std::vector<Feature>& features,
+                             const TopologyOptions& options) {
+  TopologyReport report;
+  try {
+    auto pointers = Pointers(features);
+    Indexed ix = Index(pointers, FrameOf(pointers));
+    for (size_t i = 0; i < ix.shapes.size(); ++i) {
+      std::vector<std::pair<BBox, size_t>> hits;
+      ix.tree.query(bgi::intersects(Envelope(ix.shapes[i])),
+                    std::back_inserter(hits));
+      std::sort(hits.begin(), hits.end(), [](const auto& l, const auto& r) {
+        return l.second < r.second;
+      });
+      for (const auto& [box, j] : hits) {
+        if (j <= i) continue;
+        BMulti overlap;
+        bg::intersection(ix.shapes[i], ix.shapes[j], overlap);
+        Pieces kept = Keep(overlap, ix.frame, options, report);
+        if (kept.count == 0) continue;
+        const std::string& a = ix.features[i]->code;
+        const std::string& b = ix.features[j]->code;
+        report.problems.push_back(
+            {a, "overlap",
+             Prefix(options) + "feature " + a + " overlaps " + b + " by " +
+                 Metres2(kept.area_m2) + " near " + Where(kept.where) +
+                 ". Move the shared border in QGIS (snap to the neighbour's "
+                 "vertices) so each place belongs to one feature",
+             kept.where, kept.area_m2, b});
+      }
+    }
+  } catch (const std::exception& e) {
+    CheckFailed(report, options, "overlaps", e);
+  }
+  return report;
+}
+
+TopologyReport CheckCellsInVillages(const std::vector<Feature>& cells,
+                                    const std::vector<Feature>& villages,
+                                    const TopologyOptions& options) {
+  TopologyReport report;
+  try {
+    std::vector<const Feature*> all = Pointers(cells);
+    for (const Feature& v : villages) all.push_back(&v);
+    Frame frame = FrameOf(all);
+    Indexed cell_ix = Index(Pointers(cells), frame);
+    std::map<std::string, size_t> village_at;
+    std::vector<BMulti> village_shapes;
+    for (size_t i = 0; i < villages.size(); ++i) {
+      village_at.emplace(villages[i].code, i);
+      village_shapes.push_back(ToB(villages[i].shape, frame));
+    }
+    for (size_t i = 0; i < cells.size(); ++i) {
+      const Feature& cell = cells[i];
+      std::string village = cell.Attribute("village");
+      auto it = village_at.find(village);
+      if (it == village_at.end()) {
+        report.problems.push_back(
+            {cell.code, "unknown_village",
+             Prefix(options) + "feature " + cell.code + ": its village `" +
+                 village +
+                 "` is not in the villages layer. Correct the cell's "
+                 "`village` code or add the village",
+             std::nullopt, 0, village});
+        continue;
+      }
+      BMulti outside;
+      bg::difference(cell_ix.shapes[i], village_shapes[it->second], outside);
+      Pieces kept = Keep(outside, frame, options, report);
+      if (kept.count == 0) continue;
+      report.problems.push_back(
+          {cell.code, "outside_village",
+           Prefix(options) + "feature " + cell.code + " reaches " +
+               Metres2(kept.area_m2) + " outside its village " + village +
+               " near " + Where(kept.where) +
+               ". Move its border inside the village, or correct its "
+               "`village` code",
+           kept.where, kept.area_m2, village});
+    }
+    for (size_t v = 0; v < villages.size(); ++v) {
+      std::vector<std::pair<BBox, size_t>> hits;
+      cell_ix.tree.query(bgi::intersects(Envelope(village_shapes[v])),
+                         std::back_inserter(hits));
+      std::vector<BMulti> covering;
+      for (const auto& [box, j] : hits) covering.push_back(cell_ix.shapes[j]);
+      BMulti covered = CascadedUnion(std::move(covering));
+      BMulti gaps;
+      bg::difference(village_shapes[v], covered, gaps);
+      for (const BPolygon& gap : gaps) {
+        BMulti one{gap};
+        Pieces kept = Keep(one, frame, options, report);
+        if (kept.count == 0) continue;
+        const std::string& code = villages[v].code;
+        report.problems.push_back(
+            {code, "gap",
+             Prefix(options) + "village " + code + " has a gap of " +
+                 Metres2(kept.area_m2) + " near " + Where(kept.where) +
+                 " that no cell covers. Extend a neighbouring cell over it "
+                 "or add a cell",
+             kept.where, kept.area_m2, ""});
+      }
+    }
+  } catch (const std::exception& e) {
+    CheckFailed(report, options, "cells against villages", e);
+  }
+  return report;
+}
+
+TopologyReport CheckGapsBetweenCells(const std::vector<Feature>& cells,
+                                     const TopologyOptions& options) {
+  TopologyReport report;
+  try {
+    Frame frame = FrameOf(Pointers(cells));
+    std::map<std::string, std::vector<BMulti>> by_village;
+    for (const Feature& cell : cells) {
+      by_village[cell.Attribute("village")].push_back(ToB(cell.shape, frame));
+    }
+    for (auto& [village, shapes] : by_village) {
+      BMulti covered = CascadedUnion(std::move(shapes));
+      for (const BPolygon& polygon : covered) {
+        for (const auto& inner : polygon.inners()) {
+          BPolygon hole;
+          hole.outer() = inner;
+          bg::correct(hole);
+          BMulti one{hole};
+          Pieces kept = Keep(one, frame, options, report);
+          if (kept.count == 0) continue;
+          std::string who = village.empty() ? "(no village)" : village;
+          report.problems.push_back(
+              {village, "gap",
+               Prefix(options) + "village " + who + " has a gap of " +
+                   Metres2(kept.area_m2) + " near " + Where(kept.where) +
+                   " enclosed by its cells but covered by none. Extend a "
+                   "neighbouring cell over it or add a cell",
+               kept.where, kept.area_m2, ""});
+        }
+      }
+    }
+  } catch (const std::exception& e) {
+    CheckFailed(report, options, "gaps", e);
+  }
+  return report;
+}
+
+}  // namespace wangge::spatial
