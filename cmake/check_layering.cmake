@@ -53,6 +53,31 @@ foreach(dir IN LISTS levels)
   endforeach()
 endforeach()
 
+# GEOS and libpq are for the benchmarks only: bench/*.cpp may include them,
+# nothing else may. bench/ sits at the tools level (it may not include tools/).
+foreach(dir IN LISTS levels ITEMS bench)
+  file(GLOB_RECURSE files "${ROOT}/${dir}/*.h" "${ROOT}/${dir}/*.cpp")
+  foreach(path IN LISTS files)
+    file(RELATIVE_PATH rel "${ROOT}" "${path}")
+    file(STRINGS "${path}" includes REGEX "^[ \t]*#[ \t]*include")
+    foreach(line IN LISTS includes)
+      if(NOT line MATCHES "#[ \t]*include[ \t]*[\"<]([^\">]+)[\">]")
+        continue()
+      endif()
+      set(header "${CMAKE_MATCH_1}")
+      if(header MATCHES "^(geos_c\\.h|geos/|libpq-fe\\.h|postgres)" AND
+         NOT (dir STREQUAL "bench" AND rel MATCHES "\\.cpp$"))
+        string(APPEND problems
+          "  ${rel}: includes ${header} (GEOS and libpq only in bench/*.cpp)\n")
+      endif()
+      if(dir STREQUAL "bench" AND header MATCHES "^tools/")
+        string(APPEND problems
+          "  ${rel}: includes ${header} (bench may not include tools)\n")
+      endif()
+    endforeach()
+  endforeach()
+endforeach()
+
 if(problems)
   message(FATAL_ERROR "Layering violations:\n${problems}")
 endif()

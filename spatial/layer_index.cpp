@@ -72,6 +72,11 @@ Result<LayerIndex> LayerIndex::Build(std::vector<Feature> features,
   return index;
 }
 
+size_t LayerIndex::IndexBytes() const {
+  // A packed tree: the leaves plus about one node entry in 15 above them.
+  return tree_->rtree.size() * sizeof(Value) * 16 / 15;
+}
+
 std::optional<size_t> LayerIndex::FirstCovering(Pt p) const {
   std::optional<size_t> best;
   BPoint q = ToBPoint(p);

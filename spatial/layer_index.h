@@ -43,6 +43,9 @@ class LayerIndex {
   // layer is empty.
   std::optional<Nearest> NearestTo(Pt p) const;
 
+  // Bytes held by the index structures (not the features themselves).
+  size_t IndexBytes() const;
+
   const std::vector<Feature>& features() const { return features_; }
   size_t size() const { return features_.size(); }
 

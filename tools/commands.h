@@ -8,5 +8,6 @@ namespace wangge::tools {
 int RunLocate(int argc, char** argv);
 int RunGenSample(int argc, char** argv);
 int RunValidate(int argc, char** argv);
+int RunBench(int argc, char** argv);
 
 }  // namespace wangge::tools

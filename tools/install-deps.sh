@@ -7,6 +7,7 @@ packages=(
   cmake ninja-build g++ ccache pkg-config clang-format
   libboost-dev libgdal-dev gdal-bin libsqlite3-dev libcpp-httplib-dev
   doctest-dev nlohmann-json3-dev
+  libgeos-dev postgresql-15-postgis-3 libpq-dev
 )
 
 missing=()

@@ -15,6 +15,7 @@ constexpr const char* kUsage =
     "them)\n"
     "  gen-sample  write the synthetic sample town (太要镇) to a folder\n"
     "  validate    read a GIS file as one layer, repair and check it, report\n"
+    "  bench       benchmarks against GEOS and PostGIS (locate)\n"
     "\n"
     "Run `wangge <command> --help` for its options.\n";
 
@@ -33,6 +34,7 @@ int main(int argc, char** argv) {
   if (command == "locate") return wangge::tools::RunLocate(argc, argv);
   if (command == "gen-sample") return wangge::tools::RunGenSample(argc, argv);
   if (command == "validate") return wangge::tools::RunValidate(argc, argv);
+  if (command == "bench") return wangge::tools::RunBench(argc, argv);
   std::cerr << "wangge: unknown command '" << command << "'\n\n" << kUsage;
   return 2;
 }

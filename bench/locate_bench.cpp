@@ -1,0 +1,530 @@
+#include "bench/locate_bench.h"
+
+#include <malloc.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <sstream>
+#include <thread>
+#include <unordered_map>
+
+#include "bench/geos_index.h"
+#include "bench/postgis_server.h"
+#include "spatial/jagged_grid.h"
+#include "spatial/locator.h"
+
+namespace wangge::bench {
+namespace {
+
+using spatial::Feature;
+using spatial::Pt;
+using Clock = std::chrono::steady_clock;
+
+// Cell size of the sample town (about 660 m x 670 m).
+constexpr int64_t kCellWidth = 7270000;
+constexpr int64_t kCellHeight = 6000000;
+constexpr Pt kOrigin{108000000000, 36000000000};
+
+struct Size {
+  int cols = 0;
+  int rows = 0;
+  int64_t cells() const { return int64_t(cols) * rows; }
+};
+
+struct Tiling {
+  std::vector<Feature> cells;  // sorted by code: index = answer
+  int64_t vertices = 0;
+};
+
+double Seconds(Clock::duration d) {
+  return std::chrono::duration<double>(d).count();
+}
+
+// Resident set size in bytes, after returning freed memory to the system.
+int64_t ResidentBytes() {
+  malloc_trim(0);
+  std::ifstream statm("/proc/self/statm");
+  int64_t size = 0, resident = 0;
+  statm >> size >> resident;
+  return resident * sysconf(_SC_PAGESIZE);
+}
+
+Tiling MakeTiling(Size size, uint64_t seed) {
+  spatial::JaggedGrid grid({.origin = kOrigin,
+                            .cols = size.cols,
+                            .rows = size.rows,
+                            .cell_width = kCellWidth,
+                            .cell_height = kCellHeight,
+                            .seed = seed});
+  Tiling t;
+  int64_t n = size.cells();
+  t.cells.resize(n);
+  for (int row = 0; row < size.rows; ++row) {
+    for (int col = 0; col < size.cols; ++col) {
+      int64_t i = int64_t(row) * size.cols + col;
+      // Codes in shuffled order, so "lowest code" is not "first in space";
+      // 7919 is prime and divides none of the sizes.
+      int64_t rank = (i * 7919) % n;
+      char code[32], village[32];
+      std::snprintf(code, sizeof code, "C%07lld", static_cast<long long>(rank));
+      std::snprintf(village, sizeof village, "V%03d%03d", col / 16, row / 16);
+      Feature& f = t.cells[rank];
+      f.code = code;
+      f.attributes["village"] = village;
+      f.shape.parts.push_back({{grid.CellRing(col, row)}});
+      t.vertices += int64_t(f.shape.parts[0].rings[0].size());
+    }
+  }
+  return t;
+}
+
+// 99% of the points uniformly inside the tiling (its nominal rectangle less
+// 0.3 cell all round, beyond the corner jitter and edge wobble), 1% in a
+// frame of one cell around its bounding box: all outside.
+std::vector<Pt> MakePoints(Size size, int64_t n, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  int64_t x0 = kOrigin.x, x1 = kOrigin.x + size.cols * kCellWidth;
+  int64_t y1 = kOrigin.y, y0 = kOrigin.y - size.rows * kCellHeight;
+  std::uniform_int_distribution<int64_t> in_x(x0 + kCellWidth * 3 / 10,
+                                              x1 - kCellWidth * 3 / 10);
+  std::uniform_int_distribution<int64_t> in_y(y0 + kCellHeight * 3 / 10,
+                                              y1 - kCellHeight * 3 / 10);
+  // Bounding box of the tiling is within 0.3 cell of the rectangle.
+  int64_t bx0 = x0 - kCellWidth * 3 / 10, bx1 = x1 + kCellWidth * 3 / 10;
+  int64_t by0 = y0 - kCellHeight * 3 / 10, by1 = y1 + kCellHeight * 3 / 10;
+  std::uniform_int_distribution<int64_t> out_x(bx0 - kCellWidth,
+                                               bx1 + kCellWidth);
+  std::uniform_int_distribution<int64_t> out_y(by0 - kCellHeight,
+                                               by1 + kCellHeight);
+  std::vector<Pt> points;
+  points.reserve(n);
+  for (int64_t i = 0; i < n; ++i) {
+    if (i % 100 == 99) {
+      Pt p;
+      do {
+        p = {out_x(rng), out_y(rng)};
+      } while (p.x >= bx0 && p.x <= bx1 && p.y >= by0 && p.y <= by1);
+      points.push_back(p);
+    } else {
+      points.push_back({in_x(rng), in_y(rng)});
+    }
+  }
+  return points;
+}
+
+// Runs body(thread, begin, end) over [0, n) split into `threads` contiguous
+// parts, one std::thread each; returns the wall time.
+double TimeParallel(int threads, int64_t n,
+                    const std::function<void(int, int64_t, int64_t)>& body) {
+  auto start = Clock::now();
+  if (threads == 1) {
+    body(0, 0, n);
+  } else {
+    std::vector<std::thread> pool;
+    for (int t = 0; t < threads; ++t) {
+      pool.emplace_back(body, t, n * t / threads, n * (t + 1) / threads);
+    }
+    for (auto& th : pool) th.join();
+  }
+  return Seconds(Clock::now() - start);
+}
+
+Figure Summarise(std::string name, std::vector<double> values,
+                 std::string unit) {
+  std::sort(values.begin(), values.end());
+  return {std::move(name), values[values.size() / 2], values.front(),
+          values.back(), std::move(unit)};
+}
+
+struct Check {
+  int64_t agree = 0;
+  int64_t on_edge = 0;
+  int64_t mismatches = 0;
+  std::string first_mismatch;
+};
+
+// Compares `got` with wangge's answers on `points[0..got.size())`.
+Check CrossCheck(const std::vector<Feature>& cells,
+                 const std::vector<Pt>& points,
+                 const std::vector<int32_t>& want,
+                 const std::vector<int32_t>& got) {
+  Check c;
+  auto on_boundary = [&](int32_t cell, Pt p) {
+    return cell >= 0 &&
+           spatial::Classify(cells[cell].shape, p) == spatial::Side::kBoundary;
+  };
+  for (size_t i = 0; i < got.size(); ++i) {
+    if (got[i] == want[i]) {
+      ++c.agree;
+    } else if (got[i] >= -1 && (on_boundary(want[i], points[i]) ||
+                                on_boundary(got[i], points[i]))) {
+      ++c.on_edge;
+    } else {
+      if (c.mismatches++ == 0) {
+        LonLat ll = spatial::ToLonLat(points[i]);
+        char buf[160];
+        std::snprintf(buf, sizeof buf, "point (%.9f, %.9f): wangge %s, got %s",
+                      ll.lon, ll.lat,
+                      want[i] >= 0 ? cells[want[i]].code.c_str() : "outside",
+                      got[i] >= 0    ? cells[got[i]].code.c_str()
+                      : got[i] == -1 ? "outside"
+                                     : "query error");
+        c.first_mismatch = buf;
+      }
+    }
+  }
+  return c;
+}
+
+std::string Thousands(int64_t v) {
+  std::string s = std::to_string(v);
+  for (int i = int(s.size()) - 3; i > 0; i -= 3) s.insert(size_t(i), ",");
+  return s;
+}
+
+std::string Format(const char* fmt, double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, fmt, v);
+  return buf;
+}
+
+// "median (min–max)" with a precision suited to the magnitude.
+std::string Range(const Figure& f) {
+  const char* fmt = f.median >= 100 ? "%.0f" : f.median >= 10 ? "%.1f" : "%.2f";
+  return Format(fmt, f.median) + " (" + Format(fmt, f.min) + "–" +
+         Format(fmt, f.max) + ")";
+}
+
+class Table {
+ public:
+  void Row(std::vector<std::string> cells) {
+    rows_.push_back(std::move(cells));
+  }
+  std::string Render() const {
+    std::vector<size_t> width;
+    for (const auto& row : rows_) {
+      width.resize(std::max(width.size(), row.size()));
+      for (size_t i = 0; i < row.size(); ++i) {
+        width[i] = std::max(width[i], Display(row[i]));
+      }
+    }
+    std::string out;
+    for (size_t r = 0; r < rows_.size(); ++r) {
+      out += "|";
+      for (size_t i = 0; i < rows_[r].size(); ++i) {
+        out += " " + rows_[r][i] +
+               std::string(width[i] - Display(rows_[r][i]), ' ') + " |";
+      }
+      out += "\n";
+      if (r == 0) {
+        out += "|";
+        for (size_t w : width) out += std::string(w + 2, '-') + "|";
+        out += "\n";
+      }
+    }
+    return out;
+  }
+
+ private:
+  // Display width: UTF-8 continuation bytes take no column.
+  static size_t Display(const std::string& s) {
+    size_t n = 0;
+    for (unsigned char c : s) n += (c & 0xC0) != 0x80;
+    return n;
+  }
+  std::vector<std::vector<std::string>> rows_;
+};
+
+struct SizeRun {
+  const LocateOptions& options;
+  std::ostream& progress;
+  Size size;
+  const Tiling& tiling;
+  const std::vector<Pt>& points;
+  std::vector<LonLat> degrees;
+  std::vector<int32_t> want;  // wangge's answers
+  std::vector<Record>& records;
+  Table& table;
+  int64_t& mismatches;
+
+  std::vector<int> ThreadCounts() const {
+    int hw = int(std::max(1u, std::thread::hardware_concurrency()));
+    return hw > 1 ? std::vector<int>{1, hw} : std::vector<int>{1};
+  }
+
+  void Add(const std::string& method, int threads, int64_t n,
+           std::vector<double> ns, const std::vector<Figure>& extra,
+           const std::string& check_text, const std::string& note,
+           const std::string& build_text, const std::string& memory_text) {
+    Record r{.benchmark = "locate",
+             .size = size.cells(),
+             .method = method,
+             .threads = threads,
+             .points = n,
+             .note = note};
+    r.figures.push_back(Summarise("ns_per_query", std::move(ns), "ns"));
+    for (const Figure& f : extra) r.figures.push_back(f);
+    table.Row({Thousands(size.cells()), method, std::to_string(threads),
+               Thousands(n), Range(r.figures[0]), build_text, memory_text,
+               check_text});
+    records.push_back(std::move(r));
+  }
+
+  std::string CheckText(const Check& c, const std::string& method) {
+    mismatches += c.mismatches;
+    if (c.mismatches > 0) {
+      progress << "MISMATCH " << method << " at " << size.cells()
+               << " cells: " << c.mismatches
+               << " answers differ off edges; first: " << c.first_mismatch
+               << "\n";
+    }
+    return c.mismatches == 0 ? "ok, " + Thousands(c.on_edge) + " on edge"
+                             : "MISMATCH " + Thousands(c.mismatches) + ", " +
+                                   Thousands(c.on_edge) + " on edge";
+  }
+
+  Result<void> Wangge() {
+    progress << "wangge: building the locator for " << Thousands(size.cells())
+             << " cells\n";
+    spatial::Layers layers;
+    layers.cells = tiling.cells;
+    int64_t rss0 = ResidentBytes();
+    auto t0 = Clock::now();
+    auto built = spatial::Locator::Build(std::move(layers), 1);
+    double build_s = Seconds(Clock::now() - t0);
+    if (!built) return std::unexpected(built.error());
+    int64_t rss1 = ResidentBytes();
+    const spatial::Locator& locator = *built;
+    double rss_per_vertex = double(rss1 - rss0) / double(tiling.vertices);
+    double accounted =
+        double(locator.cells().IndexBytes()) / double(tiling.vertices);
+    std::unordered_map<std::string, int32_t> index_of;
+    for (size_t i = 0; i < tiling.cells.size(); ++i) {
+      index_of[tiling.cells[i].code] = int32_t(i);
+    }
+    int64_t n = int64_t(points.size());
+    std::vector<std::string> codes(n);
+    for (int threads : ThreadCounts()) {
+      std::vector<double> ns;
+      for (int run = 0; run < options.runs; ++run) {
+        double s = TimeParallel(threads, n, [&](int, int64_t b, int64_t e) {
+          for (int64_t i = b; i < e; ++i) {
+            auto placed = locator.Locate(degrees[i]);
+            codes[i] = placed ? std::move(placed->cell) : "?";
+          }
+        });
+        ns.push_back(s * 1e9 / double(n));
+      }
+      std::vector<Figure> extra;
+      std::string build_text = "", memory_text = "";
+      if (threads == 1) {
+        extra.push_back({"build_s", build_s, build_s, build_s, "s"});
+        extra.push_back({"bytes_per_vertex_rss", rss_per_vertex, rss_per_vertex,
+                         rss_per_vertex, "bytes"});
+        extra.push_back({"bytes_per_vertex_accounted", accounted, accounted,
+                         accounted, "bytes"});
+        build_text = Format("%.3f", build_s);
+        memory_text = Format("%.1f", accounted) + " acc. / " +
+                      Format("%.1f", rss_per_vertex) + " RSS";
+      }
+      want.assign(n, -1);
+      int64_t bad = 0;
+      for (int64_t i = 0; i < n; ++i) {
+        if (codes[i].empty()) continue;
+        auto it = index_of.find(codes[i]);
+        if (it == index_of.end()) {
+          ++bad;
+        } else {
+          want[i] = it->second;
+        }
+      }
+      mismatches += bad;
+      Add("wangge", threads, n, ns, extra,
+          bad ? "ERROR " + Thousands(bad) : "reference", "", build_text,
+          memory_text);
+    }
+    return {};
+  }
+
+  Result<void> Geos() {
+    progress << "geos: building STRtree + prepared geometries\n";
+    int64_t rss0 = ResidentBytes();
+    auto t0 = Clock::now();
+    auto index = GeosIndex::Build(tiling.cells);
+    if (!index) return std::unexpected(index.error());
+    auto main_querier = (*index)->NewQuerier(/*prepare_all=*/true);
+    double build_s = Seconds(Clock::now() - t0);
+    int64_t rss1 = ResidentBytes();
+    double rss_per_vertex = double(rss1 - rss0) / double(tiling.vertices);
+    int64_t n = int64_t(points.size());
+    std::vector<int32_t> got(n);
+    for (int threads : ThreadCounts()) {
+      std::vector<std::unique_ptr<GeosIndex::Querier>> queriers;
+      if (threads == 1) {
+        queriers.push_back(std::move(main_querier));
+      } else {
+        for (int t = 0; t < threads; ++t) {
+          queriers.push_back((*index)->NewQuerier(true));
+        }
+      }
+      std::vector<double> ns;
+      for (int run = 0; run < options.runs; ++run) {
+        double s = TimeParallel(threads, n, [&](int t, int64_t b, int64_t e) {
+          GeosIndex::Querier& q = *queriers[t];
+          for (int64_t i = b; i < e; ++i) got[i] = q.Locate(degrees[i]);
+        });
+        ns.push_back(s * 1e9 / double(n));
+      }
+      std::vector<Figure> extra;
+      std::string build_text = "", memory_text = "";
+      if (threads == 1) {
+        extra.push_back({"build_s", build_s, build_s, build_s, "s"});
+        extra.push_back({"bytes_per_vertex_rss", rss_per_vertex, rss_per_vertex,
+                         rss_per_vertex, "bytes"});
+        build_text = Format("%.3f", build_s);
+        memory_text = Format("%.1f", rss_per_vertex) + " RSS";
+      }
+      Check c = CrossCheck(tiling.cells, points, want, got);
+      Add("geos-prepared", threads, n, ns, extra, CheckText(c, "geos"), "",
+          build_text, memory_text);
+    }
+    return {};
+  }
+
+  Result<void> Postgis(PostgisServer& server, int64_t subset) {
+    progress << "postgis: loading " << Thousands(size.cells())
+             << " cells and building the GiST index\n";
+    auto t0 = Clock::now();
+    auto bytes = server.Load(tiling.cells);
+    if (!bytes) return std::unexpected(bytes.error());
+    double build_s = Seconds(Clock::now() - t0);
+    double per_vertex = double(*bytes) / double(tiling.vertices);
+    int64_t n = std::min<int64_t>(subset, int64_t(points.size()));
+    std::vector<int32_t> got(n);
+    for (int threads : ThreadCounts()) {
+      std::vector<std::unique_ptr<PostgisServer::Connection>> conns;
+      for (int t = 0; t < threads; ++t) {
+        auto conn = server.Connect();
+        if (!conn) return std::unexpected(conn.error());
+        conns.push_back(std::move(*conn));
+      }
+      std::vector<double> ns;
+      for (int run = 0; run < options.runs; ++run) {
+        double s = TimeParallel(threads, n, [&](int t, int64_t b, int64_t e) {
+          for (int64_t i = b; i < e; ++i) got[i] = conns[t]->Locate(degrees[i]);
+        });
+        ns.push_back(s * 1e9 / double(n));
+      }
+      std::vector<Figure> extra;
+      std::string build_text = "", memory_text = "";
+      if (threads == 1) {
+        extra.push_back({"build_s", build_s, build_s, build_s, "s"});
+        extra.push_back({"bytes_per_vertex_table_and_index", per_vertex,
+                         per_vertex, per_vertex, "bytes"});
+        build_text = Format("%.3f", build_s);
+        memory_text = Format("%.1f", per_vertex) + " disk";
+      }
+      Check c = CrossCheck(tiling.cells, points, want, got);
+      Add("postgis", threads, n, ns, extra, CheckText(c, "postgis"),
+          "first " + std::to_string(n) + " of the points, one query each",
+          build_text, memory_text);
+    }
+    return {};
+  }
+};
+
+}  // namespace
+
+Result<LocateReport> RunLocateBench(const LocateOptions& options,
+                                    std::ostream& progress) {
+  std::vector<Size> sizes =
+      options.quick ? std::vector<Size>{{15, 15}, {50, 40}}
+                    : std::vector<Size>{{15, 15}, {100, 100}, {600, 500}};
+  int64_t n_points = options.quick ? 20000 : 1000000;
+  int64_t postgis_points = options.quick ? 2000 : 20000;
+
+  LocateReport report;
+  Table table;
+  table.Row({"cells", "method", "threads", "points",
+             "ns/query median (min–max)", "build s", "bytes/vertex",
+             "answers"});
+  std::unique_ptr<PostgisServer> server;
+  if (options.postgis) {
+    auto started = PostgisServer::Start(progress);
+    if (!started) return std::unexpected(started.error());
+    server = std::move(*started);
+  }
+  for (Size size : sizes) {
+    progress << "locate: " << Thousands(size.cells()) << " cells, "
+             << Thousands(n_points) << " points\n";
+    Tiling tiling = MakeTiling(size, 20260101);
+    std::vector<Pt> points = MakePoints(size, n_points, 7);
+    SizeRun run{.options = options,
+                .progress = progress,
+                .size = size,
+                .tiling = tiling,
+                .points = points,
+                .degrees = {},
+                .want = {},
+                .records = report.records,
+                .table = table,
+                .mismatches = report.mismatches};
+    for (Pt p : points) run.degrees.push_back(spatial::ToLonLat(p));
+    if (auto done = run.Wangge(); !done) return std::unexpected(done.error());
+    if (options.geos) {
+      if (auto done = run.Geos(); !done) return std::unexpected(done.error());
+    }
+    if (server) {
+      auto done = run.Postgis(*server, postgis_points);
+      if (!done) return std::unexpected(done.error());
+    }
+  }
+  server.reset();
+  int hw = int(std::max(1u, std::thread::hardware_concurrency()));
+  std::ostringstream out;
+  out << "locate: JaggedGrid tilings (30-120 vertices a cell), "
+      << Thousands(n_points)
+      << " random points (1% outside the tiling); PostGIS on the first "
+      << Thousands(postgis_points)
+      << " of them, one query each over a Unix socket.\n"
+         "ns/query = wall time / points, median of "
+      << options.runs << " runs (min–max); threads: 1 and " << hw
+      << " (all cores).\n"
+         "bytes/vertex: acc. = index structures wangge accounts for; RSS = "
+         "resident-memory growth during the build; disk = PostGIS table + "
+         "index.\n"
+         "answers: checked against wangge; 'on edge' = the point lies on "
+         "the boundary of one of the two cells (no lowest-code rule there).\n\n"
+      << table.Render();
+  report.table = out.str();
+  return report;
+}
+
+std::string RecordsToJson(const std::vector<Record>& records) {
+  nlohmann::ordered_json all = nlohmann::ordered_json::array();
+  for (const Record& r : records) {
+    nlohmann::ordered_json j;
+    j["benchmark"] = r.benchmark;
+    j["size"] = r.size;
+    j["method"] = r.method;
+    j["threads"] = r.threads;
+    j["points"] = r.points;
+    for (const Figure& f : r.figures) {
+      j["figures"][f.name] = {{"median", f.median},
+                              {"min", f.min},
+                              {"max", f.max},
+                              {"unit", f.unit}};
+    }
+    if (!r.note.empty()) j["note"] = r.note;
+    all.push_back(j);
+  }
+  return all.dump(2) + "\n";
+}
+
+}  // namespace wangge::bench
