@@ -64,3 +64,15 @@ inline std::unexpected<Error> Fail(ErrorCode code, std::string message,
 }
 
 }  // namespace wangge
+
+// Evaluates `expr` (a Result); on error returns it from the enclosing
+// function, else moves the value into `lhs`.
+//   WANGGE_ASSIGN_OR_RETURN(office.code, Str(j, "code", where));
+#define WANGGE_CONCAT_INNER(a, b) a##b
+#define WANGGE_CONCAT(a, b) WANGGE_CONCAT_INNER(a, b)
+#define WANGGE_ASSIGN_OR_RETURN(lhs, expr)                           \
+  auto WANGGE_CONCAT(wangge_result_, __LINE__) = (expr);             \
+  if (!WANGGE_CONCAT(wangge_result_, __LINE__))                      \
+    return std::unexpected(                                          \
+        std::move(WANGGE_CONCAT(wangge_result_, __LINE__).error())); \
+  lhs = std::move(*WANGGE_CONCAT(wangge_result_, __LINE__))

@@ -43,25 +43,34 @@ void AppendPolygon(const Polygon& polygon, std::string& out) {
   out += ']';
 }
 
-}  // namespace
-
-std::string ToGeoJson(const std::vector<Feature>& features,
-                      const std::string& name, const JsonMembers& members) {
+std::string Header(const std::string& name, const JsonMembers& members) {
   std::string out =
       "{\"type\":\"FeatureCollection\",\"name\":" + nlohmann::json(name).dump();
   for (const auto& [key, value] : members) {
     out += "," + nlohmann::json(key).dump() + ":" + value;
   }
-  out += ",\"features\":[\n";
+  return out + ",\"features\":[\n";
+}
+
+template <class F>
+std::string Properties(const F& f) {
+  nlohmann::ordered_json props;
+  props["code"] = f.code;
+  props["name"] = f.name;
+  for (const auto& [key, value] : f.attributes) {
+    if (key != "name") props[key] = value;
+  }
+  return props.dump();
+}
+
+}  // namespace
+
+std::string ToGeoJson(const std::vector<Feature>& features,
+                      const std::string& name, const JsonMembers& members) {
+  std::string out = Header(name, members);
   for (size_t i = 0; i < features.size(); ++i) {
     const Feature& f = features[i];
-    nlohmann::ordered_json props;
-    props["code"] = f.code;
-    props["name"] = f.name;
-    for (const auto& [key, value] : f.attributes) {
-      if (key != "name") props[key] = value;
-    }
-    out += "{\"type\":\"Feature\",\"properties\":" + props.dump() +
+    out += "{\"type\":\"Feature\",\"properties\":" + Properties(f) +
            ",\"geometry\":{\"type\":";
     bool multi = f.shape.parts.size() > 1;
     out += multi ? "\"MultiPolygon\",\"coordinates\":["
@@ -73,8 +82,21 @@ std::string ToGeoJson(const std::vector<Feature>& features,
     out += multi ? "]}}" : "}}";
     out += i + 1 < features.size() ? ",\n" : "\n";
   }
-  out += "]}\n";
-  return out;
+  return out + "]}\n";
+}
+
+std::string ToGeoJson(const std::vector<PointFeature>& features,
+                      const std::string& name, const JsonMembers& members) {
+  std::string out = Header(name, members);
+  for (size_t i = 0; i < features.size(); ++i) {
+    out += "{\"type\":\"Feature\",\"properties\":" + Properties(features[i]) +
+           ",\"geometry\":{\"type\":\"Point\",\"coordinates\":[";
+    AppendCoordinate(features[i].at.x, out);
+    out += ',';
+    AppendCoordinate(features[i].at.y, out);
+    out += i + 1 < features.size() ? "]}},\n" : "]}}\n";
+  }
+  return out + "]}\n";
 }
 
 }  // namespace wangge::spatial

@@ -8,6 +8,7 @@
 // its value as JSON text, e.g. {"synthetic", "true"}. Output is byte-for-byte
 // deterministic for the same input.
 
+#include <map>
 #include <string>
 #include <utility>
 #include <vector>
@@ -20,6 +21,10 @@ using JsonMembers = std::vector<std::pair<std::string, std::string>>;
 
 // REQUIRES: every value in `members` is valid JSON text.
 std::string ToGeoJson(const std::vector<Feature>& features,
+                      const std::string& name, const JsonMembers& members = {});
+
+// The same for points; geometry type "Point".
+std::string ToGeoJson(const std::vector<PointFeature>& features,
                       const std::string& name, const JsonMembers& members = {});
 
 }  // namespace wangge::spatial

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
+#include <set>
 
 namespace wangge::spatial {
 
@@ -74,6 +76,48 @@ Ring JaggedGrid::BlockRing(int col0, int row0, int col1, int row1) const {
   for (int j = row1; j > row0; --j) AppendEdge(col1, j, col1, j - 1, out);
   for (int i = col1; i > col0; --i) AppendEdge(i, row0, i - 1, row0, out);
   for (int j = row0; j < row1; ++j) AppendEdge(col0, j, col0, j + 1, out);
+  return out;
+}
+
+Result<Ring> JaggedGrid::OutlineOf(
+    const std::vector<std::pair<int, int>>& cells) const {
+  using Corner = std::pair<int, int>;
+  // Each cell's sides as directed corner pairs, counter-clockwise; a side
+  // shared by two cells of the set appears once each way and cancels.
+  std::set<std::pair<Corner, Corner>> sides;
+  for (auto [c, r] : cells) {
+    Corner sw{c, r + 1}, se{c + 1, r + 1}, ne{c + 1, r}, nw{c, r};
+    for (auto side : {std::pair{sw, se}, std::pair{se, ne}, std::pair{ne, nw},
+                      std::pair{nw, sw}}) {
+      auto reverse = std::pair{side.second, side.first};
+      if (sides.count(reverse)) {
+        sides.erase(reverse);
+      } else {
+        sides.insert(side);
+      }
+    }
+  }
+  std::map<Corner, Corner> next;
+  for (const auto& [from, to] : sides) {
+    if (!next.emplace(from, to).second) {
+      return Fail(ErrorCode::kInvalidArgument,
+                  "cells touch only at a corner; the outline is not one ring");
+    }
+  }
+  if (next.empty()) return Fail(ErrorCode::kInvalidArgument, "no cells");
+  Ring out;
+  Corner start = next.begin()->first, at = start;
+  size_t used = 0;
+  do {
+    Corner to = next.at(at);
+    AppendEdge(at.first, at.second, to.first, to.second, out);
+    at = to;
+    ++used;
+  } while (at != start && used <= next.size());
+  if (used != next.size()) {
+    return Fail(ErrorCode::kInvalidArgument,
+                "cells form more than one ring (a hole or separate parts)");
+  }
   return out;
 }
 

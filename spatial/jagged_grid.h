@@ -19,7 +19,10 @@
 //   Ring village = grid.BlockRing(0, 0, 8, 7);  // cells [0,8) x [0,7)
 
 #include <cstdint>
+#include <utility>
+#include <vector>
 
+#include "base/result.h"
 #include "spatial/geometry.h"
 
 namespace wangge::spatial {
@@ -44,6 +47,12 @@ class JaggedGrid {
   // The outline of cells [col0, col1) x [row0, row1), counter-clockwise.
   // REQUIRES: 0 <= col0 < col1 <= cols, 0 <= row0 < row1 <= rows.
   Ring BlockRing(int col0, int row0, int col1, int row1) const;
+
+  // The outline of a set of cells given as (col, row) pairs, made of the
+  // very vertices of their outer edges, counter-clockwise. Fails with
+  // kInvalidArgument unless the set is one region bounded by one ring (no
+  // holes, no cells touching only at a corner).
+  Result<Ring> OutlineOf(const std::vector<std::pair<int, int>>& cells) const;
 
   const JaggedGridSpec& spec() const { return spec_; }
 

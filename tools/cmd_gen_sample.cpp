@@ -27,7 +27,7 @@ int RunGenSample(int argc, char** argv) {
               << kUsage;
     return 2;
   }
-  uint64_t seed = 20260101;
+  uint64_t seed = core::kSampleSeed;
   if (auto s = args.Flag("seed")) {
     try {
       size_t used = 0;

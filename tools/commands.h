@@ -7,6 +7,7 @@ namespace wangge::tools {
 
 int RunLocate(int argc, char** argv);
 int RunGenSample(int argc, char** argv);
+int RunRoute(int argc, char** argv);
 int RunValidate(int argc, char** argv);
 int RunBench(int argc, char** argv);
 

@@ -14,6 +14,7 @@ constexpr const char* kUsage =
     "  locate      which cell, village and zones hold a point (or a CSV of "
     "them)\n"
     "  gen-sample  write the synthetic sample town (太要镇) to a folder\n"
+    "  route       who handles a report of a category at a point, and by when\n"
     "  validate    read a GIS file as one layer, repair and check it, report\n"
     "  bench       benchmarks against GEOS and PostGIS (locate)\n"
     "\n"
@@ -33,6 +34,7 @@ int main(int argc, char** argv) {
   }
   if (command == "locate") return wangge::tools::RunLocate(argc, argv);
   if (command == "gen-sample") return wangge::tools::RunGenSample(argc, argv);
+  if (command == "route") return wangge::tools::RunRoute(argc, argv);
   if (command == "validate") return wangge::tools::RunValidate(argc, argv);
   if (command == "bench") return wangge::tools::RunBench(argc, argv);
   std::cerr << "wangge: unknown command '" << command << "'\n\n" << kUsage;

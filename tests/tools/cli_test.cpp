@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <sstream>
 
 #include "tests/temp_dir.h"
@@ -50,13 +51,13 @@ bool Has(const std::string& text, const std::string& part) {
 }  // namespace
 
 TEST_CASE("wangge locate: a point in the sample town prints its cell as JSON") {
-  // The middle of cell (col 3, row 4) of the 15 x 15 grid: 太要社区, sequence
-  // 4 * 8 + 3 + 1 = 36.
-  Run r = Wangge("locate --data '" + kTown + "' 110.2404 34.518");
+  // The middle of cell (col 3, row 4) of the 15 x 15 grid: 太要社区, whose
+  // rows 0-3 hold 8 + 8 + 9 + 9 cells, so sequence 34 + 3 + 1 = 38.
+  Run r = Wangge("locate --data '" + kTown + "' 110.2444 34.518");
   REQUIRE_MESSAGE(r.status == 0, r.err);
   auto j = nlohmann::json::parse(r.out);
   CHECK(j["inside"] == true);
-  CHECK(j["cell"] == "610522102002036");
+  CHECK(j["cell"] == "610522102002038");
   CHECK(j["village"] == "610522102002");
   CHECK(j["zones"].is_array());
   CHECK(j["boundary_version"] == 0);
@@ -69,15 +70,15 @@ TEST_CASE("wangge locate: a point west of the town is outside, with metres") {
   CHECK(j["inside"] == false);
   CHECK(j["cell"].is_null());
   CHECK(j["nearest_cell"].get<std::string>().starts_with("610522102206"));
-  // The town's west edge is near 110.215 ± 20% of a cell: 1.6-3.6 km away.
-  CHECK(j["distance_m"].get<double>() > 1500);
-  CHECK(j["distance_m"].get<double>() < 3700);
+  // The town's west edge is near 110.219 ± 20% of a cell: 2.4-3.9 km away.
+  CHECK(j["distance_m"].get<double>() > 2400);
+  CHECK(j["distance_m"].get<double>() < 3900);
 }
 
 TEST_CASE("wangge locate --csv: rows in, placements out") {
   std::string csv =
       "\xEF\xBB\xBFid,lon,lat\r\n"
-      "a,110.2404,34.518\r\n"
+      "a,110.2444,34.518\r\n"
       "\"b, quoted\",110.19,34.5\r\n";
   Run r = Wangge("locate --data '" + kTown + "' --csv -", csv);
   REQUIRE_MESSAGE(r.status == 0, r.err);
@@ -87,7 +88,7 @@ TEST_CASE("wangge locate --csv: rows in, placements out") {
   std::getline(lines, first);
   std::getline(lines, second);
   CHECK(header == "id,cell,village,zones,outside_m");
-  CHECK(first.starts_with("a,610522102002036,610522102002,"));
+  CHECK(first.starts_with("a,610522102002038,610522102002,"));
   CHECK(first.ends_with(","));  // inside: outside_m empty
   CHECK(second.starts_with("\"b, quoted\",,"));
   double metres = std::stod(second.substr(second.rfind(',') + 1));
@@ -171,8 +172,17 @@ TEST_CASE(
   REQUIRE(Wangge("gen-sample --out '" + a.path().string() + "'").status == 0);
   REQUIRE(Wangge("gen-sample --out '" + b.path().string() + "' --seed 20260101")
               .status == 0);
-  for (const char* f :
-       {"villages.geojson", "cells.geojson", "zones.geojson", "README.md"}) {
+  auto names = [](const std::filesystem::path& dir) {
+    std::set<std::string> out;
+    for (const auto& e : std::filesystem::directory_iterator(dir)) {
+      out.insert(e.path().filename().string());
+    }
+    return out;
+  };
+  std::set<std::string> files = names(a.path());
+  CHECK(files.size() >= 13);
+  CHECK(files == names(kTown));  // nothing missing, nothing extra
+  for (const std::string& f : files) {
     CAPTURE(f);
     std::string generated = ReadFile(a / f);
     CHECK(generated.size() > 100);
@@ -186,4 +196,43 @@ TEST_CASE(
       0);
   CHECK(ReadFile(c / "cells.geojson") != ReadFile(a / "cells.geojson"));
   CHECK(Wangge("gen-sample --seed x --out /tmp").status == 2);
+}
+
+TEST_CASE("wangge route: prints the assignment with reasons and deadlines") {
+  Run r = Wangge("route --data '" + kTown +
+                 "' 110.2444 34.518 04001 --at 2026-09-30T17:30");
+  REQUIRE_MESSAGE(r.status == 0, r.err);
+  auto j = nlohmann::json::parse(r.out);
+  CHECK(j["cell"] == "610522102002038");
+  CHECK(j["branch"]["code"].get<std::string>().starts_with("610522102002-"));
+  CHECK(j["offices"][0]["code"] == "HBB");
+  CHECK(j["accept_by"] == "2026-09-30T18:30:00+08:00");
+  CHECK(j["handle_by"] == "2026-10-08T15:00:00+08:00");
+  CHECK(j["reasons"].size() >= 3);
+  CHECK(j["warnings"].empty());
+}
+
+TEST_CASE("wangge route: bad input is refused with what to fix") {
+  SUBCASE("unknown category") {
+    Run r = Wangge("route --data '" + kTown + "' 110.2444 34.518 99999");
+    CHECK(r.status == 2);
+    CHECK(Has(r.err, "\"99999\" is not in categories.json"));
+  }
+  SUBCASE("bad time") {
+    Run r =
+        Wangge("route --data '" + kTown + "' 110.2444 34.518 04001 --at soon");
+    CHECK(r.status == 2);
+    CHECK(Has(r.err, "time `soon`"));
+  }
+  SUBCASE("missing category") {
+    Run r = Wangge("route --data '" + kTown + "' 110.2444 34.518");
+    CHECK(r.status == 2);
+    CHECK(Has(r.err, "Usage: wangge route"));
+  }
+  SUBCASE("past the calendar, a warning on stderr") {
+    Run r = Wangge("route --data '" + kTown +
+                   "' 110.2444 34.518 01001 --at 2026-12-31T17:00");
+    CHECK(r.status == 0);
+    CHECK(Has(r.err, "warning: calendar.csv has no entries for 2027"));
+  }
 }

@@ -1,0 +1,252 @@
+#include "core/calendar.h"
+
+#include <cmath>
+#include <cstdio>
+#include <optional>
+#include <sstream>
+
+namespace wangge::core {
+namespace {
+
+using namespace std::chrono;
+constexpr auto kOffset = hours(8);  // China Standard Time
+
+sys_days LocalDay(Time t) { return floor<days>(t + kOffset); }
+
+// Local midnight of `day` as a Time.
+Time Midnight(sys_days day) { return Time(day) - kOffset; }
+
+std::optional<sys_days> ParseDay(const std::string& s) {
+  int y, m, d;
+  char tail;
+  if (std::sscanf(s.c_str(), "%4d-%2d-%2d%c", &y, &m, &d, &tail) != 3) {
+    return std::nullopt;
+  }
+  year_month_day ymd{year(y), month(unsigned(m)), day(unsigned(d))};
+  if (!ymd.ok()) return std::nullopt;
+  return sys_days(ymd);
+}
+
+}  // namespace
+
+const char* TimeUnitName(TimeUnit unit) {
+  switch (unit) {
+    case TimeUnit::kWorkingHours:
+      return "working_hours";
+    case TimeUnit::kWorkingDays:
+      return "working_days";
+    case TimeUnit::kNaturalDays:
+      return "natural_days";
+    case TimeUnit::kNaturalHours:
+      return "natural_hours";
+  }
+  return "working_hours";
+}
+
+Result<TimeUnit> ParseTimeUnit(const std::string& name) {
+  for (TimeUnit u : {TimeUnit::kWorkingHours, TimeUnit::kWorkingDays,
+                     TimeUnit::kNaturalDays, TimeUnit::kNaturalHours}) {
+    if (name == TimeUnitName(u)) return u;
+  }
+  return Fail(ErrorCode::kInvalidArgument,
+              "unit \"" + name +
+                  "\" is not one of working_hours, working_days, "
+                  "natural_days, natural_hours",
+              "unit");
+}
+
+Result<WorkCalendar> WorkCalendar::Load(const std::string& csv,
+                                        std::vector<WorkPeriod> hours,
+                                        const std::string& file) {
+  WorkCalendar cal;
+  if (hours.empty()) {
+    return Fail(ErrorCode::kInvalidArgument,
+                "no working hours given; list periods like 08:30-12:00",
+                "working_hours");
+  }
+  for (size_t i = 0; i < hours.size(); ++i) {
+    const WorkPeriod& p = hours[i];
+    if (p.begin < 0 || p.end > 24 * 60 || p.begin >= p.end ||
+        (i > 0 && p.begin < hours[i - 1].end)) {
+      return Fail(ErrorCode::kInvalidArgument,
+                  "working hours must be increasing, non-overlapping periods "
+                  "within one day (period " +
+                      std::to_string(i + 1) + " is not)",
+                  "working_hours");
+    }
+  }
+  cal.hours_ = std::move(hours);
+  std::istringstream in(csv);
+  std::string line;
+  int line_no = 0;
+  while (std::getline(in, line)) {
+    ++line_no;
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line_no == 1 && line.starts_with("\xEF\xBB\xBF")) line.erase(0, 3);
+    if (line.empty()) continue;
+    if (line_no == 1) {
+      if (!line.starts_with("date,kind")) {
+        return Fail(ErrorCode::kInvalidArgument,
+                    file +
+                        ": the first line must be the header "
+                        "`date,kind,name`");
+      }
+      continue;
+    }
+    std::string where = file + ", line " + std::to_string(line_no) + ": ";
+    auto comma = line.find(',');
+    auto comma2 =
+        line.find(',', comma == std::string::npos ? comma : comma + 1);
+    if (comma == std::string::npos) {
+      return Fail(ErrorCode::kInvalidArgument,
+                  where + "expected `date,kind,name`");
+    }
+    std::string date = line.substr(0, comma);
+    std::string kind = line.substr(comma + 1, comma2 == std::string::npos
+                                                  ? std::string::npos
+                                                  : comma2 - comma - 1);
+    auto day = ParseDay(date);
+    if (!day) {
+      return Fail(ErrorCode::kInvalidArgument,
+                  where + "`" + date + "` is not a date like 2026-10-01");
+    }
+    if (kind != "holiday" && kind != "workday") {
+      return Fail(ErrorCode::kInvalidArgument,
+                  where + "kind `" + kind + "` must be holiday or workday");
+    }
+    if (cal.exceptions_.count(*day)) {
+      return Fail(ErrorCode::kInvalidArgument,
+                  where + date + " is listed twice");
+    }
+    cal.exceptions_[*day] = (kind == "workday");
+    cal.years_.insert(int(year_month_day(*day).year()));
+  }
+  return cal;
+}
+
+bool WorkCalendar::IsWorkingDay(year_month_day ymd,
+                                std::set<std::string>* warnings) const {
+  sys_days d(ymd);
+  if (auto it = exceptions_.find(d); it != exceptions_.end()) {
+    return it->second;
+  }
+  if (warnings && !years_.count(int(ymd.year()))) {
+    int y = int(ymd.year());
+    warnings->insert("calendar.csv has no entries for " + std::to_string(y) +
+                     ", so days in " + std::to_string(y) +
+                     " are counted by plain weekends with no holidays; add " +
+                     std::to_string(y) +
+                     "'s holidays and make-up working "
+                     "days to calendar.csv");
+  }
+  weekday wd(d);
+  return wd != Saturday && wd != Sunday;
+}
+
+Deadline WorkCalendar::Add(Time start, TimeLimit limit) const {
+  std::set<std::string> warnings;
+  Deadline out;
+  auto seconds_of = [](double hours_value) {
+    return std::chrono::seconds(std::llround(hours_value * 3600));
+  };
+  switch (limit.unit) {
+    case TimeUnit::kNaturalHours:
+      out.at = start + seconds_of(limit.value);
+      break;
+    case TimeUnit::kNaturalDays:
+      out.at = start + seconds_of(limit.value * 24);
+      break;
+    case TimeUnit::kWorkingHours: {
+      auto remaining = seconds_of(limit.value);
+      sys_days day = LocalDay(start);
+      // Walk working periods from `start` until the time is used up. The
+      // bound stops a misconfigured calendar from looping forever.
+      for (int guard = 0; guard < 3660; ++guard, day += days(1)) {
+        if (!IsWorkingDay(year_month_day(day), &warnings)) continue;
+        for (const WorkPeriod& p : hours_) {
+          Time begin = Midnight(day) + minutes(p.begin);
+          Time end = Midnight(day) + minutes(p.end);
+          if (end <= start) continue;
+          if (begin < start) begin = start;
+          if (remaining <= end - begin) {
+            out.at = begin + remaining;
+            out.warnings.assign(warnings.begin(), warnings.end());
+            return out;
+          }
+          remaining -= end - begin;
+        }
+      }
+      out.at = start + seconds_of(limit.value);
+      break;
+    }
+    case TimeUnit::kWorkingDays: {
+      // Whole days: end of the Nth working day after the start day; a
+      // fraction counts as a whole day.
+      int n = int(std::ceil(limit.value));
+      sys_days day = LocalDay(start);
+      int counted = 0;
+      for (int guard = 0; guard < 3660 && counted < n; ++guard) {
+        day += days(1);
+        if (IsWorkingDay(year_month_day(day), &warnings)) ++counted;
+      }
+      out.at = Midnight(day) + minutes(hours_.back().end);
+      break;
+    }
+  }
+  out.warnings.assign(warnings.begin(), warnings.end());
+  return out;
+}
+
+std::string FormatLocal(Time t) {
+  auto local = t + kOffset;
+  sys_days d = floor<days>(local);
+  hh_mm_ss hms(local - d);
+  char buf[40];
+  year_month_day ymd(d);
+  std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02d+08:00",
+                int(ymd.year()), unsigned(ymd.month()), unsigned(ymd.day()),
+                int(hms.hours().count()), int(hms.minutes().count()),
+                int(hms.seconds().count()));
+  return buf;
+}
+
+Result<Time> ParseTime(const std::string& text) {
+  int y, mo, d, h = 0, mi = 0, s = 0;
+  char sep;
+  int used = 0;
+  auto bad = [&] {
+    return Fail(ErrorCode::kInvalidArgument,
+                "time `" + text +
+                    "` is not like 2026-10-08T09:30 or "
+                    "2026-10-08T09:30:00+08:00",
+                "time");
+  };
+  if (std::sscanf(text.c_str(), "%4d-%2d-%2d%c%2d:%2d%n", &y, &mo, &d, &sep, &h,
+                  &mi, &used) != 6 ||
+      (sep != 'T' && sep != ' ')) {
+    return bad();
+  }
+  std::string rest = text.substr(used);
+  if (rest.starts_with(":")) {
+    int more = 0;
+    if (std::sscanf(rest.c_str(), ":%2d%n", &s, &more) != 1) return bad();
+    rest = rest.substr(more);
+  }
+  minutes offset = kOffset;
+  if (rest == "Z") {
+    offset = minutes(0);
+  } else if (!rest.empty()) {
+    int oh, om;
+    char sign;
+    if (std::sscanf(rest.c_str(), "%c%2d:%2d", &sign, &oh, &om) != 3 ||
+        (sign != '+' && sign != '-') || rest.size() != 6) {
+      return bad();
+    }
+    offset = minutes((sign == '-' ? -1 : 1) * (oh * 60 + om));
+  }
+  year_month_day ymd{year(y), month(unsigned(mo)), day(unsigned(d))};
+  if (!ymd.ok() || h > 23 || mi > 59 || s > 59) return bad();
+  return Time(sys_days(ymd)) + hours(h) + minutes(mi) + seconds(s) - offset;
+}
+
+}  // namespace wangge::core

@@ -1,0 +1,502 @@
+#include "core/town_config.h"
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
+
+namespace wangge::core {
+namespace {
+
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+Error Bad(const std::string& message, const std::string& field = {}) {
+  return Error{ErrorCode::kInvalidArgument, message, field};
+}
+
+Result<std::string> ReadText(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    return Fail(ErrorCode::kNotFound,
+                path.string() +
+                    ": missing; every town folder needs it (see "
+                    "data/taiyao for an example)");
+  }
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+Result<json> ReadJson(const fs::path& path) {
+  auto text = ReadText(path);
+  if (!text) return std::unexpected(text.error());
+  try {
+    return json::parse(*text);
+  } catch (const json::parse_error& e) {
+    return std::unexpected(
+        Bad(path.filename().string() + ": not valid JSON at byte " +
+            std::to_string(e.byte) + "; check the commas and quotes there"));
+  }
+}
+
+// Reads a string field; `where` names the file and entry for messages.
+Result<std::string> Str(const json& obj, const std::string& key,
+                        const std::string& where, bool required = true) {
+  auto it = obj.find(key);
+  if (it == obj.end() || it->is_null()) {
+    if (!required) return std::string();
+    return std::unexpected(Bad(where + ": `" + key + "` is missing", key));
+  }
+  if (!it->is_string()) {
+    return std::unexpected(
+        Bad(where + ": `" + key + "` must be text, got " + it->dump(), key));
+  }
+  return it->get<std::string>();
+}
+
+Result<std::vector<std::string>> StrList(const json& obj,
+                                         const std::string& key,
+                                         const std::string& where) {
+  std::vector<std::string> out;
+  auto it = obj.find(key);
+  if (it == obj.end() || it->is_null()) return out;
+  if (!it->is_array()) {
+    return std::unexpected(Bad(where + ": `" + key + "` must be a list", key));
+  }
+  for (const json& v : *it) {
+    if (!v.is_string()) {
+      return std::unexpected(
+          Bad(where + ": `" + key + "` must list text values", key));
+    }
+    out.push_back(v.get<std::string>());
+  }
+  return out;
+}
+
+Result<TimeLimit> Limit(const json& obj, const std::string& key,
+                        const std::string& where) {
+  auto it = obj.find(key);
+  if (it == obj.end() || !it->is_object()) {
+    return std::unexpected(Bad(where + ": `" + key +
+                                   "` is missing; give it as {\"value\": 2, "
+                                   "\"unit\": \"working_days\"}",
+                               key));
+  }
+  auto value = it->find("value");
+  if (value == it->end() || !value->is_number() || value->get<double>() <= 0) {
+    return std::unexpected(
+        Bad(where + ": `" + key + ".value` must be a positive number", key));
+  }
+  auto unit_name = Str(*it, "unit", where + " " + key);
+  if (!unit_name) return std::unexpected(unit_name.error());
+  auto unit = ParseTimeUnit(*unit_name);
+  if (!unit) {
+    return std::unexpected(
+        Bad(where + ": `" + key + ".unit` " + unit.error().message, key));
+  }
+  return TimeLimit{value->get<double>(), *unit};
+}
+
+Result<Level> ParseLevel(const std::string& name, const std::string& where) {
+  for (Level l :
+       {Level::kGrid, Level::kVillage, Level::kTown, Level::kCounty}) {
+    if (name == LevelName(l)) return l;
+  }
+  return std::unexpected(Bad(where + ": start_level \"" + name +
+                                 "\" must be grid, village, town or county",
+                             "start_level"));
+}
+
+bool AllDigits(const std::string& s, size_t n) {
+  return s.size() == n &&
+         s.find_first_not_of("0123456789") == std::string::npos;
+}
+
+// Parses "08:30-12:00".
+std::optional<WorkPeriod> ParsePeriod(const std::string& s) {
+  int h1, m1, h2, m2;
+  char tail;
+  if (std::sscanf(s.c_str(), "%2d:%2d-%2d:%2d%c", &h1, &m1, &h2, &m2, &tail) !=
+      4) {
+    return std::nullopt;
+  }
+  if (m1 > 59 || m2 > 59) return std::nullopt;
+  return WorkPeriod{h1 * 60 + m1, h2 * 60 + m2};
+}
+
+Result<void> LoadOffices(const json& j, TownConfig& town) {
+  if (!j.is_array())
+    return std::unexpected(Bad("offices.json: must be a list"));
+  for (size_t i = 0; i < j.size(); ++i) {
+    std::string where = "offices.json, entry " + std::to_string(i + 1);
+    Office o;
+    WANGGE_ASSIGN_OR_RETURN(o.code, Str(j[i], "code", where));
+    where = "offices.json, " + o.code;
+    WANGGE_ASSIGN_OR_RETURN(o.name, Str(j[i], "name", where));
+    WANGGE_ASSIGN_OR_RETURN(o.name_en, Str(j[i], "name_en", where, false));
+    if (!town.offices.emplace(o.code, o).second) {
+      return std::unexpected(Bad(where + ": code used twice", "code"));
+    }
+  }
+  return {};
+}
+
+Result<void> LoadPeople(const json& j, TownConfig& town) {
+  if (!j.is_array()) return std::unexpected(Bad("people.json: must be a list"));
+  for (size_t i = 0; i < j.size(); ++i) {
+    std::string where = "people.json, entry " + std::to_string(i + 1);
+    Person p;
+    WANGGE_ASSIGN_OR_RETURN(p.id, Str(j[i], "id", where));
+    where = "people.json, " + p.id;
+    WANGGE_ASSIGN_OR_RETURN(p.name, Str(j[i], "name", where));
+    WANGGE_ASSIGN_OR_RETURN(p.phone, Str(j[i], "phone", where, false));
+    WANGGE_ASSIGN_OR_RETURN(p.roles, StrList(j[i], "roles", where));
+    WANGGE_ASSIGN_OR_RETURN(p.office, Str(j[i], "office", where, false));
+    WANGGE_ASSIGN_OR_RETURN(p.branch, Str(j[i], "branch", where, false));
+    if (!p.office.empty() && !town.offices.count(p.office)) {
+      return std::unexpected(
+          Bad(where + ": office \"" + p.office + "\" is not in offices.json",
+              "office"));
+    }
+    if (!town.people.emplace(p.id, p).second) {
+      return std::unexpected(Bad(where + ": id used twice", "id"));
+    }
+  }
+  return {};
+}
+
+Result<void> LoadBranches(const json& j, TownConfig& town) {
+  if (!j.is_array()) {
+    return std::unexpected(Bad("branches.json: must be a list"));
+  }
+  for (size_t i = 0; i < j.size(); ++i) {
+    std::string where = "branches.json, entry " + std::to_string(i + 1);
+    Branch b;
+    WANGGE_ASSIGN_OR_RETURN(b.code, Str(j[i], "code", where));
+    where = "branches.json, " + b.code;
+    WANGGE_ASSIGN_OR_RETURN(b.name, Str(j[i], "name", where));
+    WANGGE_ASSIGN_OR_RETURN(b.village, Str(j[i], "village", where, false));
+    WANGGE_ASSIGN_OR_RETURN(b.secretary, Str(j[i], "secretary", where, false));
+    if (!b.village.empty() && !town.villages.count(b.village)) {
+      return std::unexpected(Bad(
+          where + ": village \"" + b.village + "\" is not in villages.geojson",
+          "village"));
+    }
+    if (!b.secretary.empty() && !town.people.count(b.secretary)) {
+      return std::unexpected(Bad(
+          where + ": secretary \"" + b.secretary + "\" is not in people.json",
+          "secretary"));
+    }
+    if (!town.branches.emplace(b.code, b).second) {
+      return std::unexpected(Bad(where + ": code used twice", "code"));
+    }
+  }
+  return {};
+}
+
+Result<void> CheckOffice(const TownConfig& town, const std::string& office,
+                         const std::string& where) {
+  if (town.offices.count(office)) return {};
+  return std::unexpected(Bad(
+      where + " names office \"" + office + "\", which is not in offices.json",
+      "office"));
+}
+
+Result<void> LoadCategories(const json& j, TownConfig& town) {
+  if (!j.is_array()) {
+    return std::unexpected(Bad("categories.json: must be a list of 大类"));
+  }
+  for (size_t i = 0; i < j.size(); ++i) {
+    std::string where = "categories.json, entry " + std::to_string(i + 1);
+    std::string group, group_name;
+    WANGGE_ASSIGN_OR_RETURN(group, Str(j[i], "code", where));
+    if (!AllDigits(group, 2)) {
+      return std::unexpected(Bad(
+          where + ": 大类 code \"" + group + "\" must be 2 digits", "code"));
+    }
+    where = "categories.json: " + group;
+    WANGGE_ASSIGN_OR_RETURN(group_name, Str(j[i], "name", where));
+    if (!town.category_groups.emplace(group, group_name).second) {
+      return std::unexpected(Bad(where + " is used twice", "code"));
+    }
+    const json& children = j[i].value("children", json::array());
+    if (!children.is_array() || children.empty()) {
+      return std::unexpected(Bad(
+          where + " has no `children` (小类); add at least one", "children"));
+    }
+    for (const json& c : children) {
+      Category cat;
+      cat.parent_code = group;
+      cat.parent_name = group_name;
+      WANGGE_ASSIGN_OR_RETURN(cat.code, Str(c, "code", where + " child"));
+      std::string at = "categories.json: " + cat.code;
+      if (!AllDigits(cat.code, 5) || !cat.code.starts_with(group)) {
+        return std::unexpected(Bad(at +
+                                       ": 小类 code must be 5 digits starting "
+                                       "with its 大类 code " +
+                                       group,
+                                   "code"));
+      }
+      WANGGE_ASSIGN_OR_RETURN(cat.name, Str(c, "name", at));
+      WANGGE_ASSIGN_OR_RETURN(cat.office, Str(c, "office", at));
+      if (auto ok = CheckOffice(town, cat.office, at); !ok) return ok;
+      WANGGE_ASSIGN_OR_RETURN(cat.co_offices, StrList(c, "co_offices", at));
+      for (const std::string& o : cat.co_offices) {
+        if (auto ok = CheckOffice(town, o, at + " co_offices"); !ok) return ok;
+      }
+      std::string kind;
+      WANGGE_ASSIGN_OR_RETURN(kind, Str(c, "kind", at));
+      if (kind != "event" && kind != "component") {
+        return std::unexpected(Bad(at + ": kind \"" + kind +
+                                       "\" must be event (事件) or "
+                                       "component (部件)",
+                                   "kind"));
+      }
+      cat.kind =
+          kind == "event" ? CategoryKind::kEvent : CategoryKind::kComponent;
+      WANGGE_ASSIGN_OR_RETURN(cat.urgency, Str(c, "urgency", at));
+      if (cat.urgency != "normal" && cat.urgency != "urgent" &&
+          cat.urgency != "critical") {
+        return std::unexpected(Bad(at + ": urgency \"" + cat.urgency +
+                                       "\" must be normal, urgent or critical",
+                                   "urgency"));
+      }
+      std::string level;
+      WANGGE_ASSIGN_OR_RETURN(level, Str(c, "start_level", at, false));
+      if (!level.empty()) {
+        WANGGE_ASSIGN_OR_RETURN(cat.start_level, ParseLevel(level, at));
+      }
+      WANGGE_ASSIGN_OR_RETURN(cat.accept, Limit(c, "accept", at));
+      WANGGE_ASSIGN_OR_RETURN(cat.handle, Limit(c, "handle", at));
+      auto radius = c.find("duplicate_radius_m");
+      if (radius != c.end()) {
+        if (!radius->is_number() || radius->get<double>() < 0) {
+          return std::unexpected(
+              Bad(at + ": duplicate_radius_m must be a number of metres >= 0",
+                  "duplicate_radius_m"));
+        }
+        cat.duplicate_radius_m = radius->get<double>();
+      }
+      cat.requires_photo = c.value("requires_photo", false);
+      if (!town.categories.emplace(cat.code, cat).second) {
+        return std::unexpected(Bad(at + " is used twice", "code"));
+      }
+    }
+  }
+  return {};
+}
+
+Result<void> LoadRouting(const json& j, TownConfig& town) {
+  std::string where = "routing.json";
+  WANGGE_ASSIGN_OR_RETURN(town.rules.triage_office,
+                          Str(j, "triage_office", where));
+  if (auto ok = CheckOffice(town, town.rules.triage_office,
+                            where + ": triage_office");
+      !ok) {
+    return ok;
+  }
+  const json& overrides = j.value("overrides", json::array());
+  for (size_t i = 0; i < overrides.size(); ++i) {
+    std::string at = where + ", override " + std::to_string(i + 1);
+    Override o;
+    WANGGE_ASSIGN_OR_RETURN(o.categories,
+                            StrList(overrides[i], "categories", at));
+    WANGGE_ASSIGN_OR_RETURN(o.villages, StrList(overrides[i], "villages", at));
+    WANGGE_ASSIGN_OR_RETURN(o.zones, StrList(overrides[i], "zones", at));
+    WANGGE_ASSIGN_OR_RETURN(o.zone_themes,
+                            StrList(overrides[i], "zone_themes", at));
+    WANGGE_ASSIGN_OR_RETURN(o.office, Str(overrides[i], "office", at));
+    WANGGE_ASSIGN_OR_RETURN(o.reason, Str(overrides[i], "reason", at));
+    if (auto ok = CheckOffice(town, o.office, at); !ok) return ok;
+    if (o.categories.empty()) {
+      return std::unexpected(
+          Bad(at + ": `categories` is empty; name the 大类 or 小类 codes it "
+                   "applies to",
+              "categories"));
+    }
+    for (const std::string& c : o.categories) {
+      bool known = c.size() == 2 ? town.category_groups.count(c) > 0
+                                 : town.categories.count(c) > 0;
+      if (!known) {
+        return std::unexpected(
+            Bad(at + ": category \"" + c + "\" is not in categories.json",
+                "categories"));
+      }
+    }
+    for (const std::string& v : o.villages) {
+      if (!town.villages.count(v)) {
+        return std::unexpected(
+            Bad(at + ": village \"" + v + "\" is not in villages.geojson",
+                "villages"));
+      }
+    }
+    for (const std::string& z : o.zones) {
+      if (!town.zones.count(z)) {
+        return std::unexpected(
+            Bad(at + ": zone \"" + z + "\" is not in zones.geojson", "zones"));
+      }
+    }
+    if (o.villages.empty() && o.zones.empty() && o.zone_themes.empty()) {
+      return std::unexpected(
+          Bad(at + ": give villages, zones or zone_themes where it applies",
+              "villages"));
+    }
+    town.rules.overrides.push_back(std::move(o));
+  }
+  return {};
+}
+
+Result<void> LoadGeography(const spatial::Layers& layers, TownConfig& town) {
+  for (const auto& v : layers.villages) town.villages[v.code] = v.name;
+  for (const auto& z : layers.zones) {
+    ZoneInfo info{z.code, z.name, z.Attribute("theme"), z.Attribute("member")};
+    if (!info.member.empty() && !town.people.count(info.member)) {
+      return std::unexpected(Bad("zones.geojson, " + z.code + ": member \"" +
+                                     info.member + "\" is not in people.json",
+                                 "member"));
+    }
+    town.zones[z.code] = info;
+  }
+  return {};
+}
+
+Result<void> LoadCells(const spatial::Layers& layers, TownConfig& town) {
+  for (const auto& c : layers.cells) {
+    std::string where = "cells.geojson, " + c.code;
+    CellInfo info{c.code,
+                  c.name,
+                  c.Attribute("village"),
+                  c.Attribute("branch"),
+                  c.Attribute("member"),
+                  c.Attribute("leader")};
+    if (!town.villages.count(info.village)) {
+      return std::unexpected(Bad(where + ": village \"" + info.village +
+                                     "\" is not in villages.geojson",
+                                 "village"));
+    }
+    if (!town.branches.count(info.branch)) {
+      return std::unexpected(Bad(
+          where + ": branch \"" + info.branch + "\" is not in branches.json",
+          "branch"));
+    }
+    for (const auto& [field, id] :
+         {std::pair{"member", info.member}, std::pair{"leader", info.leader}}) {
+      if (!id.empty() && !town.people.count(id)) {
+        return std::unexpected(
+            Bad(where + ": " + field + " \"" + id + "\" is not in people.json",
+                field));
+      }
+    }
+    town.cells[c.code] = info;
+  }
+  return {};
+}
+
+}  // namespace
+
+const char* LevelName(Level level) {
+  switch (level) {
+    case Level::kGrid:
+      return "grid";
+    case Level::kVillage:
+      return "village";
+    case Level::kTown:
+      return "town";
+    case Level::kCounty:
+      return "county";
+  }
+  return "grid";
+}
+
+const char* LevelNameZh(Level level) {
+  switch (level) {
+    case Level::kGrid:
+      return "网格";
+    case Level::kVillage:
+      return "村（社区）";
+    case Level::kTown:
+      return "镇";
+    case Level::kCounty:
+      return "县";
+  }
+  return "网格";
+}
+
+const Person* TownConfig::FindPerson(const std::string& id) const {
+  auto it = people.find(id);
+  return it == people.end() ? nullptr : &it->second;
+}
+
+Result<TownConfig> LoadTownConfig(const std::string& dir,
+                                  const spatial::Layers& layers) {
+  fs::path root(dir);
+  TownConfig town;
+  auto town_json = ReadJson(root / "town.json");
+  if (!town_json) return std::unexpected(town_json.error());
+  WANGGE_ASSIGN_OR_RETURN(town.code, Str(*town_json, "code", "town.json"));
+  WANGGE_ASSIGN_OR_RETURN(town.name, Str(*town_json, "name", "town.json"));
+  std::vector<std::string> periods;
+  WANGGE_ASSIGN_OR_RETURN(periods,
+                          StrList(*town_json, "working_hours", "town.json"));
+  std::vector<WorkPeriod> hours;
+  for (const std::string& p : periods) {
+    auto period = ParsePeriod(p);
+    if (!period) {
+      return Fail(ErrorCode::kInvalidArgument,
+                  "town.json: working_hours entry \"" + p +
+                      "\" is not like 08:30-12:00",
+                  "working_hours");
+    }
+    hours.push_back(*period);
+  }
+  auto csv = ReadText(root / "calendar.csv");
+  if (!csv) return std::unexpected(csv.error());
+  auto calendar = WorkCalendar::Load(*csv, hours, "calendar.csv");
+  if (!calendar) {
+    return std::unexpected(calendar.error().WithContext("town.json/calendar"));
+  }
+  town.calendar = std::move(*calendar);
+
+  struct Step {
+    const char* file;
+    Result<void> (*load)(const json&, TownConfig&);
+  };
+  // A list file may also be an object holding the list under its own name
+  // next to notes, e.g. {"synthetic": true, "people": [...]}.
+  auto list_of = [](const json& j, const char* file) -> const json& {
+    std::string key = std::string(file).substr(0, std::string(file).find('.'));
+    if (j.is_object() && j.contains(key)) return j.at(key);
+    return j;
+  };
+  for (Step step :
+       {Step{"offices.json", LoadOffices}, Step{"people.json", LoadPeople}}) {
+    auto j = ReadJson(root / step.file);
+    if (!j) return std::unexpected(j.error());
+    if (auto ok = step.load(list_of(*j, step.file), town); !ok) {
+      return std::unexpected(ok.error());
+    }
+  }
+  if (auto ok = LoadGeography(layers, town); !ok) {
+    return std::unexpected(ok.error());
+  }
+  for (Step step : {Step{"branches.json", LoadBranches},
+                    Step{"categories.json", LoadCategories}}) {
+    auto j = ReadJson(root / step.file);
+    if (!j) return std::unexpected(j.error());
+    if (auto ok = step.load(list_of(*j, step.file), town); !ok) {
+      return std::unexpected(ok.error());
+    }
+  }
+  if (auto ok = LoadCells(layers, town); !ok)
+    return std::unexpected(ok.error());
+  auto routing = ReadJson(root / "routing.json");
+  if (!routing) return std::unexpected(routing.error());
+  if (auto ok = LoadRouting(*routing, town); !ok) {
+    return std::unexpected(ok.error());
+  }
+  return town;
+}
+
+}  // namespace wangge::core

@@ -1,0 +1,138 @@
+#pragma once
+// TownConfig: everything about one town that its office may change without a
+// new build — offices, branches, people, the category tree with time limits,
+// routing rules and the working calendar — loaded from JSON/CSV files in the
+// town's data folder and checked against each other and the boundary layers.
+//
+// Files (data/taiyao/ is the sample):
+//   town.json        code, name, working_hours ["08:30-12:00", ...]
+//   offices.json     [{code, name, name_en}]
+//   branches.json    [{code, name, village ("" = town organs), secretary}]
+//                    (list files may be {"branches": [...], notes...})
+//   people.json      [{id, name, phone, roles: [...], office?, branch?}]
+//   categories.json  [{code (2 digits), name, children: [{code (5 digits),
+//                     name, office, co_offices?, kind: event|component,
+//                     urgency: normal|urgent|critical, start_level?,
+//                     accept: {value, unit}, handle: {value, unit},
+//                     duplicate_radius_m, requires_photo?}]}]
+//   routing.json     {triage_office, levels, overrides: [{categories,
+//                     villages?, zones?, zone_themes?, office, reason}]}
+//   calendar.csv     date,kind,name (holiday | workday)
+// Cells carry `branch`, `member` (支委包片) and `leader` (网格长); zones carry
+// `member` (responsible Party member) and `theme`.
+//
+// Every error names the file, the entry and the field, and says what to fix:
+//   categories.json: 04001 names office "环保办", which is not in offices.json
+//
+//   auto layers = spatial::ReadLayersDir(dir);
+//   auto town = LoadTownConfig(dir, *layers);
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/result.h"
+#include "core/calendar.h"
+#include "spatial/feature.h"
+
+namespace wangge::core {
+
+struct Office {
+  std::string code;
+  std::string name;
+  std::string name_en;
+};
+
+struct Person {
+  std::string id;
+  std::string name;
+  std::string phone;
+  std::vector<std::string> roles;
+  std::string office;  // for office staff
+  std::string branch;  // for committee members and secretaries
+};
+
+struct Branch {
+  std::string code;
+  std::string name;
+  std::string village;  // "" for the town organs' and the school's branches
+  std::string secretary;
+};
+
+// Stored and sent: values fixed.
+enum class CategoryKind { kEvent = 1, kComponent = 2 };
+
+// Escalation chain 网格 → 村 → 镇 → 县; stored: values fixed.
+enum class Level { kGrid = 1, kVillage = 2, kTown = 3, kCounty = 4 };
+const char* LevelName(Level level);    // "grid", "village", ...
+const char* LevelNameZh(Level level);  // "网格", "村", ...
+
+struct Category {
+  std::string code;  // 5 digits: 大类 2 + 小类 3
+  std::string name;
+  std::string parent_code;  // 2 digits
+  std::string parent_name;
+  std::string office;
+  std::vector<std::string> co_offices;
+  CategoryKind kind = CategoryKind::kEvent;
+  std::string urgency = "normal";  // normal | urgent | critical
+  Level start_level = Level::kGrid;
+  TimeLimit accept;
+  TimeLimit handle;
+  double duplicate_radius_m = 250;
+  bool requires_photo = false;
+};
+
+struct Override {
+  std::vector<std::string> categories;   // codes or 2-digit 大类 prefixes
+  std::vector<std::string> villages;     // any of these villages ...
+  std::vector<std::string> zones;        // ... or zones ...
+  std::vector<std::string> zone_themes;  // ... or zones with these themes
+  std::string office;
+  std::string reason;
+};
+
+struct RoutingRules {
+  std::string triage_office;
+  std::vector<Override> overrides;
+};
+
+struct CellInfo {
+  std::string code;
+  std::string name;
+  std::string village;
+  std::string branch;
+  std::string member;  // committee member owning the cell (支委包片)
+  std::string leader;  // grid leader (网格长)
+};
+
+struct ZoneInfo {
+  std::string code;
+  std::string name;
+  std::string theme;
+  std::string member;
+};
+
+struct TownConfig {
+  std::string code;
+  std::string name;
+  std::map<std::string, std::string> villages;  // code -> name
+  std::map<std::string, Office> offices;
+  std::map<std::string, Branch> branches;
+  std::map<std::string, Person> people;
+  std::map<std::string, Category> categories;          // by 5-digit code
+  std::map<std::string, std::string> category_groups;  // 2-digit -> name
+  std::map<std::string, CellInfo> cells;
+  std::map<std::string, ZoneInfo> zones;
+  RoutingRules rules;
+  WorkCalendar calendar;
+
+  const Person* FindPerson(const std::string& id) const;
+};
+
+// Loads and cross-checks the configuration files in `dir` against `layers`.
+Result<TownConfig> LoadTownConfig(const std::string& dir,
+                                  const spatial::Layers& layers);
+
+}  // namespace wangge::core

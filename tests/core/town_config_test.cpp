@@ -1,0 +1,150 @@
+#include "core/town_config.h"
+
+#include <doctest/doctest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "spatial/layer_reader.h"
+#include "tests/core/town_fixture.h"
+#include "tests/temp_dir.h"
+
+using namespace wangge;
+using namespace wangge::core;
+using namespace wangge::testing;
+
+namespace {
+
+std::string Read(const std::filesystem::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// Copies the sample town, replaces `from` by `to` in `file` (which must
+// contain it) and loads the copy.
+Result<TownConfig> LoadEdited(const std::string& file, const std::string& from,
+                              const std::string& to) {
+  TempDir dir;
+  for (const auto& entry : std::filesystem::directory_iterator(kTownDir)) {
+    std::filesystem::copy(entry.path(), dir.path() / entry.path().filename());
+  }
+  std::string text = Read(dir.path() / file);
+  auto at = text.find(from);
+  REQUIRE_MESSAGE(at != std::string::npos, file << " has no " << from);
+  text.replace(at, from.size(), to);
+  dir.Write(file, text);
+  auto layers = spatial::ReadLayersDir(dir.path().string());
+  REQUIRE(layers);
+  return LoadTownConfig(dir.path().string(), *layers);
+}
+
+void ExpectError(const Result<TownConfig>& r, const std::string& part) {
+  REQUIRE_FALSE(r);
+  CHECK_MESSAGE(r.error().message.find(part) != std::string::npos,
+                r.error().message);
+}
+
+}  // namespace
+
+TEST_CASE("LoadTownConfig: the sample town loads completely") {
+  const TownConfig& town = Town().config;
+  CHECK(town.code == "610522102");
+  CHECK(town.name == "太要镇");
+  CHECK(town.villages.size() == 4);
+  CHECK(town.branches.size() == 18);
+  CHECK(town.cells.size() == 225);
+  CHECK(town.zones.size() == 36);
+  CHECK(town.category_groups.size() == 8);
+  CHECK(town.categories.size() >= 20);
+  CHECK(town.offices.count("ZZZX"));
+  CHECK(town.rules.triage_office == "ZZZX");
+  CHECK(town.rules.overrides.size() == 2);
+  CHECK(town.calendar.covered_years().count(2026));
+}
+
+TEST_CASE(
+    "LoadTownConfig: each kind of configuration error names file, entry and "
+    "field") {
+  SUBCASE("a category names an unknown office") {
+    ExpectError(LoadEdited("categories.json", "\"office\": \"HBB\"",
+                           "\"office\": \"环保办\""),
+                "categories.json: 04001 names office \"环保办\", which is not "
+                "in offices.json");
+  }
+  SUBCASE("broken JSON") {
+    ExpectError(
+        LoadEdited("offices.json", "\"code\": \"SFS\",", "\"code\": \"SFS\""),
+        "offices.json: not valid JSON at byte");
+  }
+  SUBCASE("an unknown time unit") {
+    ExpectError(LoadEdited("categories.json", "\"unit\": \"working_days\"",
+                           "\"unit\": \"weeks\""),
+                "is not one of working_hours");
+  }
+  SUBCASE("a 小类 code outside its 大类") {
+    ExpectError(LoadEdited("categories.json", "\"code\": \"01001\"",
+                           "\"code\": \"02009\""),
+                "categories.json: 02009: 小类 code must be 5 digits starting "
+                "with its 大类 code 01");
+  }
+  SUBCASE("a missing field") {
+    ExpectError(LoadEdited("categories.json", "\"kind\": \"component\",", ""),
+                "categories.json: 05002: `kind` is missing");
+  }
+  SUBCASE("a cell names an unknown branch") {
+    ExpectError(LoadEdited("cells.geojson", "\"branch\":\"610522102002-01\"",
+                           "\"branch\":\"nope\""),
+                "cells.geojson, 610522102002001: branch \"nope\" is not in "
+                "branches.json");
+  }
+  SUBCASE("a cell names an unknown grid leader") {
+    ExpectError(LoadEdited("cells.geojson", "\"leader\":\"P", "\"leader\":\"X"),
+                "is not in people.json");
+  }
+  SUBCASE("an override names an unknown village") {
+    ExpectError(
+        LoadEdited("routing.json", "\"610522102002\"", "\"610522102999\""),
+        "routing.json, override 1: village \"610522102999\" is not in "
+        "villages.geojson");
+  }
+  SUBCASE("the triage office is unknown") {
+    ExpectError(LoadEdited("routing.json", "\"triage_office\": \"ZZZX\"",
+                           "\"triage_office\": \"ZZ\""),
+                "routing.json: triage_office names office \"ZZ\"");
+  }
+  SUBCASE("a person names an unknown office") {
+    ExpectError(LoadEdited("people.json", "\"office\": \"ZZZX\"",
+                           "\"office\": \"综治\""),
+                "office \"综治\" is not in offices.json");
+  }
+  SUBCASE("bad working hours") {
+    ExpectError(LoadEdited("town.json", "\"08:30-12:00\"", "\"8.30 to 12\""),
+                "town.json: working_hours entry \"8.30 to 12\"");
+  }
+  SUBCASE("a bad calendar line") {
+    ExpectError(
+        LoadEdited("calendar.csv", "2026-10-01,holiday", "2026-10-01,holliday"),
+        "calendar.csv, line");
+  }
+  SUBCASE("a duplicated office code") {
+    ExpectError(
+        LoadEdited("offices.json", "\"code\": \"SFS\"", "\"code\": \"ZZZX\""),
+        "offices.json, ZZZX: code used twice");
+  }
+}
+
+TEST_CASE("LoadTownConfig: a missing file says which") {
+  TempDir dir;
+  for (const auto& entry : std::filesystem::directory_iterator(kTownDir)) {
+    if (entry.path().filename() != "routing.json") {
+      std::filesystem::copy(entry.path(), dir.path() / entry.path().filename());
+    }
+  }
+  auto layers = spatial::ReadLayersDir(dir.path().string());
+  REQUIRE(layers);
+  ExpectError(LoadTownConfig(dir.path().string(), *layers),
+              "routing.json: missing");
+}
