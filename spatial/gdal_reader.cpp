@@ -129,6 +129,7 @@ std::string CoordinateText(double x, double y) {
 
 struct Converter {
   bool wgs84_by_definition = false;  // no CRS declared, taken as WGS84
+  bool geographic_source = false;    // the declared CRS is lon/lat
 
   Result<Ring> ConvertRing(const OGRLinearRing& ring) const {
     Ring out;
@@ -148,11 +149,12 @@ struct Converter {
       return std::unexpected(Invalid("coordinate " + CoordinateText(x, y) +
                                      " is not a number; redraw the feature"));
     }
-    if (wgs84_by_definition) {
+    if (wgs84_by_definition || geographic_source) {
       return std::unexpected(Invalid(
           "coordinate " + CoordinateText(x, y) +
-          " is not a longitude/latitude; the file has no CRS, so its "
-          "numbers look like projected metres. Save it with its CRS (.prj) "
+          " is not a longitude/latitude; the file has no CRS or a lon/lat "
+          "one, so its numbers look like projected metres. Save it with its "
+          "real CRS (.prj) "
           "or as WGS84 (EPSG:4326), or give --s-srs " +
           GuessGaussKruger(x)));
     }
@@ -262,6 +264,28 @@ struct Converter {
   }
 };
 
+// Collects GDAL's errors and warnings while a source is read, instead of
+// printing them: read errors become a problem in the report.
+class CollectErrors {
+ public:
+  CollectErrors() { CPLPushErrorHandlerEx(&CollectErrors::Handle, this); }
+  ~CollectErrors() { CPLPopErrorHandler(); }
+  CollectErrors(const CollectErrors&) = delete;
+  CollectErrors& operator=(const CollectErrors&) = delete;
+
+  int errors() const { return errors_; }
+  const std::string& first() const { return first_; }
+
+ private:
+  static void CPL_STDCALL Handle(CPLErr level, CPLErrorNum, const char* msg) {
+    auto* self = static_cast<CollectErrors*>(CPLGetErrorHandlerUserData());
+    if (level < CE_Failure || self == nullptr) return;
+    if (self->errors_++ == 0) self->first_ = msg ? msg : "";
+  }
+  int errors_ = 0;
+  std::string first_;
+};
+
 bool DriverHasOpenOption(GDALDriverH driver, const char* option) {
   const char* list =
       GDALGetMetadataItem(driver, GDAL_DMD_OPENOPTIONLIST, nullptr);
@@ -297,6 +321,7 @@ Result<ImportResult> ReadLayer(const ImportOptions& options) {
     return Fail(ErrorCode::kNotFound,
                 path + ": no such file; check the path or the data folder");
   }
+  CollectErrors gdal_errors;
   std::string open_path = path;
   if (!path.starts_with("/vsi") && Lower(path).ends_with(".zip")) {
     open_path = "/vsizip/" + path;
@@ -336,7 +361,7 @@ Result<ImportResult> ReadLayer(const ImportOptions& options) {
       GDALDataset::Open(open_path.c_str(), GDAL_OF_VECTOR | GDAL_OF_READONLY,
                         nullptr, open_options.List(), nullptr));
   if (!dataset) {
-    std::string why = CPLGetLastErrorMsg();
+    std::string why = gdal_errors.first();
     return Fail(ErrorCode::kInvalidArgument,
                 path + ": cannot be read as a vector file" +
                     (why.empty() ? std::string() : " (" + why + ")") +
@@ -438,6 +463,7 @@ Result<ImportResult> ReadLayer(const ImportOptions& options) {
     result.crs = DescribeCrs(*from);
   }
   std::unique_ptr<OGRCoordinateTransformation> transform;
+  if (from) converter.geographic_source = from->IsGeographic();
   if (from) {
     from->SetAxisMappingStrategy(OAMS_TRADITIONAL_GIS_ORDER);
     if (!from->IsSame(&wgs84)) {
@@ -656,6 +682,15 @@ Result<ImportResult> ReadLayer(const ImportOptions& options) {
     f.name = f.Attribute("name");
     f.shape = std::move(normal->shape);
     result.features.push_back(std::move(f));
+  }
+
+  if (gdal_errors.errors() > 0) {
+    result.problems.push_back(
+        {"", "read_error",
+         file + ": GDAL reported " + std::to_string(gdal_errors.errors()) +
+             " read error(s), the first: " + gdal_errors.first() +
+             ". The file looks damaged or incomplete (a truncated .shp, a "
+             "missing .dbf); export it again"});
   }
 
   if (!bad_text_where.empty()) {

@@ -7,9 +7,12 @@
 //
 // Every feature needs a non-empty `code`; `name` and all other fields are
 // copied into Feature::attributes as text. Geometry must be a Polygon or
-// MultiPolygon; it is cleaned with CleanShape (repairs counted, bow-ties
-// refused). Errors name the file and the feature (its code, else its
-// position) and say what to fix.
+// MultiPolygon; it is cleaned with CleanShape and NormalizeShape (repairs
+// counted, bow-ties refused). Errors name the file and the feature (its
+// code, else its position) and say what to fix.
+//
+// Both are built on ReadLayer (spatial/import.h) and fail with the first
+// problem it reports; use ReadLayer itself to get every problem at once.
 //
 //   auto layers = ReadLayersDir("data/taiyao");
 //   if (!layers) { std::cerr << layers.error().message; return 1; }

@@ -257,7 +257,10 @@ std::vector<Loop> SplitAtTouches(const Ring& input) {
     stack.resize(i + 1);
     loops.push_back(std::move(loop));
   }
-  loops.push_back({std::move(stack), ring.empty() ? Pt{} : ring.front()});
+  // The rest is touched where the last loop was cut off it.
+  Pt rest_touch =
+      loops.empty() ? (ring.empty() ? Pt{} : ring.front()) : loops.back().touch;
+  loops.push_back({std::move(stack), rest_touch});
   // A loop with no area (a back-and-forth between two touches) is nothing.
   std::erase_if(loops, [](const Loop& l) {
     return l.ring.size() < 3 || SignedArea(l.ring) == 0;

@@ -1,0 +1,577 @@
+// ReadLayer on inputs made the way GIS staff make them: each fixture is
+// written at test time by GDAL's own ogr2ogr (gdal-bin), mostly from the
+// sample town in data/taiyao read through the reader itself.
+#include "spatial/import.h"
+
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include "tests/temp_dir.h"
+
+using namespace wangge;
+using namespace wangge::spatial;
+using wangge::testing::TempDir;
+
+namespace {
+
+const std::string kTown = std::string(WANGGE_DATA_DIR) + "/taiyao";
+
+std::string Q(const std::string& s) { return "'" + s + "'"; }
+
+// Runs `ogr2ogr ARGS`; the test stops if GDAL could not write the fixture.
+void Ogr2ogr(const std::string& args) {
+  std::string cmd = "ogr2ogr " + args + " 2>&1";
+  FILE* pipe = popen(cmd.c_str(), "r");
+  REQUIRE(pipe != nullptr);
+  std::string out;
+  char buf[512];
+  while (size_t n = fread(buf, 1, sizeof buf, pipe)) out.append(buf, n);
+  int status = pclose(pipe);
+  REQUIRE_MESSAGE(status == 0, cmd << "\n" << out);
+}
+
+std::string ReadBytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+bool Has(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
+std::string Square(double x, double y, double size) {
+  char buf[256];
+  std::snprintf(buf, sizeof buf,
+                "POLYGON((%.9f %.9f,%.9f %.9f,%.9f %.9f,%.9f %.9f,%.9f %.9f))",
+                x, y, x + size, y, x + size, y + size, x, y + size, x, y);
+  return buf;
+}
+
+// A CSV of cells with a WKT column, as GIS staff export from a spreadsheet.
+std::string CellsCsv(const TempDir& dir, const std::string& name,
+                     const std::vector<std::string>& rows) {
+  std::string text = "code,name,village,branch,WKT\n";
+  for (const std::string& row : rows) text += row + "\n";
+  return dir.Write(name, text);
+}
+
+std::string Row(const std::string& code, const std::string& name,
+                const std::string& wkt) {
+  return code + "," + name + ",V1,B1,\"" + wkt + "\"";
+}
+
+// ogr2ogr's options to read such a CSV.
+const std::string kFromCsv =
+    " -oo GEOM_POSSIBLE_NAMES=WKT -oo KEEP_GEOM_COLUMNS=NO -a_srs EPSG:4326 ";
+
+Result<ImportResult> Read(const std::string& source, LayerKind layer,
+                          ImportOptions options = {}) {
+  options.source = source;
+  options.layer = layer;
+  return ReadLayer(options);
+}
+
+std::map<std::string, const Feature*> ByCode(
+    const std::vector<Feature>& features) {
+  std::map<std::string, const Feature*> out;
+  for (const Feature& f : features) out[f.code] = &f;
+  return out;
+}
+
+// Largest distance, in nanodegrees, from a vertex of `a` to the nearest
+// vertex of `b` (rings may run the other way after a round trip).
+int64_t VertexDistance(const Shape& a, const Shape& b) {
+  int64_t worst = 0;
+  for (const Polygon& pa : a.parts) {
+    for (const Ring& ra : pa.rings) {
+      for (const Pt& p : ra) {
+        int64_t best = INT64_MAX;
+        for (const Polygon& pb : b.parts) {
+          for (const Ring& rb : pb.rings) {
+            for (const Pt& q : rb) {
+              best = std::min(
+                  best, std::max(std::abs(p.x - q.x), std::abs(p.y - q.y)));
+            }
+          }
+        }
+        worst = std::max(worst, best);
+      }
+    }
+  }
+  return worst;
+}
+
+// The sample town's cells, read through the reader: the reference.
+const ImportResult& TownCells() {
+  static const ImportResult cells = [] {
+    auto r = Read(kTown + "/cells.geojson", LayerKind::kCells);
+    REQUIRE_MESSAGE(r, (r ? "" : r.error().message));
+    return *r;
+  }();
+  return cells;
+}
+
+// Checks that `got` holds the town's cells: same codes, names, villages and
+// branches, and vertices within 1e-7 degrees (1 cm) of the original.
+void CheckSameAsTown(const ImportResult& got) {
+  const ImportResult& town = TownCells();
+  REQUIRE(got.features.size() == town.features.size());
+  auto mine = ByCode(got.features);
+  int64_t worst = 0;
+  for (const Feature& want : town.features) {
+    CAPTURE(want.code);
+    REQUIRE(mine.count(want.code) == 1);
+    const Feature& f = *mine[want.code];
+    CHECK(f.name == want.name);
+    CHECK(f.Attribute("village") == want.Attribute("village"));
+    CHECK(f.Attribute("branch") == want.Attribute("branch"));
+    worst = std::max(worst, VertexDistance(want.shape, f.shape));
+  }
+  CHECK(worst <= 100);
+}
+
+}  // namespace
+
+TEST_CASE("ReadLayer: the sample town is accepted layer by layer") {
+  ImportOptions with_villages;
+  with_villages.villages_source = kTown + "/villages.geojson";
+  for (auto [file, kind] : std::vector<std::pair<std::string, LayerKind>>{
+           {"villages.geojson", LayerKind::kVillages},
+           {"cells.geojson", LayerKind::kCells},
+           {"zones.geojson", LayerKind::kZones}}) {
+    CAPTURE(file);
+    auto r = Read(kTown + "/" + file, kind,
+                  kind == LayerKind::kCells ? with_villages : ImportOptions{});
+    REQUIRE_MESSAGE(r, (r ? "" : r.error().message));
+    CHECK_MESSAGE(r->accepted(), FormatReport(*r));
+    CHECK(r->features.size() == size_t(r->features_read));
+    CHECK(r->features_read > 0);
+  }
+  CHECK(TownCells().features.front().name.find("网格") != std::string::npos);
+}
+
+TEST_CASE(
+    "ReadLayer: a GBK shapefile with .cpg in CGCS2000 Gauss-Kruger reads with "
+    "the right names and lon/lat") {
+  TempDir dir;
+  struct Crs {
+    std::string epsg, name_part;
+  };
+  for (const Crs& crs :
+       {Crs{"EPSG:4525", "zone 37"}, Crs{"EPSG:4546", "CM 111E"},
+        Crs{"EPSG:4490", "China Geodetic"}}) {
+    CAPTURE(crs.epsg);
+    std::string shp = dir / ("cells" + crs.epsg.substr(5) + ".shp");
+    Ogr2ogr("-f 'ESRI Shapefile' " + Q(shp) + " " +
+            Q(kTown + "/cells.geojson") + " -t_srs " + crs.epsg +
+            " -lco ENCODING=GBK -nln cells" + crs.epsg.substr(5));
+    std::string base = shp.substr(0, shp.size() - 4);
+    // The fixture really is GBK: no UTF-8 "网格" in the DBF, a GBK .cpg.
+    CHECK(ReadBytes(base + ".cpg") == "GBK");
+    CHECK_FALSE(Has(ReadBytes(base + ".dbf"), "网格"));
+    CHECK(Has(ReadBytes(base + ".dbf"), "\xCD\xF8\xB8\xF1"));  // 网格 in GBK
+    auto r = Read(shp, LayerKind::kCells);
+    REQUIRE_MESSAGE(r, (r ? "" : r.error().message));
+    CHECK_MESSAGE(r->accepted(), FormatReport(*r));
+    CHECK(Has(r->crs, crs.epsg));
+    CHECK(Has(r->crs, crs.name_part));
+    CHECK(r->encoding == "GBK (.cpg)");
+    CheckSameAsTown(*r);
+  }
+}
+
+TEST_CASE(
+    "ReadLayer: a GBK shapefile without .cpg is refused and reads with "
+    "--encoding GBK") {
+  TempDir dir;
+  std::string shp = dir / "cells.shp";
+  Ogr2ogr("-f 'ESRI Shapefile' " + Q(shp) + " " + Q(kTown + "/cells.geojson") +
+          " -t_srs EPSG:4525 -lco ENCODING=GBK");
+  std::filesystem::remove(dir / "cells.cpg");
+  auto refused = Read(shp, LayerKind::kCells);
+  REQUIRE_FALSE(refused);
+  CHECK(Has(refused.error().message, "cells.shp: text in field `name`"));
+  CHECK(Has(refused.error().message, "no .cpg"));
+  CHECK(Has(refused.error().message, "--encoding GBK"));
+  CHECK(refused.error().field == "encoding");
+
+  ImportOptions gbk;
+  gbk.encoding = "GBK";
+  auto r = Read(shp, LayerKind::kCells, gbk);
+  REQUIRE_MESSAGE(r, (r ? "" : r.error().message));
+  CHECK(r->encoding == "GBK (--encoding)");
+  CheckSameAsTown(*r);
+
+  SUBCASE("a .cpg that lies (UTF-8) is refused too, and --encoding wins") {
+    dir.Write("cells.cpg", "UTF-8");
+    auto lied = Read(shp, LayerKind::kCells);
+    REQUIRE_FALSE(lied);
+    CHECK(Has(lied.error().message, "not UTF-8 although the file declares"));
+    auto fixed = Read(shp, LayerKind::kCells, gbk);
+    REQUIRE(fixed);
+    CheckSameAsTown(*fixed);
+  }
+  SUBCASE("an encoding nobody knows is an argument error") {
+    ImportOptions bad;
+    bad.encoding = "KLINGON-8";
+    auto r2 = Read(shp, LayerKind::kCells, bad);
+    REQUIRE_FALSE(r2);
+    CHECK(Has(r2.error().message, "--encoding KLINGON-8 is not an encoding"));
+  }
+}
+
+TEST_CASE(
+    "ReadLayer: projected metres without .prj are called out and --s-srs "
+    "places them") {
+  TempDir dir;
+  std::string shp = dir / "cells.shp";
+  Ogr2ogr("-f 'ESRI Shapefile' " + Q(shp) + " " + Q(kTown + "/cells.geojson") +
+          " -t_srs EPSG:4525 -lco ENCODING=UTF-8");
+  std::filesystem::remove(dir / "cells.prj");
+  auto refused = Read(shp, LayerKind::kCells);
+  REQUIRE_FALSE(refused);
+  CHECK(Has(refused.error().message, "cells.shp: has no CRS (no .prj)"));
+  CHECK(Has(refused.error().message, "projected metres"));
+  // The zone prefix 37 of the eastings points to the right EPSG code.
+  CHECK(Has(refused.error().message, "EPSG:4525"));
+
+  ImportOptions srs;
+  srs.source_srs = "EPSG:4525";
+  auto r = Read(shp, LayerKind::kCells, srs);
+  REQUIRE_MESSAGE(r, (r ? "" : r.error().message));
+  CheckSameAsTown(*r);
+
+  SUBCASE("the wrong --s-srs cannot pass as lon/lat") {
+    ImportOptions wrong;
+    wrong.source_srs = "EPSG:4490";
+    auto w = Read(shp, LayerKind::kCells, wrong);
+    REQUIRE(w);
+    CHECK_FALSE(w->accepted());
+    CHECK(w->problems.front().kind == "bad_coordinate");
+  }
+  SUBCASE("lon/lat without a CRS still needs --s-srs") {
+    Ogr2ogr("-f 'ESRI Shapefile' " + Q(dir / "ll.shp") + " " +
+            Q(kTown + "/villages.geojson"));
+    std::filesystem::remove(dir / "ll.prj");
+    auto ll = Read(dir / "ll.shp", LayerKind::kVillages);
+    REQUIRE_FALSE(ll);
+    CHECK(Has(ll.error().message, "has no CRS"));
+    CHECK(Has(ll.error().message, "--s-srs"));
+    CHECK_FALSE(Has(ll.error().message, "projected metres"));
+  }
+}
+
+TEST_CASE("ReadLayer: a zipped shapefile is read through /vsizip/") {
+  TempDir dir;
+  Ogr2ogr("-f 'ESRI Shapefile' " + Q(dir / "cells.shp.zip") + " " +
+          Q(kTown + "/cells.geojson") +
+          " -t_srs EPSG:4546 -lco ENCODING=GBK -nln cells");
+  // As handed over: any name ending in .zip.
+  std::filesystem::rename(dir / "cells.shp.zip", dir / "太要镇网格.zip");
+  auto r = Read(dir / "太要镇网格.zip", LayerKind::kCells);
+  REQUIRE_MESSAGE(r, (r ? "" : r.error().message));
+  CHECK(r->driver == "ESRI Shapefile");
+  CHECK(r->accepted());
+  CheckSameAsTown(*r);
+}
+
+TEST_CASE("ReadLayer: a GeoPackage layer is chosen by name") {
+  TempDir dir;
+  std::string gpkg = dir / "town.gpkg";
+  Ogr2ogr("-f GPKG " + Q(gpkg) + " " + Q(kTown + "/cells.geojson") +
+          " -nln 网格 -t_srs EPSG:4490");
+  Ogr2ogr("-f GPKG -update " + Q(gpkg) + " " + Q(kTown + "/zones.geojson") +
+          " -nln zones");
+  auto several = Read(gpkg, LayerKind::kCells);
+  REQUIRE_FALSE(several);
+  CHECK(Has(several.error().message, "several layers"));
+  CHECK(Has(several.error().message, "网格"));
+  CHECK(Has(several.error().message, "--source-layer"));
+  ImportOptions pick;
+  pick.source_layer = "网格";
+  auto r = Read(gpkg, LayerKind::kCells, pick);
+  REQUIRE_MESSAGE(r, (r ? "" : r.error().message));
+  CHECK(r->driver == "GPKG");
+  CheckSameAsTown(*r);
+  // A layer named like ours is taken without --source-layer.
+  auto zones = Read(gpkg, LayerKind::kZones);
+  REQUIRE_MESSAGE(zones, (zones ? "" : zones.error().message));
+  CHECK(zones->source_layer == "zones");
+  pick.source_layer = "nope";
+  auto missing = Read(gpkg, LayerKind::kCells, pick);
+  REQUIRE_FALSE(missing);
+  CHECK(Has(missing.error().message, "has no layer `nope`"));
+}
+
+TEST_CASE("ReadLayer: KML villages keep their Chinese names") {
+  TempDir dir;
+  Ogr2ogr("-f KML " + Q(dir / "villages.kml") + " " +
+          Q(kTown + "/villages.geojson"));
+  auto r = Read(dir / "villages.kml", LayerKind::kVillages);
+  REQUIRE_MESSAGE(r, (r ? "" : r.error().message));
+  CHECK_MESSAGE(r->accepted(), FormatReport(*r));
+  auto reference = Read(kTown + "/villages.geojson", LayerKind::kVillages);
+  REQUIRE(reference);
+  REQUIRE(r->features.size() == reference->features.size());
+  auto mine = ByCode(r->features);
+  for (const Feature& want : reference->features) {
+    REQUIRE(mine.count(want.code) == 1);
+    CHECK(mine[want.code]->name == want.name);  // KML's `Name` field
+    CHECK(VertexDistance(want.shape, mine[want.code]->shape) <= 100);
+  }
+}
+
+TEST_CASE("ReadLayer: CSV with WKT or lon/lat columns needs its CRS") {
+  TempDir dir;
+  std::string csv =
+      CellsCsv(dir, "cells.csv",
+               {Row("C1", "东街网格", Square(110, 34.5, 0.01)),
+                Row("C2", "西街网格", Square(110.01, 34.5, 0.01))});
+  auto refused = Read(csv, LayerKind::kCells);
+  REQUIRE_FALSE(refused);
+  CHECK(Has(refused.error().message, "cells.csv: has no CRS"));
+  ImportOptions srs;
+  srs.source_srs = "EPSG:4326";
+  auto r = Read(csv, LayerKind::kCells, srs);
+  REQUIRE_MESSAGE(r, (r ? "" : r.error().message));
+  CHECK_MESSAGE(r->accepted(), FormatReport(*r));
+  REQUIRE(r->features.size() == 2);
+  CHECK(r->features[0].name == "东街网格");
+  CHECK(r->features[1].shape.parts[0].rings[0].size() == 4);
+
+  std::string points = dir.Write(
+      "shops.csv",
+      "code,name,lon,lat\nMQB1,示例商铺,110.2242329,34.52718\nMQB2,第二家,"
+      "110.23,34.53\n");
+  auto shops = Read(points, LayerKind::kShopfronts, srs);
+  REQUIRE_MESSAGE(shops, (shops ? "" : shops.error().message));
+  CHECK_MESSAGE(shops->accepted(), FormatReport(*shops));
+  REQUIRE(shops->points.size() == 2);
+  CHECK(shops->points[0].name == "示例商铺");
+  CHECK(shops->points[0].at == Pt{110224232900, 34527180000});
+}
+
+TEST_CASE("ReadLayer: point layers read points and refuse polygons") {
+  auto households = Read(kTown + "/households.geojson", LayerKind::kHouseholds);
+  REQUIRE_MESSAGE(households, (households ? "" : households.error().message));
+  CHECK_MESSAGE(households->accepted(), FormatReport(*households));
+  CHECK(households->points.size() == size_t(households->features_read));
+  CHECK(households->features.empty());
+  auto wrong = Read(kTown + "/zones.geojson", LayerKind::kShopfronts);
+  REQUIRE(wrong);
+  CHECK_FALSE(wrong->accepted());
+  CHECK(wrong->problems.front().kind == "wrong_geometry_type");
+  CHECK(Has(wrong->problems.front().message, "point layers need one Point"));
+}
+
+TEST_CASE(
+    "ReadLayer: every problem is reported in one pass, with its feature") {
+  TempDir dir;
+  std::string bowtie =
+      "POLYGON((110.1 34.5,110.11 34.51,110.11 34.5,110.1 "
+      "34.51,110.1 34.5))";
+  std::string csv = CellsCsv(
+      dir, "cells.csv",
+      {Row("C1", "一", Square(110, 34.5, 0.01)),
+       Row("C1", "二", Square(110.02, 34.5, 0.01)),         // duplicate code
+       Row("", "三", Square(110.04, 34.5, 0.01)),           // no code
+       "C4,四,,B1,\"" + Square(110.06, 34.5, 0.01) + "\"",  // no village
+       Row("C5", "五", "LINESTRING(110 34.6,110.01 34.6)"),
+       Row("C6", "六", bowtie), Row("C7", "七", "POLYGON EMPTY")});
+  ImportOptions srs;
+  srs.source_srs = "EPSG:4326";
+  auto r = Read(csv, LayerKind::kCells, srs);
+  REQUIRE_MESSAGE(r, (r ? "" : r.error().message));
+  CHECK_FALSE(r->accepted());
+  std::map<std::string, std::string> kind_of;
+  for (const Problem& p : r->problems) kind_of[p.feature] += p.kind + " ";
+  CHECK(kind_of["C1"] == "duplicate_code ");
+  CHECK(kind_of["#3"] == "missing_code ");
+  CHECK(kind_of["C4"] == "missing_value ");
+  CHECK(kind_of["C5"] == "wrong_geometry_type ");
+  CHECK(kind_of["C6"] == "invalid_geometry ");
+  CHECK(kind_of["C7"] == "empty_geometry ");
+  for (const Problem& p : r->problems) {
+    CAPTURE(p.message);
+    CHECK(p.message.starts_with("cells.csv, feature " + p.feature + ": "));
+    if (p.kind == "invalid_geometry") {
+      REQUIRE(p.where);
+      CHECK(std::abs(p.where->lon - 110.105) < 1e-6);
+    }
+  }
+  CHECK(Has(FormatReport(*r), "拒绝 refused"));
+  // The valid first C1 is kept for the report; nothing else.
+  CHECK(r->features.size() == 1);
+}
+
+TEST_CASE(
+    "ReadLayer: missing fields are named once, and field options map them") {
+  TempDir dir;
+  std::string csv =
+      dir.Write("cells.csv", "DM,MC,CUN,ZHIBU,WKT\nC1,东网格,V1,B1,\"" +
+                                 Square(110, 34.5, 0.01) + "\"\n");
+  ImportOptions srs;
+  srs.source_srs = "EPSG:4326";
+  auto r = Read(csv, LayerKind::kCells, srs);
+  REQUIRE(r);
+  std::vector<std::string> missing;
+  for (const Problem& p : r->problems) {
+    CHECK(p.kind == "missing_field");
+    missing.push_back(p.other);
+  }
+  CHECK(missing ==
+        std::vector<std::string>{"code", "name", "village", "branch"});
+  CHECK(Has(r->problems[0].message, "has no `code` attribute"));
+  CHECK(Has(r->problems[0].message, "--code-field"));
+  CHECK(Has(r->problems[0].message, "DM, MC, CUN, ZHIBU"));
+
+  srs.fields = {
+      .code = "DM", .name = "MC", .village = "CUN", .branch = "ZHIBU"};
+  auto mapped = Read(csv, LayerKind::kCells, srs);
+  REQUIRE(mapped);
+  CHECK_MESSAGE(mapped->accepted(), FormatReport(*mapped));
+  REQUIRE(mapped->features.size() == 1);
+  const Feature& f = mapped->features[0];
+  CHECK(f.code == "C1");
+  CHECK(f.name == "东网格");
+  CHECK(f.Attribute("village") == "V1");
+  CHECK(f.Attribute("branch") == "B1");
+}
+
+TEST_CASE("ReadLayer: dirty rings in a shapefile are repaired and counted") {
+  TempDir dir;
+  // C1: a repeated vertex and a spike. C2: a shell touching itself at a
+  // point (an inverted hole, as ArcGIS draws them). C3: two parts sharing a
+  // border (digitised twice). Neighbours share borders exactly.
+  std::string csv = CellsCsv(
+      dir, "dirty.csv",
+      {Row("C1", "一",
+           "POLYGON((110 34.5,110 34.5,110.01 34.5,110.01 34.505,110.015 "
+           "34.505,110.01 34.505,110.01 34.51,110 34.51,110 34.5))"),
+       Row("C2", "二",
+           "POLYGON((110.01 34.5,110.02 34.5,110.02 34.51,110.015 "
+           "34.51,110.016 "
+           "34.506,110.014 34.506,110.015 34.51,110.01 34.51,110.01 34.5))"),
+       Row("C3", "三",
+           "MULTIPOLYGON(((110 34.51,110.01 34.51,110.01 34.52,110 34.52,110 "
+           "34.51)),((110.01 34.51,110.02 34.51,110.02 34.52,110.01 "
+           "34.52,110.01 "
+           "34.51)))"),
+       // C4 fills C2's inverted hole, so the town has no gap.
+       Row("C4", "四",
+           "POLYGON((110.015 34.51,110.014 34.506,110.016 34.506,110.015 "
+           "34.51))")});
+  Ogr2ogr("-f 'ESRI Shapefile' " + Q(dir / "dirty.shp") + " " + Q(csv) +
+          kFromCsv + "-nlt MULTIPOLYGON -lco ENCODING=UTF-8");
+  auto r = Read(dir / "dirty.shp", LayerKind::kCells);
+  REQUIRE_MESSAGE(r, (r ? "" : r.error().message));
+  CHECK(r->repairs.repeated_vertices == 1);
+  CHECK(r->repairs.spikes >= 1);
+  CHECK(r->repairs.self_touching_rings == 1);
+  CHECK(r->repairs.merged_parts == 1);
+  // Repairs moved no border: C2's hole and C4 meet exactly, no overlap.
+  CHECK_MESSAGE(r->accepted(), FormatReport(*r));
+  auto cells = ByCode(r->features);
+  REQUIRE(cells.size() == 4);
+  CHECK(cells["C2"]->shape.parts.size() == 1);
+  CHECK(cells["C2"]->shape.parts[0].rings.size() == 2);  // shell + hole
+  CHECK(cells["C3"]->shape.parts.size() == 1);
+  CHECK(Classify(cells["C2"]->shape, *ToFixed({110.015, 34.507})) ==
+        Side::kOutside);  // inside the hole
+  CHECK(Has(FormatReport(*r), "自接触环"));
+}
+
+TEST_CASE("ReadLayer: corrupt files are errors naming the file, not crashes") {
+  TempDir dir;
+  Ogr2ogr("-f 'ESRI Shapefile' " + Q(dir / "cells.shp") + " " +
+          Q(kTown + "/cells.geojson"));
+  SUBCASE("a missing file") {
+    auto r = Read(dir / "nope.shp", LayerKind::kCells);
+    REQUIRE_FALSE(r);
+    CHECK(r.error().code == ErrorCode::kNotFound);
+  }
+  SUBCASE("a file that is no vector source") {
+    auto r = Read(dir.Write("notes.txt", "not a map"), LayerKind::kCells);
+    REQUIRE_FALSE(r);
+    CHECK(Has(r.error().message, "notes.txt: cannot be read as a vector file"));
+  }
+  SUBCASE("a truncated .shp") {
+    std::string bytes = ReadBytes(dir / "cells.shp");
+    std::ofstream(dir / "cells.shp", std::ios::binary | std::ios::trunc)
+        << bytes.substr(0, bytes.size() / 3);
+    auto r = Read(dir / "cells.shp", LayerKind::kCells);
+    if (r) {
+      CHECK_FALSE(r->accepted());  // features past the cut are not usable
+      CHECK(r->features.size() < TownCells().features.size());
+    } else {
+      CHECK(Has(r.error().message, "cells.shp"));
+    }
+  }
+  SUBCASE("a missing .dbf") {
+    std::filesystem::remove(dir / "cells.dbf");
+    auto r = Read(dir / "cells.shp", LayerKind::kCells);
+    if (r) {
+      CHECK_FALSE(r->accepted());
+    } else {
+      CHECK(Has(r.error().message, "cells.shp"));
+    }
+  }
+}
+
+TEST_CASE("ReadLayer: overlaps, gaps and villages are checked against a file") {
+  TempDir dir;
+  // V1 is 0.03 x 0.01 degrees. C1 and C2 overlap by 0.002 x 0.01; C3 leaves a
+  // gap of 0.002 x 0.01 before the village's east edge and sticks out north.
+  std::string villages = dir.Write(
+      "villages.geojson",
+      R"({"type":"FeatureCollection","features":[{"type":"Feature","properties":{"code":"V1","name":"一村"},"geometry":{"type":"Polygon","coordinates":[[[110,34.5],[110.03,34.5],[110.03,34.51],[110,34.51],[110,34.5]]]}}]})");
+  std::string csv = CellsCsv(
+      dir, "cells.csv",
+      {Row("C1", "一", Square(110, 34.5, 0.01)),
+       "C2,二,V1,B1,\"POLYGON((110.008 34.5,110.018 34.5,110.018 34.51,110.008 "
+       "34.51,110.008 34.5))\"",
+       "C3,三,V1,B1,\"POLYGON((110.018 34.5,110.028 34.5,110.028 "
+       "34.511,110.018 "
+       "34.511,110.018 34.5))\"",
+       "C4,四,V9,B1,\"" + Square(110.1, 34.5, 0.001) + "\""});
+  ImportOptions o;
+  o.source_srs = "EPSG:4326";
+  o.villages_source = villages;
+  auto r = Read(csv, LayerKind::kCells, o);
+  REQUIRE_MESSAGE(r, (r ? "" : r.error().message));
+  std::map<std::string, const Problem*> by_kind;
+  for (const Problem& p : r->problems) by_kind[p.kind] = &p;
+  CHECK(r->problems.size() == 4);
+  MetricScale s = MetricScaleAt(34.505);
+  double cell_area = 0.01e9 * s.x * 0.01e9 * s.y;  // m², 0.01 x 0.01 degree
+  REQUIRE(by_kind.count("overlap"));
+  CHECK(by_kind["overlap"]->feature == "C1");
+  CHECK(by_kind["overlap"]->other == "C2");
+  CHECK(by_kind["overlap"]->area_m2 ==
+        doctest::Approx(cell_area * 0.2).epsilon(0.01));
+  REQUIRE(by_kind.count("gap"));
+  CHECK(by_kind["gap"]->feature == "V1");
+  CHECK(by_kind["gap"]->area_m2 ==
+        doctest::Approx(cell_area * 0.2).epsilon(0.01));
+  REQUIRE(by_kind["gap"]->where);
+  CHECK(by_kind["gap"]->where->lon > 110.028);
+  REQUIRE(by_kind.count("outside_village"));
+  CHECK(by_kind["outside_village"]->feature == "C3");
+  CHECK(by_kind["outside_village"]->area_m2 ==
+        doctest::Approx(cell_area * 0.1).epsilon(0.02));
+  REQUIRE(by_kind.count("unknown_village"));
+  CHECK(by_kind["unknown_village"]->feature == "C4");
+  CHECK(Has(by_kind["unknown_village"]->message, "`V9`"));
+  std::string json = ReportJson(*r);
+  CHECK(Has(json, "\"kind\": \"overlap\""));
+  CHECK(Has(json, "\"accepted\": false"));
+}

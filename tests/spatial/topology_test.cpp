@@ -1,0 +1,236 @@
+#include "spatial/topology.h"
+
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <cstdio>
+
+#include "spatial/layer_reader.h"
+
+using namespace wangge;
+using namespace wangge::spatial;
+
+namespace {
+
+Shape Clean(const std::string& wkt) {
+  auto parsed = ParseWkt(wkt);
+  REQUIRE_MESSAGE(parsed, (parsed ? "" : parsed.error().message));
+  auto cleaned = CleanShape(std::move(*parsed));
+  REQUIRE_MESSAGE(cleaned, (cleaned ? "" : cleaned.error().message));
+  return std::move(cleaned->shape);
+}
+
+Feature Cell(const std::string& code, const std::string& wkt,
+             const std::string& village = "V1") {
+  Feature f;
+  f.code = code;
+  f.attributes["village"] = village;
+  auto normal = NormalizeShape(Clean(wkt));
+  REQUIRE_MESSAGE(normal, (normal ? "" : normal.error().message));
+  f.shape = std::move(normal->shape);
+  return f;
+}
+
+std::string Square(double x, double y, double w, double h) {
+  char buf[256];
+  std::snprintf(buf, sizeof buf,
+                "POLYGON((%.9f %.9f,%.9f %.9f,%.9f %.9f,%.9f %.9f,%.9f %.9f))",
+                x, y, x + w, y, x + w, y + h, x, y + h, x, y);
+  return buf;
+}
+
+double Area(const Shape& s) {
+  double a = 0;
+  for (const Polygon& p : s.parts) {
+    for (size_t i = 0; i < p.rings.size(); ++i) {
+      a += (i == 0 ? 1 : -1) * std::abs(SignedArea(p.rings[i]));
+    }
+  }
+  return a;
+}
+
+// Square metres of a w x h degree box at latitude `lat`, on a sphere of the
+// mean Earth radius: an independent estimate, good to about 0.5 %.
+double SphereM2(double w, double h, double lat) {
+  constexpr double kR = 6371008.8, kRad = M_PI / 180;
+  return w * kRad * kR * std::cos(lat * kRad) * h * kRad * kR;
+}
+
+bool Has(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
+}  // namespace
+
+TEST_CASE("NormalizeShape: a shell touching itself makes an inverted hole") {
+  // The top edge dips to a triangle that meets it at (0.5, 1).
+  Shape shape =
+      Clean("POLYGON((0 0,1 0,1 1,0.5 1,0.6 0.6,0.4 0.6,0.5 1,0 1,0 0))");
+  double before = Area(shape);
+  auto n = NormalizeShape(shape);
+  REQUIRE_MESSAGE(n, (n ? "" : n.error().message));
+  CHECK(n->self_touching_rings == 1);
+  REQUIRE(n->shape.parts.size() == 1);
+  CHECK(n->shape.parts[0].rings.size() == 2);
+  CHECK(Area(n->shape) == before);
+  CHECK(Classify(n->shape, *ToFixed({0.5, 0.7})) == Side::kOutside);
+  CHECK(Classify(n->shape, *ToFixed({0.2, 0.5})) == Side::kInside);
+}
+
+TEST_CASE("NormalizeShape: two lobes touching at a point become two parts") {
+  auto n = NormalizeShape(Clean("POLYGON((0 0,1 1,2 0,2 2,1 1,0 2,0 0))"));
+  REQUIRE_MESSAGE(n, (n ? "" : n.error().message));
+  CHECK(n->self_touching_rings == 1);
+  CHECK(n->shape.parts.size() == 2);
+}
+
+TEST_CASE("NormalizeShape: a vertex touching an edge of its ring is split") {
+  // A notch whose tip touches the opposite edge between its vertices.
+  auto t =
+      NormalizeShape(Clean("POLYGON((0 0,1 0,1 1,0.6 1,0.5 0,0.4 1,0 1,0 0))"));
+  REQUIRE_MESSAGE(t, (t ? "" : t.error().message));
+  CHECK(t->self_touching_rings == 1);
+  CHECK(t->shape.parts.size() == 2);
+}
+
+TEST_CASE("NormalizeShape: a bow-tie crossing at a shared vertex is refused") {
+  // Crosses itself at (1, 1), where it has a vertex: CleanShape keeps it
+  // (no edge crosses another's interior); the loops run opposite ways and
+  // neither holds the other.
+  auto n = NormalizeShape(Clean("POLYGON((0 0,1 1,3 3,3 0,1 1,0 2,0 0))"));
+  REQUIRE_FALSE(n);
+  CHECK(
+      Has(n.error().message, "ring self-intersects near (1.000000, 1.000000)"));
+  CHECK(Has(n.error().message, "bow-tie"));
+}
+
+TEST_CASE("NormalizeShape: parts sharing a border are merged, area unchanged") {
+  Shape shape = Clean(
+      "MULTIPOLYGON(((0 0,1 0,1 1,0 1,0 0)),((1 0,2 0,2 1,1 1,1 0)),((5 5,6 "
+      "5,6 6,5 6,5 5)))");
+  double before = Area(shape);
+  auto n = NormalizeShape(shape);
+  REQUIRE_MESSAGE(n, (n ? "" : n.error().message));
+  CHECK(n->merged_parts == 1);
+  CHECK(n->shape.parts.size() == 2);
+  CHECK(Area(n->shape) == before);
+  // Parts touching only at a corner are valid as they are.
+  auto corner = NormalizeShape(
+      Clean("MULTIPOLYGON(((0 0,1 0,1 1,0 1,0 0)),((1 1,2 1,2 2,1 2,1 1)))"));
+  REQUIRE(corner);
+  CHECK(corner->merged_parts == 0);
+  CHECK(corner->shape.parts.size() == 2);
+}
+
+TEST_CASE("NormalizeShape: a hole outside its shell is refused with a reason") {
+  auto n = NormalizeShape(
+      Clean("POLYGON((0 0,1 0,1 1,0 1,0 0),(2 2,3 2,3 3,2 3,2 2))"));
+  REQUIRE_FALSE(n);
+  CHECK(Has(n.error().message, "a hole lies outside its polygon"));
+  CHECK(Has(n.error().message, "near ("));
+}
+
+TEST_CASE("AreaSquareMetres: a 0.01 degree square near Taiyao in m²") {
+  Shape s = Clean(Square(110.2, 34.5, 0.01, 0.01));
+  double m2 = AreaSquareMetres(s);
+  CHECK(m2 == doctest::Approx(SphereM2(0.01, 0.01, 34.505)).epsilon(0.006));
+  CHECK(m2 > 1.0e6);
+  CHECK(m2 < 1.05e6);
+}
+
+TEST_CASE("CheckOverlaps: reports overlapping pairs once, with m² and place") {
+  std::vector<Feature> cells = {
+      Cell("A", Square(110, 34.5, 0.01, 0.01)),
+      Cell("B", Square(110.008, 34.5, 0.01, 0.01)),  // overlaps A by 0.002
+      Cell("C", Square(110.018, 34.5, 0.01, 0.01)),  // shares B's east edge
+  };
+  TopologyReport r = CheckOverlaps(cells, {.file = "cells.shp"});
+  REQUIRE(r.problems.size() == 1);
+  const Problem& p = r.problems[0];
+  CHECK(p.kind == "overlap");
+  CHECK(p.feature == "A");
+  CHECK(p.other == "B");
+  CHECK(p.area_m2 ==
+        doctest::Approx(SphereM2(0.002, 0.01, 34.505)).epsilon(0.006));
+  REQUIRE(p.where);
+  CHECK(p.where->lon > 110.008);
+  CHECK(p.where->lon < 110.01);
+  CHECK(Has(p.message, "cells.shp, feature A overlaps B by "));
+  CHECK(r.slivers == 0);
+}
+
+TEST_CASE(
+    "CheckOverlaps: a border digitised twice leaves slivers, not errors") {
+  // B's west edge is 1e-7 degree (about 1 cm) inside A: an overlap of
+  // 0.01 degree x 1 cm = about 11 m², thinner than the 0.1 m tolerance.
+  std::vector<Feature> cells = {
+      Cell("A", Square(110, 34.5, 0.01, 0.01)),
+      Cell("B", Square(110.0099999, 34.5, 0.01, 0.01)),
+  };
+  TopologyReport r = CheckOverlaps(cells, {});
+  CHECK(r.problems.empty());
+  CHECK(r.slivers == 1);
+  CHECK(r.sliver_area_m2 > 5);
+  CHECK(r.sliver_area_m2 < 20);
+  // With a tolerance below the sliver's width it is an overlap.
+  TopologyReport strict =
+      CheckOverlaps(cells, {.sliver_area_m2 = 1, .sliver_width_m = 0.001});
+  CHECK(strict.problems.size() == 1);
+  CHECK(strict.slivers == 0);
+}
+
+TEST_CASE("CheckGapsBetweenCells: a hole enclosed by a village's cells") {
+  // Eight cells in a ring around an empty middle square, plus a cell of
+  // another village elsewhere.
+  std::vector<Feature> cells;
+  for (int i = 0; i < 3; ++i) {
+    for (int j = 0; j < 3; ++j) {
+      if (i == 1 && j == 1) continue;
+      cells.push_back(
+          Cell("C" + std::to_string(i) + std::to_string(j),
+               Square(110 + 0.01 * i, 34.5 + 0.01 * j, 0.01, 0.01)));
+    }
+  }
+  cells.push_back(Cell("X", Square(111, 34.5, 0.01, 0.01), "V2"));
+  TopologyReport r = CheckGapsBetweenCells(cells, {});
+  REQUIRE(r.problems.size() == 1);
+  CHECK(r.problems[0].kind == "gap");
+  CHECK(r.problems[0].feature == "V1");
+  CHECK(r.problems[0].area_m2 ==
+        doctest::Approx(SphereM2(0.01, 0.01, 34.515)).epsilon(0.006));
+  REQUIRE(r.problems[0].where);
+  CHECK(Classify(Clean(Square(110.01, 34.51, 0.01, 0.01)),
+                 *ToFixed(*r.problems[0].where)) == Side::kInside);
+  // Fill it: no gap.
+  cells.push_back(Cell("C11", Square(110.01, 34.51, 0.01, 0.01)));
+  CHECK(CheckGapsBetweenCells(cells, {}).problems.empty());
+}
+
+TEST_CASE("CheckCellsInVillages: outside, unknown village and gaps") {
+  std::vector<Feature> villages = {Cell("V1", Square(110, 34.5, 0.02, 0.01))};
+  std::vector<Feature> cells = {
+      Cell("A", Square(110, 34.5, 0.01, 0.01)),
+      Cell("B", Square(110.01, 34.5, 0.005, 0.012)),  // out north, gap east
+      Cell("Z", Square(110.01, 34.5, 0.001, 0.001), "V7"),
+  };
+  TopologyReport r = CheckCellsInVillages(cells, villages, {});
+  std::map<std::string, const Problem*> by_kind;
+  for (const Problem& p : r.problems) by_kind[p.kind] = &p;
+  CHECK(r.problems.size() == 3);
+  REQUIRE(by_kind.count("outside_village"));
+  CHECK(by_kind["outside_village"]->feature == "B");
+  CHECK(by_kind["outside_village"]->area_m2 ==
+        doctest::Approx(SphereM2(0.005, 0.002, 34.511)).epsilon(0.006));
+  REQUIRE(by_kind.count("unknown_village"));
+  CHECK(by_kind["unknown_village"]->feature == "Z");
+  REQUIRE(by_kind.count("gap"));
+  CHECK(by_kind["gap"]->feature == "V1");
+  CHECK(by_kind["gap"]->area_m2 ==
+        doctest::Approx(SphereM2(0.005, 0.01, 34.505)).epsilon(0.006));
+  // Covered exactly: nothing to say.
+  std::vector<Feature> exact = {Cell("A", Square(110, 34.5, 0.01, 0.01)),
+                                Cell("B", Square(110.01, 34.5, 0.01, 0.01))};
+  TopologyReport ok = CheckCellsInVillages(exact, villages, {});
+  CHECK(ok.problems.empty());
+  CHECK(ok.slivers == 0);
+}
