@@ -149,6 +149,12 @@ struct Converter {
       return std::unexpected(Invalid("coordinate " + CoordinateText(x, y) +
                                      " is not a number; redraw the feature"));
     }
+    if (std::abs(x) > 1e8 || std::abs(y) > 1e8) {
+      return std::unexpected(
+          Invalid("coordinate " + CoordinateText(x, y) +
+                  " is far outside any map, in degrees or metres (damaged "
+                  "data?); redraw the feature or export the file again"));
+    }
     if (wgs84_by_definition || geographic_source) {
       return std::unexpected(Invalid(
           "coordinate " + CoordinateText(x, y) +
@@ -320,6 +326,20 @@ Result<ImportResult> ReadLayer(const ImportOptions& options) {
   if (!path.starts_with("/vsi") && !std::filesystem::exists(path)) {
     return Fail(ErrorCode::kNotFound,
                 path + ": no such file; check the path or the data folder");
+  }
+  // A Shapefile without its attribute table opens in GDAL with no fields;
+  // say what is missing instead.
+  if (!path.starts_with("/vsi") && Lower(path).ends_with(".shp")) {
+    std::filesystem::path dbf = path;
+    dbf.replace_extension(".dbf");
+    std::filesystem::path upper = path;
+    upper.replace_extension(".DBF");
+    if (!std::filesystem::exists(dbf) && !std::filesystem::exists(upper)) {
+      return Fail(ErrorCode::kInvalidArgument,
+                  file + ": its attribute table " + dbf.filename().string() +
+                      " is missing; copy the .dbf (and .shx, .prj, .cpg) "
+                      "that came with it into the same folder");
+    }
   }
   CollectErrors gdal_errors;
   std::string open_path = path;

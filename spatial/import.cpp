@@ -29,6 +29,7 @@ const char* KindLabel(const std::string& kind) {
       {"unknown_village", "村编码不存在 unknown village"},
       {"villages_file", "村界文件 villages file"},
       {"check_failed", "无法检查 check failed"},
+      {"read_error", "读取错误 read error"},
   };
   auto it = labels.find(kind);
   return it == labels.end() ? "问题 problem" : it->second;

@@ -19,7 +19,8 @@
 // - Validation reports every problem in one pass (ImportResult::problems);
 //   the result is acceptable only when there is none.
 //
-// Not thread-hostile: ReadLayer may run on several threads at once.
+// ReadLayer may run on several threads at once (GDAL's error handlers are
+// per thread).
 //
 //   ImportOptions o{.source = "cells.shp", .layer = LayerKind::kCells};
 //   auto r = ReadLayer(o);

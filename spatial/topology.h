@@ -46,7 +46,7 @@ struct Problem {
   // Stable machine id, one of: missing_field, missing_code, missing_value,
   // duplicate_code, empty_geometry, wrong_geometry_type, bad_coordinate,
   // invalid_geometry, overlap, gap, outside_village, unknown_village,
-  // villages_file, check_failed.
+  // villages_file, check_failed, read_error.
   std::string kind;
   // What is wrong, where, and what to do; names the file and the feature.
   std::string message;

@@ -509,21 +509,35 @@ TEST_CASE("ReadLayer: corrupt files are errors naming the file, not crashes") {
     std::ofstream(dir / "cells.shp", std::ios::binary | std::ios::trunc)
         << bytes.substr(0, bytes.size() / 3);
     auto r = Read(dir / "cells.shp", LayerKind::kCells);
-    if (r) {
-      CHECK_FALSE(r->accepted());  // features past the cut are not usable
-      CHECK(r->features.size() < TownCells().features.size());
-    } else {
-      CHECK(Has(r.error().message, "cells.shp"));
+    REQUIRE_MESSAGE(r, (r ? "" : r.error().message));
+    CHECK_FALSE(r->accepted());
+    CHECK(r->features.size() < TownCells().features.size());
+    bool read_error = false;
+    for (const Problem& p : r->problems) {
+      if (p.kind != "read_error") continue;
+      read_error = true;
+      CHECK(Has(p.message, "cells.shp: GDAL reported"));
+      CHECK(Has(p.message, "export it again"));
     }
+    CHECK(read_error);
   }
   SUBCASE("a missing .dbf") {
     std::filesystem::remove(dir / "cells.dbf");
     auto r = Read(dir / "cells.shp", LayerKind::kCells);
-    if (r) {
-      CHECK_FALSE(r->accepted());
-    } else {
-      CHECK(Has(r.error().message, "cells.shp"));
-    }
+    REQUIRE_FALSE(r);
+    CHECK(Has(r.error().message, "cells.shp: its attribute table cells.dbf"));
+  }
+  SUBCASE("coordinates of 1e300") {
+    auto r = Read(
+        dir.Write(
+            "huge.geojson",
+            R"({"type":"FeatureCollection","features":[{"type":"Feature","properties":{"code":"A","name":"a"},"geometry":{"type":"Polygon","coordinates":[[[110,34.5],[1e300,34.5],[110.01,34.51],[110,34.5]]]}}]})"),
+        LayerKind::kVillages);
+    REQUIRE(r);
+    REQUIRE(r->problems.size() == 1);
+    CHECK(r->problems[0].kind == "bad_coordinate");
+    CHECK(Has(r->problems[0].message, "huge.geojson, feature A: coordinate"));
+    CHECK(Has(r->problems[0].message, "far outside any map"));
   }
 }
 
