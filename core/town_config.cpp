@@ -29,15 +29,15 @@ Result<std::string> ReadText(const fs::path& path) {
   return ss.str();
 }
 
-Result<json> ReadJson(const fs::path& path) {
-  auto text = ReadText(path);
+Result<json> ParseJson(const std::string& name, const ConfigReader& read) {
+  auto text = read(name);
   if (!text) return std::unexpected(text.error());
   try {
     return json::parse(*text);
   } catch (const json::parse_error& e) {
-    return std::unexpected(
-        Bad(path.filename().string() + ": not valid JSON at byte " +
-            std::to_string(e.byte) + "; check the commas and quotes there"));
+    return std::unexpected(Bad(name + ": not valid JSON at byte " +
+                               std::to_string(e.byte) +
+                               "; check the commas and quotes there"));
   }
 }
 
@@ -429,11 +429,24 @@ const Person* TownConfig::FindPerson(const std::string& id) const {
   return it == people.end() ? nullptr : &it->second;
 }
 
+const std::vector<std::string>& ConfigFileNames() {
+  static const std::vector<std::string> names = {
+      "town.json",     "calendar.csv",    "offices.json", "people.json",
+      "branches.json", "categories.json", "routing.json"};
+  return names;
+}
+
 Result<TownConfig> LoadTownConfig(const std::string& dir,
                                   const spatial::Layers& layers) {
-  fs::path root(dir);
+  return LoadTownConfig(
+      [&](const std::string& name) { return ReadText(fs::path(dir) / name); },
+      layers);
+}
+
+Result<TownConfig> LoadTownConfig(const ConfigReader& read,
+                                  const spatial::Layers& layers) {
   TownConfig town;
-  auto town_json = ReadJson(root / "town.json");
+  auto town_json = ParseJson("town.json", read);
   if (!town_json) return std::unexpected(town_json.error());
   WANGGE_ASSIGN_OR_RETURN(town.code, Str(*town_json, "code", "town.json"));
   WANGGE_ASSIGN_OR_RETURN(town.name, Str(*town_json, "name", "town.json"));
@@ -451,7 +464,7 @@ Result<TownConfig> LoadTownConfig(const std::string& dir,
     }
     hours.push_back(*period);
   }
-  auto csv = ReadText(root / "calendar.csv");
+  auto csv = read("calendar.csv");
   if (!csv) return std::unexpected(csv.error());
   auto calendar = WorkCalendar::Load(*csv, hours, "calendar.csv");
   if (!calendar) {
@@ -472,7 +485,7 @@ Result<TownConfig> LoadTownConfig(const std::string& dir,
   };
   for (Step step :
        {Step{"offices.json", LoadOffices}, Step{"people.json", LoadPeople}}) {
-    auto j = ReadJson(root / step.file);
+    auto j = ParseJson(step.file, read);
     if (!j) return std::unexpected(j.error());
     if (auto ok = step.load(list_of(*j, step.file), town); !ok) {
       return std::unexpected(ok.error());
@@ -483,7 +496,7 @@ Result<TownConfig> LoadTownConfig(const std::string& dir,
   }
   for (Step step : {Step{"branches.json", LoadBranches},
                     Step{"categories.json", LoadCategories}}) {
-    auto j = ReadJson(root / step.file);
+    auto j = ParseJson(step.file, read);
     if (!j) return std::unexpected(j.error());
     if (auto ok = step.load(list_of(*j, step.file), town); !ok) {
       return std::unexpected(ok.error());
@@ -491,7 +504,7 @@ Result<TownConfig> LoadTownConfig(const std::string& dir,
   }
   if (auto ok = LoadCells(layers, town); !ok)
     return std::unexpected(ok.error());
-  auto routing = ReadJson(root / "routing.json");
+  auto routing = ParseJson("routing.json", read);
   if (!routing) return std::unexpected(routing.error());
   if (auto ok = LoadRouting(*routing, town); !ok) {
     return std::unexpected(ok.error());

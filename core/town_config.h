@@ -27,6 +27,7 @@
 //   auto layers = spatial::ReadLayersDir(dir);
 //   auto town = LoadTownConfig(dir, *layers);
 
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -131,7 +132,17 @@ struct TownConfig {
   const Person* FindPerson(const std::string& id) const;
 };
 
-// Loads and cross-checks the configuration files in `dir` against `layers`.
+// Returns the text of configuration file `name` (e.g. "offices.json"), or
+// kNotFound naming it.
+using ConfigReader = std::function<Result<std::string>(const std::string&)>;
+
+// The configuration files a town needs, in load order.
+const std::vector<std::string>& ConfigFileNames();
+
+// Loads and cross-checks the configuration files against `layers`.
+Result<TownConfig> LoadTownConfig(const ConfigReader& read,
+                                  const spatial::Layers& layers);
+// The same with the files read from folder `dir`.
 Result<TownConfig> LoadTownConfig(const std::string& dir,
                                   const spatial::Layers& layers);
 

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "core/store.h"
 #include "spatial/layer_reader.h"
 #include "spatial/locator.h"
 #include "tools/args.h"
@@ -14,8 +15,8 @@ namespace wangge::tools {
 namespace {
 
 constexpr const char* kUsage =
-    "Usage: wangge locate --data DIR LON LAT\n"
-    "       wangge locate --data DIR --csv FILE     (FILE '-' = stdin)\n"
+    "Usage: wangge locate --data DIR|--db FILE LON LAT\n"
+    "       wangge locate --data DIR|--db FILE --csv FILE  (FILE '-' = stdin)\n"
     "  Prints which grid cell, village and demonstration zones hold a point,\n"
     "  as JSON; with --csv, reads rows `id,lon,lat` and writes CSV\n"
     "  `id,cell,village,zones,outside_m` (zones joined by ';', outside_m\n"
@@ -171,16 +172,31 @@ int LocateCsv(const spatial::Locator& locator, std::istream& in,
   return 0;
 }
 
+// The newest boundaries of a database, or the layers of a folder.
+Result<spatial::Locator> LoadLocator(const std::string& dir,
+                                     const std::string& db) {
+  if (!db.empty()) {
+    auto store = core::Store::Open(db);
+    if (!store) return std::unexpected(store.error());
+    auto stored = (*store)->LoadLayers(std::nullopt);
+    if (!stored) return std::unexpected(stored.error());
+    return spatial::Locator::Build(std::move(stored->layers), stored->version);
+  }
+  auto layers = spatial::ReadLayersDir(dir);
+  if (!layers) return std::unexpected(layers.error());
+  return spatial::Locator::Build(std::move(*layers), kFileVersion);
+}
+
 }  // namespace
 
 int RunLocate(int argc, char** argv) {
-  Args args = ParseArgs(argc, argv, 2, {"data", "csv"}, {"help"});
+  Args args = ParseArgs(argc, argv, 2, {"data", "db", "csv"}, {"help"});
   if (args.Has("help")) {
     std::cout << kUsage;
     return 0;
   }
   bool csv = args.Flag("csv").has_value();
-  if (!args.error.empty() || !args.Flag("data") ||
+  if (!args.error.empty() || (!args.Flag("data") == !args.Flag("db")) ||
       args.positional.size() != (csv ? 0u : 2u)) {
     std::cerr << (args.error.empty() ? ""
                                      : "wangge locate: " + args.error + "\n")
@@ -204,12 +220,8 @@ int RunLocate(int argc, char** argv) {
       return 2;
     }
   }
-  auto layers = spatial::ReadLayersDir(*args.Flag("data"));
-  if (!layers) {
-    std::cerr << "wangge locate: " << layers.error().message << "\n";
-    return 1;
-  }
-  auto locator = spatial::Locator::Build(std::move(*layers), kFileVersion);
+  auto locator =
+      LoadLocator(args.Flag("data").value_or(""), args.Flag("db").value_or(""));
   if (!locator) {
     std::cerr << "wangge locate: " << locator.error().message << "\n";
     return 1;

@@ -3,9 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/router.h"
-#include "core/town_config.h"
-#include "spatial/layer_reader.h"
-#include "spatial/locator.h"
+#include "core/town.h"
 #include "tools/args.h"
 #include "tools/commands.h"
 
@@ -13,7 +11,7 @@ namespace wangge::tools {
 namespace {
 
 constexpr const char* kUsage =
-    "Usage: wangge route --data DIR LON LAT CATEGORY [--at TIME]\n"
+    "Usage: wangge route --data DIR|--db FILE LON LAT CATEGORY [--at TIME]\n"
     "  Prints, as JSON, who is responsible for a report of CATEGORY (a\n"
     "  5-digit 小类 code from DIR/categories.json) at LON LAT: branch,\n"
     "  committee member, grid leader, offices, deadlines on the working\n"
@@ -29,12 +27,12 @@ nlohmann::ordered_json Person(const std::optional<core::PersonRef>& p) {
 }  // namespace
 
 int RunRoute(int argc, char** argv) {
-  Args args = ParseArgs(argc, argv, 2, {"data", "at"}, {"help"});
+  Args args = ParseArgs(argc, argv, 2, {"data", "db", "at"}, {"help"});
   if (args.Has("help")) {
     std::cout << kUsage;
     return 0;
   }
-  if (!args.error.empty() || !args.Flag("data") ||
+  if (!args.error.empty() || (!args.Flag("data") == !args.Flag("db")) ||
       args.positional.size() != 3) {
     std::cerr << (args.error.empty() ? ""
                                      : "wangge route: " + args.error + "\n")
@@ -61,28 +59,19 @@ int RunRoute(int argc, char** argv) {
     }
     at = *parsed;
   }
-  std::string dir = *args.Flag("data");
-  auto layers = spatial::ReadLayersDir(dir);
-  if (!layers) {
-    std::cerr << "wangge route: " << layers.error().message << "\n";
-    return 1;
-  }
-  auto town = core::LoadTownConfig(dir, *layers);
+  auto town =
+      core::LoadTown(core::TownSource{.data = args.Flag("data").value_or(""),
+                                      .db = args.Flag("db").value_or("")});
   if (!town) {
     std::cerr << "wangge route: " << town.error().message << "\n";
     return 1;
   }
-  auto locator = spatial::Locator::Build(std::move(*layers), 0);
-  if (!locator) {
-    std::cerr << "wangge route: " << locator.error().message << "\n";
-    return 1;
-  }
-  auto placed = locator->Locate({lon, lat});
+  auto placed = town->locator->Locate({lon, lat});
   if (!placed) {
     std::cerr << "wangge route: " << placed.error().message << "\n";
     return 2;
   }
-  auto a = core::Route(*placed, args.positional[2], at, *town);
+  auto a = core::Route(*placed, args.positional[2], at, town->config);
   if (!a) {
     std::cerr << "wangge route: " << a.error().message << "\n";
     return a.error().field == "category" ? 2 : 1;

@@ -8,6 +8,10 @@ namespace wangge::tools {
 int RunLocate(int argc, char** argv);
 int RunGenSample(int argc, char** argv);
 int RunRoute(int argc, char** argv);
+int RunInit(int argc, char** argv);
+int RunImport(int argc, char** argv);
+int RunVersions(int argc, char** argv);
+int RunDiff(int argc, char** argv);
 int RunValidate(int argc, char** argv);
 int RunBench(int argc, char** argv);
 

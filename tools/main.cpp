@@ -15,6 +15,10 @@ constexpr const char* kUsage =
     "them)\n"
     "  gen-sample  write the synthetic sample town (太要镇) to a folder\n"
     "  route       who handles a report of a category at a point, and by when\n"
+    "  init        create a town database from a town folder\n"
+    "  import      import a boundary layer into the database as a new version\n"
+    "  versions    list the boundary versions in a database\n"
+    "  diff        cells changed between two boundary versions\n"
     "  validate    read a GIS file as one layer, repair and check it, report\n"
     "  bench       benchmarks against GEOS and PostGIS (locate)\n"
     "\n"
@@ -35,6 +39,10 @@ int main(int argc, char** argv) {
   if (command == "locate") return wangge::tools::RunLocate(argc, argv);
   if (command == "gen-sample") return wangge::tools::RunGenSample(argc, argv);
   if (command == "route") return wangge::tools::RunRoute(argc, argv);
+  if (command == "init") return wangge::tools::RunInit(argc, argv);
+  if (command == "import") return wangge::tools::RunImport(argc, argv);
+  if (command == "versions") return wangge::tools::RunVersions(argc, argv);
+  if (command == "diff") return wangge::tools::RunDiff(argc, argv);
   if (command == "validate") return wangge::tools::RunValidate(argc, argv);
   if (command == "bench") return wangge::tools::RunBench(argc, argv);
   std::cerr << "wangge: unknown command '" << command << "'\n\n" << kUsage;

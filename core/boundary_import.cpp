@@ -1,0 +1,144 @@
+#include "core/boundary_import.h"
+
+#include <algorithm>
+#include <map>
+
+#include "core/town_config.h"
+
+namespace wangge::core {
+namespace {
+
+using spatial::AreaSquareMetres;
+using spatial::Feature;
+
+BoundaryDiff Diff(const std::vector<Feature>& before,
+                  const std::vector<Feature>& after) {
+  BoundaryDiff diff;
+  std::map<std::string, const Feature*> old_cells, new_cells;
+  for (const Feature& f : before) old_cells[f.code] = &f;
+  for (const Feature& f : after) new_cells[f.code] = &f;
+  auto same_shape = [](const spatial::Shape& a, const spatial::Shape& b) {
+    if (a.parts.size() != b.parts.size()) return false;
+    for (size_t i = 0; i < a.parts.size(); ++i) {
+      if (a.parts[i].rings != b.parts[i].rings) return false;
+    }
+    return true;
+  };
+  for (const auto& [code, f] : old_cells) {
+    auto it = new_cells.find(code);
+    if (it == new_cells.end()) {
+      diff.changes.push_back(
+          {code, "removed", AreaSquareMetres(f->shape), 0, {}});
+      continue;
+    }
+    const Feature* g = it->second;
+    CellChange change{
+        code, "", AreaSquareMetres(f->shape), AreaSquareMetres(g->shape), {}};
+    std::map<std::string, std::string> a = f->attributes, b = g->attributes;
+    a["name"] = f->name;
+    b["name"] = g->name;
+    for (const auto& [key, value] : a) {
+      auto other = b.find(key);
+      if (other == b.end() || other->second != value) {
+        change.attributes.push_back(key);
+      }
+    }
+    for (const auto& [key, value] : b) {
+      if (!a.count(key)) change.attributes.push_back(key);
+    }
+    if (!same_shape(f->shape, g->shape)) {
+      change.change = "geometry";
+    } else if (!change.attributes.empty()) {
+      change.change = "attributes";
+    } else {
+      continue;
+    }
+    diff.changes.push_back(std::move(change));
+  }
+  for (const auto& [code, g] : new_cells) {
+    if (!old_cells.count(code)) {
+      diff.changes.push_back(
+          {code, "added", 0, AreaSquareMetres(g->shape), {}});
+    }
+  }
+  std::sort(
+      diff.changes.begin(), diff.changes.end(),
+      [](const CellChange& x, const CellChange& y) { return x.code < y.code; });
+  return diff;
+}
+
+}  // namespace
+
+Result<ImportOutcome> ImportLayer(Store& store,
+                                  const spatial::ImportOptions& options,
+                                  const std::string& actor, bool dry_run) {
+  auto current = store.LoadLayers(std::nullopt);
+  if (!current) return std::unexpected(current.error());
+  spatial::ImportOptions read_options = options;
+  read_options.check_topology = false;  // checked below against the database
+  auto read = spatial::ReadLayer(read_options);
+  if (!read) return std::unexpected(read.error());
+  ImportOutcome outcome{std::move(*read), std::nullopt, {}};
+  spatial::ImportResult& report = outcome.report;
+  if (options.check_topology) {
+    bool cells = options.layer == spatial::LayerKind::kCells;
+    spatial::CheckLayer(report, cells ? &current->layers.villages : nullptr,
+                        options.topology);
+  }
+  if (!report.accepted()) return outcome;
+
+  // The town with the new layer in place must still load.
+  spatial::Layers next = current->layers;
+  const char* name = spatial::LayerKindName(options.layer);
+  switch (options.layer) {
+    case spatial::LayerKind::kVillages:
+      next.villages = report.features;
+      break;
+    case spatial::LayerKind::kCells:
+      next.cells = report.features;
+      break;
+    case spatial::LayerKind::kZones:
+      next.zones = report.features;
+      break;
+    default:
+      break;
+  }
+  auto config = LoadTownConfig(
+      [&](const std::string& file) { return store.ConfigFile(file); }, next);
+  if (!config) {
+    report.problems.push_back(
+        {"", "configuration",
+         "with this " + std::string(name) +
+             " layer the town no longer loads: " + config.error().message,
+         std::nullopt, 0, ""});
+    return outcome;
+  }
+  outcome.diff = Diff(current->layers.cells, next.cells);
+  outcome.diff.from = current->version;
+  outcome.diff.to = current->version + 1;
+  if (dry_run) return outcome;
+
+  VersionInput input;
+  input.source = report.file;
+  input.actor = actor;
+  input.note = std::string("import ") + name;
+  input.layers.push_back({name, report.features, report.points});
+  auto version = store.AddVersion(input);
+  if (!version) return std::unexpected(version.error());
+  outcome.version = *version;
+  outcome.diff.to = *version;
+  return outcome;
+}
+
+Result<BoundaryDiff> DiffVersions(Store& store, int64_t from, int64_t to) {
+  auto a = store.LoadLayers(from);
+  if (!a) return std::unexpected(a.error());
+  auto b = store.LoadLayers(to);
+  if (!b) return std::unexpected(b.error());
+  BoundaryDiff diff = Diff(a->layers.cells, b->layers.cells);
+  diff.from = from;
+  diff.to = to;
+  return diff;
+}
+
+}  // namespace wangge::core

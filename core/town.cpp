@@ -1,0 +1,121 @@
+#include "core/town.h"
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "spatial/import.h"
+#include "spatial/layer_reader.h"
+
+namespace wangge::core {
+namespace {
+
+namespace fs = std::filesystem;
+
+Result<std::string> ReadFile(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    return Fail(ErrorCode::kNotFound, path.string() + ": missing");
+  }
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+Result<std::vector<spatial::PointFeature>> ReadPoints(const fs::path& path,
+                                                      spatial::LayerKind kind) {
+  if (!fs::exists(path)) return std::vector<spatial::PointFeature>{};
+  spatial::ImportOptions options{.source = path.string(), .layer = kind};
+  auto read = spatial::ReadLayer(options);
+  if (!read) return std::unexpected(read.error());
+  if (!read->accepted()) {
+    return Fail(ErrorCode::kInvalidArgument,
+                path.filename().string() + ": " + read->problems[0].message +
+                    " (run wangge validate on it for the full report)");
+  }
+  return std::move(read->points);
+}
+
+Result<Town> Assemble(int64_t version, spatial::Layers layers,
+                      const ConfigReader& read,
+                      std::vector<spatial::PointFeature> households,
+                      std::vector<spatial::PointFeature> shopfronts) {
+  auto config = LoadTownConfig(read, layers);
+  if (!config) return std::unexpected(config.error());
+  auto locator = spatial::Locator::Build(std::move(layers), version);
+  if (!locator) return std::unexpected(locator.error());
+  Town town;
+  town.version = version;
+  town.config = std::move(*config);
+  town.locator = std::make_shared<const spatial::Locator>(std::move(*locator));
+  town.households = std::move(households);
+  town.shopfronts = std::move(shopfronts);
+  return town;
+}
+
+}  // namespace
+
+Result<VersionInput> ReadTownFolder(const std::string& dir) {
+  VersionInput input;
+  input.source = dir;
+  input.note = "wangge init";
+  auto layers = spatial::ReadLayersDir(dir);
+  if (!layers) return std::unexpected(layers.error());
+  auto households = ReadPoints(fs::path(dir) / "households.geojson",
+                               spatial::LayerKind::kHouseholds);
+  if (!households) return std::unexpected(households.error());
+  auto shopfronts = ReadPoints(fs::path(dir) / "shopfronts.geojson",
+                               spatial::LayerKind::kShopfronts);
+  if (!shopfronts) return std::unexpected(shopfronts.error());
+  for (const std::string& name : ConfigFileNames()) {
+    auto text = ReadFile(fs::path(dir) / name);
+    if (!text) return std::unexpected(text.error());
+    input.config_files[name] = std::move(*text);
+  }
+  // Check before anything is stored.
+  auto config = LoadTownConfig(dir, *layers);
+  if (!config) return std::unexpected(config.error());
+  input.layers.push_back({"villages", std::move(layers->villages), {}});
+  input.layers.push_back({"cells", std::move(layers->cells), {}});
+  input.layers.push_back({"zones", std::move(layers->zones), {}});
+  input.layers.push_back({"households", {}, std::move(*households)});
+  input.layers.push_back({"shopfronts", {}, std::move(*shopfronts)});
+  return input;
+}
+
+Result<Town> LoadTown(Store& store, std::optional<int64_t> version) {
+  auto stored = store.LoadLayers(version);
+  if (!stored) return std::unexpected(stored.error());
+  return Assemble(
+      stored->version, std::move(stored->layers),
+      [&](const std::string& name) { return store.ConfigFile(name); },
+      std::move(stored->households), std::move(stored->shopfronts));
+}
+
+Result<Town> LoadTown(const TownSource& source) {
+  if (source.data.empty() == source.db.empty()) {
+    return Fail(ErrorCode::kInvalidArgument,
+                "give either a data folder (--data DIR) or a database "
+                "(--db FILE)");
+  }
+  if (!source.db.empty()) {
+    auto store = Store::Open(source.db);
+    if (!store) return std::unexpected(store.error());
+    return LoadTown(**store, source.version);
+  }
+  auto layers = spatial::ReadLayersDir(source.data);
+  if (!layers) return std::unexpected(layers.error());
+  auto households = ReadPoints(fs::path(source.data) / "households.geojson",
+                               spatial::LayerKind::kHouseholds);
+  if (!households) return std::unexpected(households.error());
+  auto shopfronts = ReadPoints(fs::path(source.data) / "shopfronts.geojson",
+                               spatial::LayerKind::kShopfronts);
+  if (!shopfronts) return std::unexpected(shopfronts.error());
+  std::string dir = source.data;
+  return Assemble(
+      0, std::move(*layers),
+      [dir](const std::string& name) { return ReadFile(fs::path(dir) / name); },
+      std::move(*households), std::move(*shopfronts));
+}
+
+}  // namespace wangge::core

@@ -1,0 +1,45 @@
+#pragma once
+// Town: one town ready to answer questions — its configuration and a
+// locator over the boundary layers of one version — loaded from a data
+// folder (version 0: files, not a database) or from a Store.
+//
+//   auto town = LoadTown(TownSource{.db = "town.db"});
+//   auto placed = town->locator->Locate({110.24, 34.51});
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "base/result.h"
+#include "core/store.h"
+#include "core/town_config.h"
+#include "spatial/locator.h"
+
+namespace wangge::core {
+
+struct Town {
+  int64_t version = 0;
+  TownConfig config;
+  std::shared_ptr<const spatial::Locator> locator;
+  std::vector<spatial::PointFeature> households;
+  std::vector<spatial::PointFeature> shopfronts;
+};
+
+// Where a town comes from: exactly one of `data` (a folder like data/taiyao)
+// and `db` (a database made by wangge init).
+struct TownSource {
+  std::string data;
+  std::string db;
+  std::optional<int64_t> version;  // db only; Default: the newest
+};
+
+// Reads a town folder completely — layers, point layers, configuration
+// files — and checks it (the configuration against the layers), so that
+// `wangge init` stores only what loads. The result is boundary version 1.
+Result<VersionInput> ReadTownFolder(const std::string& dir);
+
+// Loads and checks a town; errors name the file or database and what to fix.
+Result<Town> LoadTown(const TownSource& source);
+Result<Town> LoadTown(Store& store, std::optional<int64_t> version);
+
+}  // namespace wangge::core
