@@ -1,6 +1,7 @@
 #include "bench/locate_bench.h"
 
 #include <malloc.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -118,21 +119,39 @@ std::vector<Pt> MakePoints(Size size, int64_t n, uint64_t seed) {
   return points;
 }
 
+double ThreadCpuSeconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return double(ts.tv_sec) + double(ts.tv_nsec) * 1e-9;
+}
+
+struct Timing {
+  double wall_s = 0;
+  double cpu_s = 0;  // CPU time of the querying threads, summed
+};
+
 // Runs body(thread, begin, end) over [0, n) split into `threads` contiguous
-// parts, one std::thread each; returns the wall time.
-double TimeParallel(int threads, int64_t n,
+// parts, one std::thread each. On a shared machine the CPU time is the
+// steadier figure: wall time also counts time spent waiting for a core.
+Timing TimeParallel(int threads, int64_t n,
                     const std::function<void(int, int64_t, int64_t)>& body) {
+  std::vector<double> cpu(threads, 0);
+  auto run = [&](int t) {
+    double c0 = ThreadCpuSeconds();
+    body(t, n * t / threads, n * (t + 1) / threads);
+    cpu[t] = ThreadCpuSeconds() - c0;
+  };
   auto start = Clock::now();
   if (threads == 1) {
-    body(0, 0, n);
+    run(0);
   } else {
     std::vector<std::thread> pool;
-    for (int t = 0; t < threads; ++t) {
-      pool.emplace_back(body, t, n * t / threads, n * (t + 1) / threads);
-    }
+    for (int t = 0; t < threads; ++t) pool.emplace_back(run, t);
     for (auto& th : pool) th.join();
   }
-  return Seconds(Clock::now() - start);
+  Timing timing{.wall_s = Seconds(Clock::now() - start)};
+  for (double c : cpu) timing.cpu_s += c;
+  return timing;
 }
 
 Figure Summarise(std::string name, std::vector<double> values,
@@ -259,20 +278,34 @@ struct SizeRun {
   }
 
   void Add(const std::string& method, int threads, int64_t n,
-           std::vector<double> ns, const std::vector<Figure>& extra,
-           const std::string& check_text, const std::string& note,
-           const std::string& build_text, const std::string& memory_text) {
+           const std::vector<Timing>& timings, bool show_cpu,
+           const std::vector<Figure>& extra, const std::string& check_text,
+           const std::string& note, const std::string& build_text,
+           const std::string& memory_text) {
     Record r{.benchmark = "locate",
              .size = size.cells(),
              .method = method,
              .threads = threads,
              .points = n,
              .note = note};
-    r.figures.push_back(Summarise("ns_per_query", std::move(ns), "ns"));
+    std::vector<double> wall, cpu;
+    for (const Timing& t : timings) {
+      wall.push_back(t.wall_s * 1e9 / double(n));
+      cpu.push_back(t.cpu_s * 1e9 / double(n));
+    }
+    r.figures.push_back(Summarise("ns_per_query", wall, "ns"));
+    std::string cpu_text = "–";
+    if (show_cpu) {
+      r.figures.push_back(Summarise("cpu_ns_per_query", cpu, "ns"));
+      cpu_text = Range(r.figures.back());
+    }
     for (const Figure& f : extra) r.figures.push_back(f);
     table.Row({Thousands(size.cells()), method, std::to_string(threads),
-               Thousands(n), Range(r.figures[0]), build_text, memory_text,
-               check_text});
+               Thousands(n), Range(r.figures[0]), cpu_text, build_text,
+               memory_text, check_text});
+    progress << "  " << method << ", " << threads
+             << " thread(s): " << Range(r.figures[0]) << " ns/query, CPU "
+             << cpu_text << "\n";
     records.push_back(std::move(r));
   }
 
@@ -311,15 +344,15 @@ struct SizeRun {
     int64_t n = int64_t(points.size());
     std::vector<std::string> codes(n);
     for (int threads : ThreadCounts()) {
-      std::vector<double> ns;
+      std::vector<Timing> ns;
       for (int run = 0; run < options.runs; ++run) {
-        double s = TimeParallel(threads, n, [&](int, int64_t b, int64_t e) {
+        Timing s = TimeParallel(threads, n, [&](int, int64_t b, int64_t e) {
           for (int64_t i = b; i < e; ++i) {
             auto placed = locator.Locate(degrees[i]);
             codes[i] = placed ? std::move(placed->cell) : "?";
           }
         });
-        ns.push_back(s * 1e9 / double(n));
+        ns.push_back(s);
       }
       std::vector<Figure> extra;
       std::string build_text = "", memory_text = "";
@@ -345,7 +378,7 @@ struct SizeRun {
         }
       }
       mismatches += bad;
-      Add("wangge", threads, n, ns, extra,
+      Add("wangge", threads, n, ns, true, extra,
           bad ? "ERROR " + Thousands(bad) : "reference", "", build_text,
           memory_text);
     }
@@ -373,13 +406,13 @@ struct SizeRun {
           queriers.push_back((*index)->NewQuerier(true));
         }
       }
-      std::vector<double> ns;
+      std::vector<Timing> ns;
       for (int run = 0; run < options.runs; ++run) {
-        double s = TimeParallel(threads, n, [&](int t, int64_t b, int64_t e) {
+        Timing s = TimeParallel(threads, n, [&](int t, int64_t b, int64_t e) {
           GeosIndex::Querier& q = *queriers[t];
           for (int64_t i = b; i < e; ++i) got[i] = q.Locate(degrees[i]);
         });
-        ns.push_back(s * 1e9 / double(n));
+        ns.push_back(s);
       }
       std::vector<Figure> extra;
       std::string build_text = "", memory_text = "";
@@ -391,8 +424,8 @@ struct SizeRun {
         memory_text = Format("%.1f", rss_per_vertex) + " RSS";
       }
       Check c = CrossCheck(tiling.cells, points, want, got);
-      Add("geos-prepared", threads, n, ns, extra, CheckText(c, "geos"), "",
-          build_text, memory_text);
+      Add("geos-prepared", threads, n, ns, true, extra, CheckText(c, "geos"),
+          "", build_text, memory_text);
     }
     return {};
   }
@@ -414,12 +447,12 @@ struct SizeRun {
         if (!conn) return std::unexpected(conn.error());
         conns.push_back(std::move(*conn));
       }
-      std::vector<double> ns;
+      std::vector<Timing> ns;
       for (int run = 0; run < options.runs; ++run) {
-        double s = TimeParallel(threads, n, [&](int t, int64_t b, int64_t e) {
+        Timing s = TimeParallel(threads, n, [&](int t, int64_t b, int64_t e) {
           for (int64_t i = b; i < e; ++i) got[i] = conns[t]->Locate(degrees[i]);
         });
-        ns.push_back(s * 1e9 / double(n));
+        ns.push_back(s);
       }
       std::vector<Figure> extra;
       std::string build_text = "", memory_text = "";
@@ -431,7 +464,7 @@ struct SizeRun {
         memory_text = Format("%.1f", per_vertex) + " disk";
       }
       Check c = CrossCheck(tiling.cells, points, want, got);
-      Add("postgis", threads, n, ns, extra, CheckText(c, "postgis"),
+      Add("postgis", threads, n, ns, false, extra, CheckText(c, "postgis"),
           "first " + std::to_string(n) + " of the points, one query each",
           build_text, memory_text);
     }
@@ -451,9 +484,8 @@ Result<LocateReport> RunLocateBench(const LocateOptions& options,
 
   LocateReport report;
   Table table;
-  table.Row({"cells", "method", "threads", "points",
-             "ns/query median (min–max)", "build s", "bytes/vertex",
-             "answers"});
+  table.Row({"cells", "method", "threads", "points", "wall ns/query",
+             "CPU ns/query", "build s", "bytes/vertex", "answers"});
   std::unique_ptr<PostgisServer> server;
   if (options.postgis) {
     auto started = PostgisServer::Start(progress);
@@ -486,6 +518,40 @@ Result<LocateReport> RunLocateBench(const LocateOptions& options,
     }
   }
   server.reset();
+  if (!options.quick) {
+    // Build time and memory only, at the size the issue sets the build
+    // target for.
+    Size big{1000, 1000};
+    progress << "locate: building the locator for " << Thousands(big.cells())
+             << " cells (build only)\n";
+    Tiling tiling = MakeTiling(big, 20260101);
+    spatial::Layers layers;
+    layers.cells = std::move(tiling.cells);
+    int64_t rss0 = ResidentBytes();
+    auto t0 = Clock::now();
+    auto built = spatial::Locator::Build(std::move(layers), 1);
+    double build_s = Seconds(Clock::now() - t0);
+    if (!built) return std::unexpected(built.error());
+    int64_t rss1 = ResidentBytes();
+    double v = double(tiling.vertices);
+    double rss = double(rss1 - rss0) / v;
+    double acc = double(built->cells().IndexBytes()) / v;
+    Record r{.benchmark = "locate",
+             .size = big.cells(),
+             .method = "wangge",
+             .threads = 1,
+             .points = 0,
+             .note = "build only"};
+    r.figures = {{"build_s", build_s, build_s, build_s, "s"},
+                 {"bytes_per_vertex_rss", rss, rss, rss, "bytes"},
+                 {"bytes_per_vertex_accounted", acc, acc, acc, "bytes"}};
+    report.records.push_back(r);
+    table.Row({Thousands(big.cells()), "wangge", "1", "–", "–", "–",
+               Format("%.3f", build_s),
+               Format("%.1f", acc) + " acc. / " + Format("%.1f", rss) + " RSS",
+               "build only"});
+    progress << "  build " << Format("%.3f", build_s) << " s\n";
+  }
   int hw = int(std::max(1u, std::thread::hardware_concurrency()));
   std::ostringstream out;
   out << "locate: JaggedGrid tilings (30-120 vertices a cell), "
@@ -493,7 +559,9 @@ Result<LocateReport> RunLocateBench(const LocateOptions& options,
       << " random points (1% outside the tiling); PostGIS on the first "
       << Thousands(postgis_points)
       << " of them, one query each over a Unix socket.\n"
-         "ns/query = wall time / points, median of "
+         "ns/query = wall time / points, and CPU time of the querying "
+         "threads / points (steadier on a shared machine; not meaningful for "
+         "PostGIS, whose work is in the server): median of "
       << options.runs << " runs (min–max); threads: 1 and " << hw
       << " (all cores).\n"
          "bytes/vertex: acc. = index structures wangge accounts for; RSS = "

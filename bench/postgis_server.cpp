@@ -1,7 +1,9 @@
 #include "bench/postgis_server.h"
 
+#include <fcntl.h>
 #include <libpq-fe.h>
 #include <pwd.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -176,6 +178,34 @@ Result<std::unique_ptr<PostgisServer>> PostgisServer::Start(
     server->as_user_ = "runuser -u postgres -- ";
   }
   const std::string& d = server->dir_;
+  // The watchdog waits for the end of this process (its pipe closes), then
+  // stops the server and deletes the directory if they are still there.
+  int fds[2];
+  if (pipe2(fds, O_CLOEXEC) != 0) {
+    return Fail(ErrorCode::kInternal, "cannot create the watchdog's pipe");
+  }
+  std::string stop = "timeout 60 " + server->as_user_ + server->bin_ +
+                     "/pg_ctl -D " + d + "/data -m immediate -w stop";
+  pid_t pid = fork();
+  if (pid == 0) {
+    signal(SIGINT, SIG_IGN);  // Ctrl-C reaches the whole process group
+    close(fds[1]);
+    char byte;
+    while (read(fds[0], &byte, 1) != 0) {
+    }
+    if (access((d + "/data/postmaster.pid").c_str(), F_OK) == 0) {
+      (void)!std::system((stop + " >/dev/null 2>&1").c_str());
+    }
+    (void)!std::system(("rm -rf '" + d + "'").c_str());
+    _exit(0);
+  }
+  close(fds[0]);
+  if (pid < 0) {
+    close(fds[1]);
+    return Fail(ErrorCode::kInternal, "cannot start the watchdog process");
+  }
+  server->watchdog_fd_ = fds[1];
+  server->watchdog_pid_ = pid;
   progress << "postgis: initdb in " << d << "\n";
   auto init = server->Run(server->bin_ + "/initdb -D " + d +
                               "/data -U bench --auth=trust -E UTF8 "
@@ -214,6 +244,8 @@ PostgisServer::~PostgisServer() {
     std::error_code ec;
     fs::remove_all(dir_, ec);
   }
+  if (watchdog_fd_ >= 0) close(watchdog_fd_);
+  if (watchdog_pid_ > 0) waitpid(watchdog_pid_, nullptr, 0);
 }
 
 Result<int64_t> PostgisServer::Load(

@@ -6,8 +6,9 @@
 // extension; the destructor stops the server and deletes the directory.
 // PostgreSQL refuses to run as root, so when the effective user is root the
 // server programs run as the `postgres` system user (runuser), which then
-// owns the directory. Every step has a time limit. libpq headers stay in
-// bench/*.cpp.
+// owns the directory. Every step has a time limit. A watchdog process
+// stops the server and deletes the directory if this process dies without
+// doing so (a crash, a kill, Ctrl-C). libpq headers stay in bench/*.cpp.
 //
 // A Connection is for one thread at a time.
 //
@@ -59,6 +60,8 @@ class PostgisServer {
   std::string dir_;      // temporary directory (socket, data, log)
   std::string as_user_;  // "runuser -u postgres -- " when root, else ""
   bool started_ = false;
+  int watchdog_fd_ = -1;  // closing it (or dying) wakes the watchdog
+  int watchdog_pid_ = -1;
   void* admin_ = nullptr;  // PGconn* used for setup
 };
 

@@ -42,7 +42,7 @@ LayerIndex& LayerIndex::operator=(LayerIndex&&) noexcept = default;
 LayerIndex::~LayerIndex() = default;
 
 Result<LayerIndex> LayerIndex::Build(std::vector<Feature> features,
-                                     const std::string& layer) {
+                                     const std::string& layer, bool with_grid) {
   std::sort(features.begin(), features.end(),
             [](const Feature& a, const Feature& b) { return a.code < b.code; });
   for (size_t i = 0; i < features.size(); ++i) {
@@ -69,15 +69,27 @@ Result<LayerIndex> LayerIndex::Build(std::vector<Feature> features,
   index.features_ = std::move(features);
   // The range constructor bulk-loads a packed tree.
   index.tree_->rtree = decltype(index.tree_->rtree)(boxes);
+  if (with_grid) {
+    // A layer too big for the grid's 32-bit offsets keeps the R-tree path.
+    if (auto grid = CellGrid::Build(index.features_)) {
+      index.grid_ = std::make_unique<CellGrid>(std::move(*grid));
+    }
+  }
   return index;
 }
 
 size_t LayerIndex::IndexBytes() const {
   // A packed tree: the leaves plus about one node entry in 15 above them.
-  return tree_->rtree.size() * sizeof(Value) * 16 / 15;
+  return tree_->rtree.size() * sizeof(Value) * 16 / 15 +
+         (grid_ ? grid_->Bytes() : 0);
 }
 
 std::optional<size_t> LayerIndex::FirstCovering(Pt p) const {
+  if (grid_) {
+    uint32_t hit = grid_->FirstCovering(p);
+    if (hit == CellGrid::kNone) return std::nullopt;
+    return size_t(hit);
+  }
   std::optional<size_t> best;
   BPoint q = ToBPoint(p);
   for (auto it = tree_->rtree.qbegin(bgi::intersects(q));
@@ -111,16 +123,26 @@ std::optional<LayerIndex::Nearest> LayerIndex::NearestTo(Pt p) const {
   double min_metres_per_degree = std::min(scale.x, scale.y) * kUnitsPerDegree;
   std::optional<Nearest> best;
   BPoint q = ToBPoint(p);
-  for (auto it = tree_->rtree.qbegin(bgi::nearest(q, unsigned(size())));
-       it != tree_->rtree.qend(); ++it) {
-    double box_degrees = bg::distance(q, it->first);
-    if (best && box_degrees * min_metres_per_degree > best->distance_m) break;
-    size_t i = it->second;
-    double d = DistanceMetres(features_[i].shape, p, scale);
-    if (!best || d < best->distance_m ||
-        (d == best->distance_m && i < best->index)) {
-      best = Nearest{i, d};
+  // Boxes in order of distance, in growing batches: asking for all of them
+  // at once costs memory in proportion to the layer for every query.
+  for (size_t k = 8;; k *= 4) {
+    size_t seen = 0;
+    bool done = false;
+    for (auto it = tree_->rtree.qbegin(bgi::nearest(q, unsigned(k)));
+         it != tree_->rtree.qend(); ++it, ++seen) {
+      double box_degrees = bg::distance(q, it->first);
+      if (best && box_degrees * min_metres_per_degree > best->distance_m) {
+        done = true;
+        break;
+      }
+      size_t i = it->second;
+      double d = DistanceMetres(features_[i].shape, p, scale);
+      if (!best || d < best->distance_m ||
+          (d == best->distance_m && i < best->index)) {
+        best = Nearest{i, d};
+      }
     }
+    if (done || seen < k || k >= size()) break;
   }
   return best;
 }

@@ -9,14 +9,20 @@ Locator::Locator(LayerIndex villages, LayerIndex cells, LayerIndex zones,
     : villages_(std::move(villages)),
       cells_(std::move(cells)),
       zones_(std::move(zones)),
-      boundary_version_(version) {}
+      boundary_version_(version) {
+  cell_village_.reserve(cells_.size());
+  for (const Feature& f : cells_.features()) {
+    cell_village_.push_back(f.Attribute("village"));
+  }
+}
 
 Result<Locator> Locator::Build(Layers layers, int64_t boundary_version) {
   auto villages = LayerIndex::Build(std::move(layers.villages), "villages");
   if (!villages) return std::unexpected(villages.error());
   auto cells = LayerIndex::Build(std::move(layers.cells), "cells");
   if (!cells) return std::unexpected(cells.error());
-  auto zones = LayerIndex::Build(std::move(layers.zones), "zones");
+  auto zones = LayerIndex::Build(std::move(layers.zones), "zones",
+                                 /*with_grid=*/false);
   if (!zones) return std::unexpected(zones.error());
   return Locator(std::move(*villages), std::move(*cells), std::move(*zones),
                  boundary_version);
@@ -31,7 +37,7 @@ Result<Placement> Locator::Locate(LonLat point) const {
     const Feature& f = cells_.features()[*cell];
     out.inside = true;
     out.cell = f.code;
-    out.village = f.Attribute("village");
+    out.village = cell_village_[*cell];
   } else if (auto nearest = cells_.NearestTo(*p)) {
     out.nearest_cell = cells_.features()[nearest->index].code;
     out.distance_m = nearest->distance_m;
@@ -41,8 +47,10 @@ Result<Placement> Locator::Locate(LonLat point) const {
       out.village = villages_.features()[*village].code;
     }
   }
-  for (size_t z : zones_.AllCovering(*p)) {
-    out.zones.push_back(zones_.features()[z].code);
+  if (zones_.size() > 0) {
+    for (size_t z : zones_.AllCovering(*p)) {
+      out.zones.push_back(zones_.features()[z].code);
+    }
   }
   return out;
 }

@@ -68,6 +68,7 @@ class Locator {
   LayerIndex cells_;
   LayerIndex zones_;
   int64_t boundary_version_;
+  std::vector<std::string> cell_village_;  // each cell's "village" attribute
 };
 
 // LocatorSlot holds the current snapshot. Replace() swaps in a new one

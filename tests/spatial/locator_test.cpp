@@ -195,6 +195,8 @@ TEST_CASE("Locator: exactly one cell per point, as a brute-force scan finds") {
   for (const Feature& f : cells) boxes.push_back(BoundsOf(f.shape));
   auto locator = Locator::Build(g.layers, 1);
   REQUIRE(locator);
+  // The answers below come from the bucket grid (spatial/cell_grid.h).
+  REQUIRE(locator->cells().has_grid());
 
   std::mt19937_64 rng(7);
   Box all = BoundsOf(g.outline);

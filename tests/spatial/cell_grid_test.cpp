@@ -1,0 +1,180 @@
+#include "spatial/cell_grid.h"
+
+#include <doctest/doctest.h>
+
+#include <numeric>
+#include <random>
+
+#include "spatial/jagged_grid.h"
+
+using namespace wangge;
+using namespace wangge::spatial;
+
+namespace {
+
+// The lowest index whose shape covers p, by Classify on every feature.
+uint32_t BruteForce(const std::vector<Feature>& features, Pt p) {
+  for (size_t i = 0; i < features.size(); ++i) {
+    if (Classify(features[i].shape, p) != Side::kOutside) return uint32_t(i);
+  }
+  return CellGrid::kNone;
+}
+
+Feature FromRings(std::vector<std::vector<Ring>> parts) {
+  Feature f;
+  for (auto& rings : parts) f.shape.parts.push_back({std::move(rings)});
+  return f;
+}
+
+Ring Square(int64_t x0, int64_t y0, int64_t x1, int64_t y1) {
+  return {{x0, y0}, {x1, y0}, {x1, y1}, {x0, y1}};
+}
+
+// Points that stress the grid: random ones, vertices, lattice points inside
+// edges, bucket boundary lines and corners, and bucket centres (where the
+// reference point usually sits).
+std::vector<Pt> HardPoints(const std::vector<Feature>& features,
+                           const CellGrid& grid, int random_points,
+                           uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  const CellGrid::Layout& L = grid.layout();
+  int64_t sx = int64_t(1) << L.shift_x, sy = int64_t(1) << L.shift_y;
+  int64_t w = int64_t(L.cols) * sx, h = int64_t(L.rows) * sy;
+  std::uniform_int_distribution<int64_t> ux(L.origin.x - sx,
+                                            L.origin.x + w + sx);
+  std::uniform_int_distribution<int64_t> uy(L.origin.y - sy,
+                                            L.origin.y + h + sy);
+  std::uniform_int_distribution<int64_t> col(0, L.cols), row(0, L.rows);
+  std::vector<Pt> points;
+  for (int n = 0; n < random_points; ++n) {
+    points.push_back({ux(rng), uy(rng)});
+    int64_t bx = L.origin.x + col(rng) * sx, by = L.origin.y + row(rng) * sy;
+    points.push_back({bx, uy(rng)});               // on a vertical bucket line
+    points.push_back({ux(rng), by});               // on a horizontal one
+    points.push_back({bx, by});                    // a bucket corner
+    points.push_back({bx + sx / 2, by + sy / 2});  // a bucket centre
+  }
+  for (const Feature& f : features) {
+    for (const Polygon& part : f.shape.parts) {
+      for (const Ring& ring : part.rings) {
+        for (size_t i = 0; i < ring.size(); ++i) {
+          Pt a = ring[i], b = ring[(i + 1) % ring.size()];
+          points.push_back(a);
+          int64_t dx = b.x - a.x, dy = b.y - a.y, g = std::gcd(dx, dy);
+          if (g >= 2) {
+            int64_t k = 1 + int64_t(rng() % uint64_t(g - 1));
+            points.push_back({a.x + dx / g * k, a.y + dy / g * k});
+          }
+        }
+      }
+    }
+  }
+  return points;
+}
+
+std::vector<Feature> JaggedCells(int cols, int rows, uint64_t seed) {
+  JaggedGrid grid({.origin = {110200000000, 34550000000},
+                   .cols = cols,
+                   .rows = rows,
+                   .cell_width = 3000000,
+                   .cell_height = 2500000,
+                   .seed = seed});
+  std::vector<Feature> cells(size_t(cols) * rows);
+  for (int row = 0; row < rows; ++row) {
+    for (int col = 0; col < cols; ++col) {
+      // Shuffled, so the lowest index is not the first in space.
+      size_t i = size_t((row * cols + col) * 37 % (cols * rows));
+      cells[i].shape.parts.push_back({{grid.CellRing(col, row)}});
+    }
+  }
+  return cells;
+}
+
+}  // namespace
+
+TEST_CASE("CellGrid: answers equal a brute-force Classify scan on a tiling") {
+  std::vector<Feature> cells = JaggedCells(12, 10, 3);
+  SUBCASE("default bucket size") {
+    auto grid = CellGrid::Build(cells);
+    REQUIRE(grid);
+    CHECK(grid->layout().mixed_buckets > 0);
+    int outside = 0;
+    for (Pt p : HardPoints(cells, *grid, 4000, 1)) {
+      uint32_t want = BruteForce(cells, p);
+      outside += want == CellGrid::kNone;
+      REQUIRE(grid->FirstCovering(p) == want);
+    }
+    CHECK(outside > 100);
+  }
+  SUBCASE("buckets much smaller than an edge, and much larger") {
+    for (int shift : {14, 17, 23}) {
+      CAPTURE(shift);
+      auto grid = CellGrid::Build(cells, {.force_shift = shift});
+      REQUIRE(grid);
+      for (Pt p : HardPoints(cells, *grid, 1000, shift)) {
+        REQUIRE(grid->FirstCovering(p) == BruteForce(cells, p));
+      }
+    }
+  }
+}
+
+TEST_CASE("CellGrid: holes, islands, multipolygons and overlaps") {
+  // Coordinates in nanodegrees, buckets of 16 so that they cut everything.
+  std::vector<Feature> features;
+  // 0: overlaps 1 and 3; covers the hole of 2 partly.
+  features.push_back(FromRings({{Square(150, 150, 420, 330)}}));
+  // 1: a ring with two holes; the second hole touches the shell at a vertex.
+  features.push_back(FromRings({{Square(0, 0, 600, 500),
+                                 Square(100, 100, 300, 300),
+                                 {{400, 0}, {500, 200}, {450, 250}}}}));
+  // 2: an island in the first hole of 1, and a second part far away.
+  features.push_back(
+      FromRings({{Square(120, 120, 280, 280)}, {Square(700, 40, 900, 480)}}));
+  // 3: a triangle with a hole whose edge runs along the shell's.
+  features.push_back(FromRings({{{{620, 0}, {1000, 0}, {1000, 500}},
+                                 {{700, 0}, {900, 0}, {900, 100}}}}));
+  // 4: a bow-tie (even-odd, as Classify takes it) and a hole outside its
+  // shell, which Classify ignores.
+  features.push_back(FromRings({{{{0, 600}, {300, 900}, {300, 600}, {0, 900}},
+                                 Square(500, 600, 600, 700)}}));
+  for (int shift : {4, 6, 9}) {
+    CAPTURE(shift);
+    auto grid = CellGrid::Build(features, {.force_shift = shift});
+    REQUIRE(grid);
+    int covered = 0;
+    for (int64_t y = -20; y <= 920; y += 5) {
+      for (int64_t x = -20; x <= 1020; x += 5) {
+        Pt p{x, y};
+        uint32_t want = BruteForce(features, p);
+        covered += want != CellGrid::kNone;
+        REQUIRE(grid->FirstCovering(p) == want);
+      }
+    }
+    CHECK(covered > 10000);
+    for (Pt p : HardPoints(features, *grid, 2000, 9)) {
+      REQUIRE(grid->FirstCovering(p) == BruteForce(features, p));
+    }
+  }
+}
+
+TEST_CASE("CellGrid: an empty layer covers nothing") {
+  auto grid = CellGrid::Build({});
+  REQUIRE(grid);
+  CHECK(grid->FirstCovering({110000000000, 34000000000}) == CellGrid::kNone);
+}
+
+TEST_CASE("CellGrid: an edge over a degree long is refused, not mis-stored") {
+  std::vector<Feature> big{FromRings({{Square(0, 0, 3000000000, 2000000000)}})};
+  auto grid = CellGrid::Build(big, {.force_shift = 20});
+  REQUIRE_FALSE(grid);
+  CHECK(grid.error().message.find("1 degree") != std::string::npos);
+}
+
+TEST_CASE("CellGrid: memory stays within 40 bytes a vertex on a tiling") {
+  std::vector<Feature> cells = JaggedCells(30, 30, 5);
+  size_t vertices = 0;
+  for (const Feature& f : cells) vertices += f.shape.parts[0].rings[0].size();
+  auto grid = CellGrid::Build(cells);
+  REQUIRE(grid);
+  CHECK(double(grid->Bytes()) / double(vertices) <= 40.0);
+}
