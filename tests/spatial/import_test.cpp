@@ -220,6 +220,17 @@ TEST_CASE(
     REQUIRE(fixed);
     CheckSameAsTown(*fixed);
   }
+  SUBCASE("the DBF's code page byte (LDID 0x4D, GBK) is honoured too") {
+    std::fstream dbf(dir / "cells.dbf",
+                     std::ios::binary | std::ios::in | std::ios::out);
+    dbf.seekp(29);
+    dbf.put('\x4D');
+    dbf.close();
+    auto ldid = Read(shp, LayerKind::kCells);
+    REQUIRE_MESSAGE(ldid, (ldid ? "" : ldid.error().message));
+    CHECK(ldid->encoding == "CP936 (DBF code page)");
+    CheckSameAsTown(*ldid);
+  }
   SUBCASE("an encoding nobody knows is an argument error") {
     ImportOptions bad;
     bad.encoding = "KLINGON-8";
