@@ -41,6 +41,11 @@ foreach(dir IN LISTS levels)
         string(APPEND problems
           "  ${rel}: includes sqlite3.h (only in core/sqlite_*.cpp)\n")
       endif()
+      if(header STREQUAL "sodium.h" AND
+         NOT (dir STREQUAL "core" AND name STREQUAL "accounts.cpp"))
+        string(APPEND problems
+          "  ${rel}: includes sodium.h (only in core/accounts.cpp)\n")
+      endif()
       if(header MATCHES "httplib\\.h$" AND NOT dir STREQUAL "server")
         string(APPEND problems
           "  ${rel}: includes httplib.h (only in server/)\n")

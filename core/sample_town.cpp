@@ -137,13 +137,14 @@ struct Town {
   ordered_json branches = ordered_json::array();
 };
 
+// The phone number follows the id: P0021 -> 138-0000-0021.
 void AddPerson(Town& t, const std::string& id, const std::string& name,
-               int phone, std::vector<std::string> roles,
-               const std::string& office = "", const std::string& branch = "") {
+               std::vector<std::string> roles, const std::string& office = "",
+               const std::string& branch = "") {
   ordered_json p;
   p["id"] = id;
   p["name"] = name;
-  p["phone"] = Phone(phone);
+  p["phone"] = Phone(std::stoi(id.substr(1)));
   p["roles"] = roles;
   if (!office.empty()) p["office"] = office;
   if (!branch.empty()) p["branch"] = branch;
@@ -298,12 +299,11 @@ Town Generate(uint64_t seed) {
       std::string id = next_id("P");
       AddPerson(t, id,
                 std::string("示例") + o.name + (k == 1 ? "主任" : "干事"),
-                person_no, {"office"}, o.code);
+                {"office"}, o.code);
     }
   }
-  AddPerson(t, next_id("P"), "示例综治中心调度员", person_no, {"dispatcher"},
-            "ZZZX");
-  AddPerson(t, next_id("P"), "示例镇领导", person_no, {"leader"});
+  AddPerson(t, next_id("P"), "示例综治中心调度员", {"dispatcher"}, "ZZZX");
+  AddPerson(t, next_id("P"), "示例镇领导", {"leader"});
 
   // Villages, branches, committee members, cells, grid leaders.
   int leader_no = 0;
@@ -338,7 +338,7 @@ Town Generate(uint64_t seed) {
         AddPerson(t, members[b][m],
                   "示例" + std::string(village.short_name) + kOrdinals[b] +
                       (m == 0 ? "支部书记" : "支委" + Num("%d", m)),
-                  person_no, {"branch"}, "", code);
+                  {"branch"}, "", code);
       }
       t.branches.push_back({{"code", code},
                             {"name", name},
@@ -352,8 +352,7 @@ Town Generate(uint64_t seed) {
       int band = std::min(3, (col - min_col) * 4 / width);
       std::string leader = next_id("P");
       ++leader_no;
-      AddPerson(t, leader, Num("示例网格长%03d", leader_no), person_no,
-                {"grid_leader"});
+      AddPerson(t, leader, Num("示例网格长%03d", leader_no), {"grid_leader"});
       Feature cf{
           .code = village.code + Num("%03d", sequence),
           .name = std::string(village.short_name) + Num("第%d网格", sequence)};
@@ -372,8 +371,8 @@ Town Generate(uint64_t seed) {
         std::string("610522102-") +
         (std::string(org).find("学校") != std::string::npos ? "XX" : "JG");
     std::string secretary = next_id("P");
-    AddPerson(t, secretary, std::string("示例") + org + "书记", person_no,
-              {"branch"}, "", code);
+    AddPerson(t, secretary, std::string("示例") + org + "书记", {"branch"}, "",
+              code);
     t.branches.push_back({{"code", code},
                           {"name", org},
                           {"village", ""},
@@ -391,7 +390,7 @@ Town Generate(uint64_t seed) {
     const char* theme = kZoneThemes[z % std::size(kZoneThemes)];
     int round = z / int(std::size(kZoneThemes));
     std::string member = next_id("P");
-    AddPerson(t, member, Num("示例示范区责任党员%02d", z + 1), person_no,
+    AddPerson(t, member, Num("示例示范区责任党员%02d", z + 1),
               {"party_member"});
     Feature zf{.code = Num("SFQ%03d", z + 1),
                .name = std::string(theme) + "党员示范区" +

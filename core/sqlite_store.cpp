@@ -48,6 +48,63 @@ CREATE TABLE config_files (
   updated_at TEXT NOT NULL
 );
 )sql",
+    // 2: accounts, tokens, cases and their append-only events.
+    R"sql(
+CREATE TABLE users (
+  id INTEGER PRIMARY KEY,
+  username TEXT NOT NULL UNIQUE,
+  role TEXT NOT NULL,
+  scope TEXT NOT NULL DEFAULT '',
+  person TEXT NOT NULL DEFAULT '',
+  display_name TEXT NOT NULL DEFAULT '',
+  password_hash TEXT NOT NULL,
+  disabled INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE tokens (
+  hash TEXT PRIMARY KEY,
+  user_id INTEGER NOT NULL REFERENCES users(id),
+  expires_at TEXT NOT NULL
+);
+CREATE TABLE cases (
+  id INTEGER PRIMARY KEY,
+  number TEXT NOT NULL UNIQUE,
+  status TEXT NOT NULL,
+  category TEXT NOT NULL,
+  description TEXT NOT NULL,
+  address TEXT NOT NULL DEFAULT '',
+  lon REAL NOT NULL,
+  lat REAL NOT NULL,
+  accuracy_m REAL NOT NULL,
+  reported_at TEXT NOT NULL,
+  received_at TEXT NOT NULL,
+  reporter INTEGER NOT NULL REFERENCES users(id),
+  idempotency_key TEXT NOT NULL,
+  request_hash TEXT NOT NULL,
+  cell TEXT NOT NULL,
+  village TEXT NOT NULL,
+  branch TEXT NOT NULL,
+  office TEXT NOT NULL,
+  outside INTEGER NOT NULL,
+  boundary_version INTEGER NOT NULL,
+  accept_by TEXT NOT NULL,
+  handle_by TEXT NOT NULL,
+  level TEXT NOT NULL,
+  assignment TEXT NOT NULL,
+  UNIQUE (reporter, idempotency_key)
+);
+CREATE INDEX cases_status ON cases(status);
+CREATE INDEX cases_cell ON cases(cell);
+CREATE TABLE case_events (
+  case_id INTEGER NOT NULL REFERENCES cases(id),
+  seq INTEGER NOT NULL,
+  actor INTEGER NOT NULL,
+  at TEXT NOT NULL,
+  from_status TEXT NOT NULL,
+  to_status TEXT NOT NULL,
+  note TEXT NOT NULL,
+  PRIMARY KEY (case_id, seq)
+);
+)sql",
 };
 
 std::string NowUtc() {
@@ -433,6 +490,278 @@ class SqliteStore : public Store {
     }
     if (rc != SQLITE_DONE) return std::unexpected(DbError("reading features"));
     return town;
+  }
+
+  static constexpr const char* kUserColumns =
+      "id, username, role, scope, person, display_name, password_hash, "
+      "disabled";
+
+  static User ReadUser(Statement& q) {
+    return User{q.Int(0),  q.Text(1), q.Text(2), q.Text(3),
+                q.Text(4), q.Text(5), q.Text(6), q.Int(7) != 0};
+  }
+
+  Result<int64_t> AddUser(const User& u) override {
+    Statement q(db_,
+                "INSERT INTO users(username, role, scope, person, "
+                "display_name, password_hash, disabled) VALUES "
+                "(?, ?, ?, ?, ?, ?, ?)");
+    q.Bind(1, u.username).Bind(2, u.role).Bind(3, u.scope).Bind(4, u.person);
+    q.Bind(5, u.display_name)
+        .Bind(6, u.password_hash)
+        .Bind(7, int64_t(u.disabled));
+    int rc = q.Step();
+    if (rc == SQLITE_CONSTRAINT) {
+      return Fail(ErrorCode::kConflict,
+                  "user " + u.username +
+                      " already exists; choose another "
+                      "username or use wangge user passwd",
+                  "username");
+    }
+    if (rc != SQLITE_DONE) return std::unexpected(DbError("adding a user"));
+    return sqlite3_last_insert_rowid(db_);
+  }
+
+  Result<User> FindUserWhere(const char* where, auto bind) {
+    std::string sql =
+        std::string("SELECT ") + kUserColumns + " FROM users WHERE " + where;
+    Statement q(db_, sql.c_str());
+    bind(q);
+    if (q.Step() != SQLITE_ROW) {
+      return Fail(ErrorCode::kNotFound, "no such user", "username");
+    }
+    return ReadUser(q);
+  }
+
+  Result<User> FindUser(const std::string& username) override {
+    return FindUserWhere("username = ?",
+                         [&](Statement& q) { q.Bind(1, username); });
+  }
+
+  Result<User> FindUserById(int64_t id) override {
+    return FindUserWhere("id = ?", [&](Statement& q) { q.Bind(1, id); });
+  }
+
+  Result<std::vector<User>> Users() override {
+    std::string sql =
+        std::string("SELECT ") + kUserColumns + " FROM users ORDER BY id";
+    Statement q(db_, sql.c_str());
+    std::vector<User> out;
+    while (q.Step() == SQLITE_ROW) out.push_back(ReadUser(q));
+    return out;
+  }
+
+  Result<void> UpdateUser(const User& u) override {
+    Statement q(db_,
+                "UPDATE users SET role = ?, scope = ?, password_hash = ?, "
+                "disabled = ? WHERE id = ?");
+    q.Bind(1, u.role).Bind(2, u.scope).Bind(3, u.password_hash);
+    q.Bind(4, int64_t(u.disabled)).Bind(5, u.id);
+    if (q.Step() != SQLITE_DONE) {
+      return std::unexpected(DbError("updating user " + u.username));
+    }
+    if (u.disabled) {
+      Statement t(db_, "DELETE FROM tokens WHERE user_id = ?");
+      t.Bind(1, u.id);
+      t.Step();
+    }
+    return {};
+  }
+
+  Result<void> AddToken(const std::string& hash, int64_t user,
+                        const std::string& expires_at) override {
+    Statement q(
+        db_, "INSERT INTO tokens(hash, user_id, expires_at) VALUES (?, ?, ?)");
+    q.Bind(1, hash).Bind(2, user).Bind(3, expires_at);
+    if (q.Step() != SQLITE_DONE)
+      return std::unexpected(DbError("adding a token"));
+    return {};
+  }
+
+  Result<User> UserForToken(const std::string& hash,
+                            const std::string& now) override {
+    std::string sql = std::string("SELECT u.") +
+                      "id, u.username, u.role, u.scope, u.person, "
+                      "u.display_name, u.password_hash, u.disabled FROM "
+                      "tokens t JOIN users u ON u.id = t.user_id WHERE "
+                      "t.hash = ? AND t.expires_at > ? AND u.disabled = 0";
+    Statement q(db_, sql.c_str());
+    q.Bind(1, hash).Bind(2, now);
+    if (q.Step() != SQLITE_ROW) {
+      return Fail(ErrorCode::kNotFound, "token unknown or expired");
+    }
+    return ReadUser(q);
+  }
+
+  Result<void> DeleteToken(const std::string& hash) override {
+    Statement q(db_, "DELETE FROM tokens WHERE hash = ?");
+    q.Bind(1, hash);
+    if (q.Step() != SQLITE_DONE) return std::unexpected(DbError("logout"));
+    return {};
+  }
+
+  static constexpr const char* kCaseColumns =
+      "id, number, status, category, description, address, lon, lat, "
+      "accuracy_m, reported_at, received_at, reporter, idempotency_key, "
+      "request_hash, cell, village, branch, office, outside, "
+      "boundary_version, accept_by, handle_by, level, assignment";
+
+  static CaseRecord ReadCase(Statement& q) {
+    CaseRecord c;
+    c.id = q.Int(0);
+    c.number = q.Text(1);
+    c.status = q.Text(2);
+    c.category = q.Text(3);
+    c.description = q.Text(4);
+    c.address = q.Text(5);
+    c.lon = sqlite3_column_double(q.get(), 6);
+    c.lat = sqlite3_column_double(q.get(), 7);
+    c.accuracy_m = sqlite3_column_double(q.get(), 8);
+    c.reported_at = q.Text(9);
+    c.received_at = q.Text(10);
+    c.reporter = q.Int(11);
+    c.idempotency_key = q.Text(12);
+    c.request_hash = q.Text(13);
+    c.cell = q.Text(14);
+    c.village = q.Text(15);
+    c.branch = q.Text(16);
+    c.office = q.Text(17);
+    c.outside = q.Int(18) != 0;
+    c.boundary_version = q.Int(19);
+    c.accept_by = q.Text(20);
+    c.handle_by = q.Text(21);
+    c.level = q.Text(22);
+    c.assignment = q.Text(23);
+    return c;
+  }
+
+  Result<CaseRecord> CaseByKey(int64_t reporter, const std::string& key) {
+    std::string sql = std::string("SELECT ") + kCaseColumns +
+                      " FROM cases WHERE reporter = ? AND idempotency_key = ?";
+    Statement q(db_, sql.c_str());
+    q.Bind(1, reporter).Bind(2, key);
+    if (q.Step() != SQLITE_ROW) return Fail(ErrorCode::kNotFound, "no case");
+    return ReadCase(q);
+  }
+
+  Result<Inserted> InsertCase(const CaseRecord& c,
+                              const CaseEvent& first) override {
+    if (auto ok = Exec("BEGIN IMMEDIATE"); !ok)
+      return std::unexpected(ok.error());
+    auto done = [&](Result<Inserted> r) -> Result<Inserted> {
+      if (!r) {
+        (void)Exec("ROLLBACK");
+        return r;
+      }
+      if (auto ok = Exec("COMMIT"); !ok) {
+        (void)Exec("ROLLBACK");
+        return std::unexpected(ok.error());
+      }
+      return r;
+    };
+    if (auto existing = CaseByKey(c.reporter, c.idempotency_key)) {
+      return done(Inserted{*existing, true});
+    }
+    // Numbers count per day of receipt: TY-20261130-0007.
+    std::string day = c.received_at.substr(0, 10);
+    Statement count(db_,
+                    "SELECT COUNT(*) FROM cases WHERE substr(received_at, 1, "
+                    "10) = ?");
+    count.Bind(1, day);
+    if (count.Step() != SQLITE_ROW)
+      return done(std::unexpected(DbError("numbering")));
+    char number[48];
+    std::snprintf(number, sizeof number, "TY-%s%s%s-%04lld",
+                  day.substr(0, 4).c_str(), day.substr(5, 2).c_str(),
+                  day.substr(8, 2).c_str(), (long long)count.Int(0) + 1);
+    std::string sql = std::string("INSERT INTO cases(") +
+                      std::string(kCaseColumns).substr(4) +
+                      ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+                      "?, ?, ?, ?, ?, ?, ?, ?)";
+    Statement q(db_, sql.c_str());
+    int i = 1;
+    q.Bind(i++, std::string(number)).Bind(i++, c.status).Bind(i++, c.category);
+    q.Bind(i++, c.description).Bind(i++, c.address);
+    sqlite3_bind_double(q.get(), i++, c.lon);
+    sqlite3_bind_double(q.get(), i++, c.lat);
+    sqlite3_bind_double(q.get(), i++, c.accuracy_m);
+    q.Bind(i++, c.reported_at).Bind(i++, c.received_at).Bind(i++, c.reporter);
+    q.Bind(i++, c.idempotency_key).Bind(i++, c.request_hash).Bind(i++, c.cell);
+    q.Bind(i++, c.village).Bind(i++, c.branch).Bind(i++, c.office);
+    q.Bind(i++, int64_t(c.outside)).Bind(i++, c.boundary_version);
+    q.Bind(i++, c.accept_by).Bind(i++, c.handle_by).Bind(i++, c.level);
+    q.Bind(i++, c.assignment);
+    if (q.Step() != SQLITE_DONE)
+      return done(std::unexpected(DbError("storing a case")));
+    int64_t id = sqlite3_last_insert_rowid(db_);
+    Statement e(db_,
+                "INSERT INTO case_events(case_id, seq, actor, at, from_status, "
+                "to_status, note) VALUES (?, 1, ?, ?, ?, ?, ?)");
+    e.Bind(1, id).Bind(2, first.actor).Bind(3, first.at).Bind(4, first.from);
+    e.Bind(5, first.to).Bind(6, first.note);
+    if (e.Step() != SQLITE_DONE)
+      return done(std::unexpected(DbError("storing an event")));
+    CaseRecord stored = c;
+    stored.id = id;
+    stored.number = number;
+    return done(Inserted{stored, false});
+  }
+
+  Result<CaseRecord> GetCase(int64_t id) override {
+    std::string sql =
+        std::string("SELECT ") + kCaseColumns + " FROM cases WHERE id = ?";
+    Statement q(db_, sql.c_str());
+    q.Bind(1, id);
+    if (q.Step() != SQLITE_ROW) {
+      return Fail(ErrorCode::kNotFound,
+                  "case " + std::to_string(id) + " does not exist", "id");
+    }
+    return ReadCase(q);
+  }
+
+  Result<std::vector<CaseRecord>> ListCases(const CaseFilter& f) override {
+    // Fixed SQL; an empty parameter disables its condition.
+    std::string sql = std::string("SELECT ") + kCaseColumns +
+                      " FROM cases WHERE (?1 = '' OR status = ?1) AND (?2 = "
+                      "'' OR category = ?2) AND (?3 = '' OR village = ?3) AND "
+                      "(?4 = '' OR cell = ?4) AND (?5 = '' OR branch = ?5) "
+                      "AND (?6 = '' OR office = ?6) AND (?7 < 0 OR reporter "
+                      "= ?7 OR (?8 <> '' AND instr(?8, ',' || cell || ',') "
+                      "> 0)) ORDER BY id DESC LIMIT ?9 OFFSET ?10";
+    Statement q(db_, sql.c_str());
+    std::string cells;
+    if (!f.cells_in.empty()) {
+      cells = ",";
+      for (const auto& c : f.cells_in) cells += c + ",";
+    }
+    bool restricted = f.reporter.has_value() || !f.cells_in.empty();
+    q.Bind(1, f.status).Bind(2, f.category).Bind(3, f.village).Bind(4, f.cell);
+    q.Bind(5, f.branch).Bind(6, f.office);
+    q.Bind(7, restricted ? f.reporter.value_or(0) : int64_t(-1));
+    q.Bind(8, cells).Bind(9, f.limit).Bind(10, f.offset);
+    std::vector<CaseRecord> out;
+    while (q.Step() == SQLITE_ROW) out.push_back(ReadCase(q));
+    return out;
+  }
+
+  Result<std::vector<CaseEvent>> Events(int64_t case_id) override {
+    Statement q(db_,
+                "SELECT case_id, seq, actor, at, from_status, to_status, note "
+                "FROM case_events WHERE case_id = ? ORDER BY seq");
+    q.Bind(1, case_id);
+    std::vector<CaseEvent> out;
+    while (q.Step() == SQLITE_ROW) {
+      out.push_back({q.Int(0), q.Int(1), q.Int(2), q.Text(3), q.Text(4),
+                     q.Text(5), q.Text(6)});
+    }
+    return out;
+  }
+
+  Result<std::map<std::string, int64_t>> CountCasesByStatus() override {
+    Statement q(db_, "SELECT status, COUNT(*) FROM cases GROUP BY status");
+    std::map<std::string, int64_t> out;
+    while (q.Step() == SQLITE_ROW) out[q.Text(0)] = q.Int(1);
+    return out;
   }
 
   Result<std::string> ConfigFile(const std::string& name) override {

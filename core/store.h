@@ -63,6 +63,66 @@ struct StoredTown {
   std::vector<spatial::PointFeature> shopfronts;
 };
 
+// An account. `person` links it to people.json (a grid leader's cells, a
+// branch member's branch); `scope` is what it may see: a branch code, an
+// office code, or "" for the town.
+struct User {
+  int64_t id = 0;
+  std::string username;
+  std::string role;  // grid_leader branch office dispatcher leader gis admin
+  std::string scope;
+  std::string person;
+  std::string display_name;
+  std::string password_hash;  // Argon2id, libsodium's encoded string
+  bool disabled = false;
+};
+
+// One report/case as stored. `assignment` is the routing result as JSON.
+struct CaseRecord {
+  int64_t id = 0;
+  std::string number;  // human-friendly, e.g. "TY-20261130-0007"
+  std::string status;  // reported, accepted, ...
+  std::string category;
+  std::string description;
+  std::string address;
+  double lon = 0;
+  double lat = 0;
+  double accuracy_m = -1;   // -1: not given
+  std::string reported_at;  // ISO 8601 with offset
+  std::string received_at;
+  int64_t reporter = 0;  // user id
+  std::string idempotency_key;
+  std::string request_hash;
+  std::string cell;
+  std::string village;
+  std::string branch;
+  std::string office;  // the first office of the assignment
+  bool outside = false;
+  int64_t boundary_version = 0;
+  std::string accept_by;
+  std::string handle_by;
+  std::string level;
+  std::string assignment;  // JSON
+};
+
+struct CaseEvent {
+  int64_t case_id = 0;
+  int64_t seq = 0;
+  int64_t actor = 0;
+  std::string at;
+  std::string from;
+  std::string to;
+  std::string note;
+};
+
+struct CaseFilter {
+  std::string status, category, village, cell, branch, office;
+  std::optional<int64_t> reporter;
+  std::vector<std::string> cells_in;  // non-empty: only these cells
+  int64_t limit = 50;
+  int64_t offset = 0;
+};
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -83,6 +143,36 @@ class Store {
   virtual Result<StoredTown> LoadLayers(std::optional<int64_t> version) = 0;
   // The stored configuration file `name`; kNotFound if absent.
   virtual Result<std::string> ConfigFile(const std::string& name) = 0;
+
+  // Accounts. AddUser fails with kConflict if the username is taken.
+  virtual Result<int64_t> AddUser(const User& user) = 0;
+  virtual Result<User> FindUser(const std::string& username) = 0;
+  virtual Result<User> FindUserById(int64_t id) = 0;
+  virtual Result<std::vector<User>> Users() = 0;
+  // Updates password_hash, disabled, role, scope of `user.id`.
+  virtual Result<void> UpdateUser(const User& user) = 0;
+  // Bearer tokens, stored hashed. Times are ISO 8601 UTC strings.
+  virtual Result<void> AddToken(const std::string& token_hash, int64_t user,
+                                const std::string& expires_at) = 0;
+  // kNotFound if unknown or expired at `now`.
+  virtual Result<User> UserForToken(const std::string& token_hash,
+                                    const std::string& now) = 0;
+  virtual Result<void> DeleteToken(const std::string& token_hash) = 0;
+
+  // Cases. InsertCase stores the case and its first event in one durable
+  // transaction and returns it with id and number; if the reporter already
+  // used the idempotency key, it returns that case instead with `existed`
+  // set (the caller compares request_hash).
+  struct Inserted {
+    CaseRecord record;
+    bool existed = false;
+  };
+  virtual Result<Inserted> InsertCase(const CaseRecord& record,
+                                      const CaseEvent& first) = 0;
+  virtual Result<CaseRecord> GetCase(int64_t id) = 0;
+  virtual Result<std::vector<CaseRecord>> ListCases(const CaseFilter& f) = 0;
+  virtual Result<std::vector<CaseEvent>> Events(int64_t case_id) = 0;
+  virtual Result<std::map<std::string, int64_t>> CountCasesByStatus() = 0;
 };
 
 }  // namespace wangge::core

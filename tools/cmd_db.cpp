@@ -3,6 +3,7 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "core/accounts.h"
 #include "core/boundary_import.h"
 #include "core/store.h"
 #include "core/town.h"
@@ -107,6 +108,9 @@ int RunInit(int argc, char** argv) {
   input->actor = "wangge init";
   auto version = (*store)->AddVersion(*input);
   if (!version) return Failed("init", version.error());
+  // Accounts for the town's people, disabled until a password is set.
+  auto accounts = core::CreatePeopleAccounts(**store, "");
+  if (!accounts) return Failed("init", accounts.error());
   std::cerr << "created " << *args.Flag("db") << " from " << *args.Flag("data")
             << " as boundary version " << *version << "\n";
   return 0;

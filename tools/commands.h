@@ -12,6 +12,8 @@ int RunInit(int argc, char** argv);
 int RunImport(int argc, char** argv);
 int RunVersions(int argc, char** argv);
 int RunDiff(int argc, char** argv);
+int RunServe(int argc, char** argv);
+int RunUser(int argc, char** argv);
 int RunValidate(int argc, char** argv);
 int RunBench(int argc, char** argv);
 

@@ -15,6 +15,8 @@ constexpr const char* kUsage =
     "them)\n"
     "  gen-sample  write the synthetic sample town (太要镇) to a folder\n"
     "  route       who handles a report of a category at a point, and by when\n"
+    "  serve       the HTTP server: JSON API, /healthz, /metrics\n"
+    "  user        add, list, disable accounts; set passwords\n"
     "  init        create a town database from a town folder\n"
     "  import      import a boundary layer into the database as a new version\n"
     "  versions    list the boundary versions in a database\n"
@@ -39,6 +41,8 @@ int main(int argc, char** argv) {
   if (command == "locate") return wangge::tools::RunLocate(argc, argv);
   if (command == "gen-sample") return wangge::tools::RunGenSample(argc, argv);
   if (command == "route") return wangge::tools::RunRoute(argc, argv);
+  if (command == "serve") return wangge::tools::RunServe(argc, argv);
+  if (command == "user") return wangge::tools::RunUser(argc, argv);
   if (command == "init") return wangge::tools::RunInit(argc, argv);
   if (command == "import") return wangge::tools::RunImport(argc, argv);
   if (command == "versions") return wangge::tools::RunVersions(argc, argv);

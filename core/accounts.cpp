@@ -1,0 +1,126 @@
+// The only translation unit that includes sodium.h.
+#include "core/accounts.h"
+
+#include <sodium.h>
+
+#include <algorithm>
+#include <mutex>
+#include <nlohmann/json.hpp>
+
+namespace wangge::core {
+namespace {
+
+void InitSodium() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    if (sodium_init() < 0) std::abort();  // no usable randomness: unsafe
+  });
+}
+
+std::string Hex(const unsigned char* data, size_t n) {
+  std::string out(n * 2 + 1, '\0');
+  sodium_bin2hex(out.data(), out.size(), data, n);
+  out.pop_back();
+  return out;
+}
+
+}  // namespace
+
+bool IsRole(const std::string& role) {
+  for (const char* r : {"grid_leader", "branch", "office", "dispatcher",
+                        "leader", "gis", "admin"}) {
+    if (role == r) return true;
+  }
+  return false;
+}
+
+const char* RoleList() {
+  return "grid_leader, branch, office, dispatcher, leader, gis, admin";
+}
+
+Result<std::string> HashPassword(const std::string& password) {
+  InitSodium();
+  if (password.size() < 8) {
+    return Fail(ErrorCode::kInvalidArgument,
+                "password is too short; use at least 8 characters", "password");
+  }
+  char out[crypto_pwhash_STRBYTES];
+  // Interactive limits: ~64 MiB and a fraction of a second per hash.
+  if (crypto_pwhash_str_alg(out, password.data(), password.size(),
+                            crypto_pwhash_OPSLIMIT_INTERACTIVE,
+                            crypto_pwhash_MEMLIMIT_INTERACTIVE,
+                            crypto_pwhash_ALG_ARGON2ID13) != 0) {
+    return Fail(ErrorCode::kUnavailable, "out of memory hashing a password");
+  }
+  return std::string(out);
+}
+
+bool VerifyPassword(const std::string& hash, const std::string& password) {
+  InitSodium();
+  if (hash.empty()) return false;
+  return crypto_pwhash_str_verify(hash.c_str(), password.data(),
+                                  password.size()) == 0;
+}
+
+std::string NewToken() {
+  InitSodium();
+  unsigned char bytes[32];
+  randombytes_buf(bytes, sizeof bytes);
+  return Hex(bytes, sizeof bytes);
+}
+
+std::string Digest(const std::string& text) {
+  InitSodium();
+  unsigned char out[32];
+  crypto_generichash(out, sizeof out,
+                     reinterpret_cast<const unsigned char*>(text.data()),
+                     text.size(), nullptr, 0);
+  return Hex(out, sizeof out);
+}
+
+Result<int> CreatePeopleAccounts(Store& store, const std::string& password) {
+  auto people_text = store.ConfigFile("people.json");
+  if (!people_text) return std::unexpected(people_text.error());
+  nlohmann::json people;
+  try {
+    people = nlohmann::json::parse(*people_text);
+  } catch (const std::exception&) {
+    return Fail(ErrorCode::kInvalidArgument, "people.json: not valid JSON");
+  }
+  if (people.is_object()) people = people.value("people", nlohmann::json());
+  std::string hash;
+  if (!password.empty()) {
+    auto h = HashPassword(password);
+    if (!h) return std::unexpected(h.error());
+    hash = *h;  // one hash shared by the demo accounts: same password
+  }
+  int created = 0;
+  for (const auto& p : people) {
+    std::string role;
+    for (const auto& r : p.value("roles", nlohmann::json::array())) {
+      if (r.is_string() && IsRole(r.get<std::string>())) {
+        role = r.get<std::string>();
+        break;
+      }
+    }
+    if (role.empty()) continue;  // e.g. a zone's Party member
+    std::string id = p.value("id", "");
+    std::string username = id;
+    std::transform(username.begin(), username.end(), username.begin(),
+                   [](unsigned char c) { return std::tolower(c); });
+    User u{.username = username,
+           .role = role,
+           .scope =
+               role == "office" ? p.value("office", "") : p.value("branch", ""),
+           .person = id,
+           .display_name = p.value("name", ""),
+           .password_hash = hash,
+           .disabled = password.empty()};
+    auto added = store.AddUser(u);
+    if (!added) return std::unexpected(added.error());
+    ++created;
+  }
+  return created;
+}
+
+}  // namespace wangge::core

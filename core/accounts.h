@@ -1,0 +1,36 @@
+#pragma once
+// Accounts: roles, password hashing (Argon2id through libsodium), bearer
+// tokens and digests. Tokens are random 256-bit values shown once to the
+// client; only their BLAKE2b digest is stored.
+//
+//   auto hash = HashPassword("correct horse");   // Argon2id encoded string
+//   if (VerifyPassword(*hash, attempt)) ...
+//   std::string token = NewToken();  store.AddToken(Digest(token), ...);
+
+#include <string>
+
+#include "base/result.h"
+#include "core/store.h"
+
+namespace wangge::core {
+
+// grid_leader, branch, office, dispatcher, leader, gis, admin.
+bool IsRole(const std::string& role);
+const char* RoleList();
+
+// Fails with kInvalidArgument when the password is shorter than 8 bytes.
+Result<std::string> HashPassword(const std::string& password);
+bool VerifyPassword(const std::string& hash, const std::string& password);
+
+// 64 hex characters of fresh randomness.
+std::string NewToken();
+// Hex BLAKE2b-256 of `text`: token digests, request fingerprints.
+std::string Digest(const std::string& text);
+
+// Creates accounts for the people of the town in `store`: username = person
+// id in lower case, role and scope from people.json. With `password` empty
+// the accounts are disabled until `wangge user passwd` sets one. Returns
+// how many were created.
+Result<int> CreatePeopleAccounts(Store& store, const std::string& password);
+
+}  // namespace wangge::core

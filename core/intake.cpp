@@ -1,0 +1,251 @@
+#include "core/intake.h"
+
+#include <cmath>
+#include <nlohmann/json.hpp>
+
+#include "core/accounts.h"
+#include "core/router.h"
+
+namespace wangge::core {
+namespace {
+
+using nlohmann::json;
+using nlohmann::ordered_json;
+
+constexpr size_t kMaxDescription = 4000;  // bytes of UTF-8
+
+ordered_json AssignmentJson(const Assignment& a) {
+  auto person = [](const std::optional<PersonRef>& p) {
+    return p ? ordered_json{{"id", p->id},
+                            {"name", p->name},
+                            {"phone", p->phone}}
+             : ordered_json();
+  };
+  ordered_json offices = ordered_json::array();
+  for (const auto& o : a.offices) {
+    offices.push_back(
+        {{"code", o.code}, {"name", o.name}, {"role", o.lead ? "lead" : "co"}});
+  }
+  ordered_json zone_members = ordered_json::array();
+  for (const auto& m : a.zone_members) zone_members.push_back(person(m));
+  return {{"category_name", a.category_name},
+          {"kind", a.kind == CategoryKind::kEvent ? "event" : "component"},
+          {"lead", a.lead},
+          {"branch", a.branch.empty() ? ordered_json()
+                                      : ordered_json{{"code", a.branch},
+                                                     {"name", a.branch_name}}},
+          {"committee_member", person(a.committee_member)},
+          {"grid_leader", person(a.grid_leader)},
+          {"offices", offices},
+          {"zone_members", zone_members},
+          {"reasons", a.reasons},
+          {"warnings", a.warnings}};
+}
+
+}  // namespace
+
+Result<ReportInput> ParseReport(const std::string& body) {
+  json j = json::parse(body, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) {
+    return Fail(ErrorCode::kInvalidArgument,
+                "the body must be a JSON object like {\"category\": "
+                "\"04001\", \"description\": \"...\", \"lon\": 110.24, "
+                "\"lat\": 34.51}",
+                "body");
+  }
+  ReportInput r;
+  auto text = [&](const char* key, std::string& out,
+                  bool required) -> Result<void> {
+    auto it = j.find(key);
+    if (it == j.end() || it->is_null()) {
+      if (required) {
+        return Fail(ErrorCode::kInvalidArgument,
+                    std::string("`") + key + "` is required", key);
+      }
+      return {};
+    }
+    if (!it->is_string()) {
+      return Fail(ErrorCode::kInvalidArgument,
+                  std::string("`") + key + "` must be text", key);
+    }
+    out = it->get<std::string>();
+    return {};
+  };
+  auto number = [&](const char* key,
+                    std::optional<double>& out) -> Result<void> {
+    auto it = j.find(key);
+    if (it == j.end() || it->is_null()) return {};
+    if (!it->is_number()) {
+      return Fail(ErrorCode::kInvalidArgument,
+                  std::string("`") + key + "` must be a number", key);
+    }
+    out = it->get<double>();
+    return {};
+  };
+  for (auto [key, out, required] :
+       {std::tuple{"category", &r.category, true},
+        std::tuple{"description", &r.description, true},
+        std::tuple{"address", &r.address, false},
+        std::tuple{"reported_at", &r.reported_at, false}}) {
+    if (auto ok = text(key, *out, required); !ok) {
+      return std::unexpected(ok.error());
+    }
+  }
+  for (auto [key, out] : {std::pair{"lon", &r.lon}, std::pair{"lat", &r.lat},
+                          std::pair{"accuracy_m", &r.accuracy_m}}) {
+    if (auto ok = number(key, *out); !ok) return std::unexpected(ok.error());
+  }
+  if (!r.lon || !r.lat) {
+    return Fail(ErrorCode::kInvalidArgument,
+                "`lon` and `lat` are required: the report's position in WGS84 "
+                "degrees",
+                r.lon ? "lat" : "lon");
+  }
+  return r;
+}
+
+Result<IntakeResult> SubmitReport(Store& store, const Town& town,
+                                  const User& user, const ReportInput& report,
+                                  const std::string& key, Time now) {
+  if (key.empty() || key.size() > 200) {
+    return Fail(ErrorCode::kInvalidArgument,
+                "send an Idempotency-Key header (1-200 characters, e.g. a "
+                "UUID made when the report was written) so a retry never "
+                "makes a second case",
+                "Idempotency-Key");
+  }
+  if (report.description.empty() ||
+      report.description.size() > kMaxDescription) {
+    return Fail(ErrorCode::kInvalidArgument,
+                "`description` must say what happened (1-" +
+                    std::to_string(kMaxDescription) + " bytes)",
+                "description");
+  }
+  if (report.accuracy_m && !(*report.accuracy_m >= 0)) {
+    return Fail(ErrorCode::kInvalidArgument,
+                "`accuracy_m` must be a distance in metres >= 0", "accuracy_m");
+  }
+  Time reported = now;
+  if (!report.reported_at.empty()) {
+    auto t = ParseTime(report.reported_at);
+    if (!t) {
+      return Fail(ErrorCode::kInvalidArgument, t.error().message,
+                  "reported_at");
+    }
+    if (*t > now + std::chrono::minutes(10)) {
+      return Fail(ErrorCode::kInvalidArgument,
+                  "`reported_at` is in the future; check the phone's clock",
+                  "reported_at");
+    }
+    reported = *t;
+  }
+  auto placed = town.locator->Locate({*report.lon, *report.lat});
+  if (!placed) return std::unexpected(placed.error());
+  auto assignment = Route(*placed, report.category, reported, town.config);
+  if (!assignment) return std::unexpected(assignment.error());
+
+  // Fingerprint of what the client sent, to tell a retry from a reuse.
+  json canonical = {{"category", report.category},
+                    {"description", report.description},
+                    {"address", report.address},
+                    {"lon", *report.lon},
+                    {"lat", *report.lat},
+                    {"accuracy_m", report.accuracy_m.value_or(-1)},
+                    {"reported_at", report.reported_at}};
+  CaseRecord c;
+  c.status = "reported";
+  c.category = report.category;
+  c.description = report.description;
+  c.address = report.address;
+  c.lon = *report.lon;
+  c.lat = *report.lat;
+  c.accuracy_m = report.accuracy_m.value_or(-1);
+  c.reported_at = FormatLocal(reported);
+  c.received_at = FormatLocal(now);
+  c.reporter = user.id;
+  c.idempotency_key = key;
+  c.request_hash = Digest(canonical.dump());
+  c.cell = assignment->cell;
+  c.village = assignment->village;
+  c.branch = assignment->branch;
+  c.office = assignment->offices.empty() ? "" : assignment->offices[0].code;
+  c.outside = assignment->outside;
+  c.boundary_version = placed->boundary_version;
+  c.accept_by = FormatLocal(assignment->accept_by);
+  c.handle_by = FormatLocal(assignment->handle_by);
+  c.level = LevelName(assignment->level);
+  ordered_json a = AssignmentJson(*assignment);
+  if (!placed->inside) {
+    a["nearest_cell"] = placed->nearest_cell;
+    a["distance_m"] = std::round(placed->distance_m * 10) / 10;
+  }
+  a["zones"] = placed->zones;
+  c.assignment = a.dump();
+  CaseEvent first{.actor = user.id,
+                  .at = c.received_at,
+                  .from = "",
+                  .to = "reported",
+                  .note = "上报 reported"};
+  auto inserted = store.InsertCase(c, first);
+  if (!inserted) return std::unexpected(inserted.error());
+  if (inserted->existed && inserted->record.request_hash != c.request_hash) {
+    return Fail(ErrorCode::kConflict,
+                "Idempotency-Key " + key + " was already used for case " +
+                    inserted->record.number +
+                    " with a different report; use a new key for a new "
+                    "report",
+                "Idempotency-Key");
+  }
+  return IntakeResult{inserted->record, inserted->existed};
+}
+
+std::string CaseJson(const CaseRecord& c,
+                     const std::vector<CaseEvent>* events) {
+  ordered_json j;
+  j["id"] = c.id;
+  j["number"] = c.number;
+  j["status"] = c.status;
+  j["category"] = c.category;
+  j["description"] = c.description;
+  j["address"] = c.address;
+  j["lon"] = c.lon;
+  j["lat"] = c.lat;
+  j["accuracy_m"] =
+      c.accuracy_m < 0 ? ordered_json() : ordered_json(c.accuracy_m);
+  j["reported_at"] = c.reported_at;
+  j["received_at"] = c.received_at;
+  j["reporter"] = c.reporter;
+  ordered_json assignment = ordered_json::parse(c.assignment, nullptr, false);
+  j["placement"] = {
+      {"inside", !c.outside},
+      {"cell", c.cell.empty() ? ordered_json() : ordered_json(c.cell)},
+      {"village", c.village.empty() ? ordered_json() : ordered_json(c.village)},
+      {"zones", assignment.value("zones", ordered_json::array())},
+      {"boundary_version", c.boundary_version}};
+  if (c.outside) {
+    j["placement"]["nearest_cell"] = assignment.value("nearest_cell", "");
+    j["placement"]["distance_m"] = assignment.value("distance_m", 0.0);
+  }
+  assignment.erase("zones");
+  assignment.erase("nearest_cell");
+  assignment.erase("distance_m");
+  assignment["accept_by"] = c.accept_by;
+  assignment["handle_by"] = c.handle_by;
+  assignment["level"] = c.level;
+  j["assignment"] = assignment;
+  if (events) {
+    j["events"] = ordered_json::array();
+    for (const auto& e : *events) {
+      j["events"].push_back(
+          {{"seq", e.seq},
+           {"actor", e.actor},
+           {"at", e.at},
+           {"from", e.from.empty() ? ordered_json() : ordered_json(e.from)},
+           {"to", e.to},
+           {"note", e.note}});
+    }
+  }
+  return j.dump();
+}
+
+}  // namespace wangge::core

@@ -1,0 +1,51 @@
+#pragma once
+// Intake: a report from a phone becomes a case — validated, located, routed
+// and stored durably in one transaction, exactly once per idempotency key.
+//
+// The same key with the same report returns the stored case (existed =
+// true) and creates nothing; the same key with a different report is
+// kConflict. A report outside every cell is accepted and flagged (triage).
+//
+//   auto in = SubmitReport(store, town, user, report, key, now);
+//   if (!in) return in.error();  // kInvalidArgument names the field
+//   Reply(in->existed ? 200 : 201, in->record);
+
+#include <optional>
+#include <string>
+
+#include "base/result.h"
+#include "core/calendar.h"
+#include "core/store.h"
+#include "core/town.h"
+
+namespace wangge::core {
+
+struct ReportInput {
+  std::string category;
+  std::string description;
+  std::string address;
+  std::optional<double> lon;
+  std::optional<double> lat;
+  std::optional<double> accuracy_m;
+  std::string reported_at;  // ISO 8601; "" = now
+};
+
+// Parses the JSON body of POST /api/v1/reports; errors name the field.
+Result<ReportInput> ParseReport(const std::string& json_body);
+
+struct IntakeResult {
+  CaseRecord record;
+  bool existed = false;
+};
+
+// REQUIRES: user is an active account.
+Result<IntakeResult> SubmitReport(Store& store, const Town& town,
+                                  const User& user, const ReportInput& report,
+                                  const std::string& idempotency_key, Time now);
+
+// The case as the API shows it: fields, placement, assignment (with
+// reasons) and, if given, its events.
+std::string CaseJson(const CaseRecord& record,
+                     const std::vector<CaseEvent>* events = nullptr);
+
+}  // namespace wangge::core

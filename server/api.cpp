@@ -1,0 +1,524 @@
+#include "server/api.h"
+
+#include <cstdio>
+#include <nlohmann/json.hpp>
+#include <regex>
+#include <thread>
+
+#include "core/accounts.h"
+#include "core/intake.h"
+#include "core/store.h"
+
+namespace wangge::server {
+namespace {
+
+using nlohmann::ordered_json;
+
+// Upper bounds of the latency histogram, seconds.
+constexpr double kBuckets[] = {0.001, 0.002, 0.005, 0.01, 0.02, 0.05,
+                               0.1,   0.2,   0.5,   1,    2,    5};
+
+int StatusOf(ErrorCode code) {
+  switch (code) {
+    case ErrorCode::kInvalidArgument:
+      return 400;
+    case ErrorCode::kNotFound:
+      return 404;
+    case ErrorCode::kConflict:
+      return 409;
+    case ErrorCode::kPermissionDenied:
+      return 403;
+    case ErrorCode::kUnavailable:
+      return 503;
+    case ErrorCode::kInternal:
+      return 500;
+  }
+  return 500;
+}
+
+ApiResponse Json(int status, const std::string& body) {
+  ApiResponse r;
+  r.status = status;
+  r.body = body;
+  return r;
+}
+
+ApiResponse ErrorResponse(int status, const std::string& code,
+                          const std::string& message,
+                          const std::string& field = "") {
+  ordered_json e = {{"code", code}, {"message", message}};
+  if (!field.empty()) e["field"] = field;
+  return Json(status, ordered_json{{"error", e}}.dump());
+}
+
+ApiResponse FromError(const Error& e) {
+  return ErrorResponse(StatusOf(e.code), ErrorCodeName(e.code), e.message,
+                       e.field);
+}
+
+std::string IsoUtc(core::Time t) {
+  auto day = std::chrono::floor<std::chrono::days>(t);
+  std::chrono::year_month_day ymd(day);
+  std::chrono::hh_mm_ss hms(t - day);
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02dZ",
+                int(ymd.year()), unsigned(ymd.month()), unsigned(ymd.day()),
+                int(hms.hours().count()), int(hms.minutes().count()),
+                int(hms.seconds().count()));
+  return buf;
+}
+
+ordered_json UserJson(const core::User& u) {
+  return {{"id", u.id},         {"username", u.username},
+          {"role", u.role},     {"scope", u.scope},
+          {"person", u.person}, {"name", u.display_name}};
+}
+
+}  // namespace
+
+struct Api::Impl {
+  // One connection per thread and database path (SQLite rule).
+  static Result<core::Store*> StoreFor(const std::string& path) {
+    thread_local std::map<std::string, std::unique_ptr<core::Store>> stores;
+    auto it = stores.find(path);
+    if (it != stores.end()) return it->second.get();
+    auto opened = core::Store::Open(path);
+    if (!opened) return std::unexpected(opened.error());
+    core::Store* raw = opened->get();
+    stores[path] = std::move(*opened);
+    return raw;
+  }
+
+  static core::Time Now(const Api& api) {
+    if (api.options_.now) return api.options_.now();
+    return std::chrono::floor<std::chrono::seconds>(
+        std::chrono::system_clock::now());
+  }
+
+  static Result<core::User> Authenticate(Api& api, core::Store& store,
+                                         const ApiRequest& req) {
+    auto it = req.headers.find("authorization");
+    if (it == req.headers.end() || !it->second.starts_with("Bearer ")) {
+      return Fail(ErrorCode::kPermissionDenied,
+                  "log in first (POST /api/v1/login) and send "
+                  "`Authorization: Bearer <token>`",
+                  "Authorization");
+    }
+    auto user = store.UserForToken(core::Digest(it->second.substr(7)),
+                                   IsoUtc(Now(api)));
+    if (!user) {
+      return Fail(ErrorCode::kPermissionDenied,
+                  "the token is unknown or expired; log in again",
+                  "Authorization");
+    }
+    return user;
+  }
+
+  // Which cases a user may see: nullopt = all.
+  static core::CaseFilter Scope(const Api& api, const core::User& u,
+                                core::CaseFilter f) {
+    if (u.role == "grid_leader") {
+      f.reporter = u.id;
+      for (const auto& [code, cell] : api.town_->config.cells) {
+        if (cell.leader == u.person) f.cells_in.push_back(code);
+      }
+      if (f.cells_in.empty()) f.cells_in.push_back("-");
+    } else if (u.role == "branch") {
+      f.reporter = u.id;
+      for (const auto& [code, cell] : api.town_->config.cells) {
+        if (cell.branch == u.scope) f.cells_in.push_back(code);
+      }
+      if (f.cells_in.empty()) f.cells_in.push_back("-");
+    } else if (u.role == "office") {
+      f.office = u.scope;
+    }
+    return f;
+  }
+
+  static bool MaySee(const Api& api, const core::User& u,
+                     const core::CaseRecord& c) {
+    if (u.role == "grid_leader" || u.role == "branch") {
+      if (c.reporter == u.id) return true;
+      auto cell = api.town_->config.cells.find(c.cell);
+      if (cell == api.town_->config.cells.end()) return false;
+      return u.role == "grid_leader" ? cell->second.leader == u.person
+                                     : cell->second.branch == u.scope;
+    }
+    if (u.role == "office") return c.office == u.scope;
+    return true;
+  }
+
+  static ApiResponse Login(Api& api, core::Store& store,
+                           const ApiRequest& req) {
+    auto j = nlohmann::json::parse(req.body, nullptr, false);
+    if (j.is_discarded() || !j.is_object() ||
+        !j.value("username", nlohmann::json()).is_string() ||
+        !j.value("password", nlohmann::json()).is_string()) {
+      return ErrorResponse(400, "invalid_argument",
+                           "send {\"username\": ..., \"password\": ...}",
+                           "username");
+    }
+    std::string username = j["username"], password = j["password"];
+    core::Time now = Now(api);
+    std::string key = username + "|" + req.remote;
+    int failures = 0;
+    {
+      std::lock_guard lock(api.login_mu_);
+      Failures& f = api.failures_[key];
+      if (f.locked_until > now) {
+        auto wait = std::chrono::duration_cast<std::chrono::seconds>(
+                        f.locked_until - now)
+                        .count();
+        ApiResponse r = ErrorResponse(
+            429, "too_many_attempts",
+            "too many failed logins for " + username + "; try again in " +
+                std::to_string(wait / 60 + 1) + " minutes");
+        r.headers["Retry-After"] = std::to_string(wait);
+        return r;
+      }
+      failures = f.count;
+    }
+    // Slow down repeated failures: 0.5 s per failure after the second.
+    if (failures > 2) {
+      std::this_thread::sleep_for(
+          std::chrono::milliseconds(std::min(failures - 2, 4) * 500));
+    }
+    auto user = store.FindUser(username);
+    bool ok = user && !user->disabled &&
+              core::VerifyPassword(user->password_hash, password);
+    if (!ok) {
+      std::lock_guard lock(api.login_mu_);
+      Failures& f = api.failures_[key];
+      if (f.count == 0 || now - f.first > std::chrono::minutes(15)) {
+        f = Failures{0, now, {}};
+      }
+      if (++f.count >= 5) f.locked_until = now + std::chrono::minutes(15);
+      return ErrorResponse(401, "unauthenticated",
+                           "wrong username or password, or the account is "
+                           "disabled");
+    }
+    {
+      std::lock_guard lock(api.login_mu_);
+      api.failures_.erase(key);
+    }
+    std::string token = core::NewToken();
+    core::Time expires = now + api.options_.token_lifetime;
+    if (auto added =
+            store.AddToken(core::Digest(token), user->id, IsoUtc(expires));
+        !added) {
+      return FromError(added.error());
+    }
+    return Json(200, ordered_json{{"token", token},
+                                  {"expires_at", IsoUtc(expires)},
+                                  {"user", UserJson(*user)}}
+                         .dump());
+  }
+
+  static ApiResponse Reference(const Api& api, const std::string& what) {
+    const core::TownConfig& c = api.town_->config;
+    ordered_json out = ordered_json::array();
+    if (what == "categories") {
+      for (const auto& [group, name] : c.category_groups) {
+        ordered_json children = ordered_json::array();
+        for (const auto& [code, cat] : c.categories) {
+          if (cat.parent_code != group) continue;
+          children.push_back(
+              {{"code", code},
+               {"name", cat.name},
+               {"office", cat.office},
+               {"kind",
+                cat.kind == core::CategoryKind::kEvent ? "event" : "component"},
+               {"urgency", cat.urgency},
+               {"requires_photo", cat.requires_photo},
+               {"duplicate_radius_m", cat.duplicate_radius_m}});
+        }
+        out.push_back(
+            {{"code", group}, {"name", name}, {"children", children}});
+      }
+    } else if (what == "offices") {
+      for (const auto& [code, o] : c.offices) {
+        out.push_back(
+            {{"code", code}, {"name", o.name}, {"name_en", o.name_en}});
+      }
+    } else if (what == "branches") {
+      for (const auto& [code, b] : c.branches) {
+        out.push_back(
+            {{"code", code}, {"name", b.name}, {"village", b.village}});
+      }
+    } else if (what == "villages") {
+      for (const auto& [code, name] : c.villages) {
+        out.push_back({{"code", code}, {"name", name}});
+      }
+    }
+    return Json(200, out.dump());
+  }
+
+  static ApiResponse Route(Api& api, const ApiRequest& req, std::string& route,
+                           std::string& who) {
+    const std::string& m = req.method;
+    const std::string& p = req.path;
+    if (m == "GET" && p == "/healthz") {
+      route = "/healthz";
+      return Json(200, ordered_json{{"status", "ok"},
+                                    {"boundary_version", api.town_->version}}
+                           .dump());
+    }
+    auto store = StoreFor(api.options_.db_path);
+    if (!store) return FromError(store.error());
+    core::Store& db = **store;
+    if (m == "GET" && p == "/metrics") {
+      route = "/metrics";
+      return MetricsText(api, db);
+    }
+    if (m == "POST" && p == "/api/v1/login") {
+      route = "/api/v1/login";
+      return Login(api, db, req);
+    }
+    if (m == "GET" && p == "/api/v1/openapi.json") {
+      route = p;
+      return Json(200, OpenApi());
+    }
+    static const std::regex kCase(R"(/api/v1/cases/(\d{1,18}))");
+    std::smatch match;
+    bool is_case = std::regex_match(p, match, kCase);
+    route = is_case ? "/api/v1/cases/{id}" : p;
+    auto user = Authenticate(api, db, req);
+    if (!user) {
+      return ErrorResponse(401, "unauthenticated", user.error().message,
+                           "Authorization");
+    }
+    who = user->username;
+    if (m == "POST" && p == "/api/v1/logout") {
+      auto it = req.headers.find("authorization");
+      (void)db.DeleteToken(core::Digest(it->second.substr(7)));
+      return Json(200, "{\"ok\":true}");
+    }
+    if (m == "GET" && p == "/api/v1/me")
+      return Json(200, UserJson(*user).dump());
+    if (m == "GET" && (p == "/api/v1/categories" || p == "/api/v1/offices" ||
+                       p == "/api/v1/branches" || p == "/api/v1/villages")) {
+      return Reference(api, p.substr(8));
+    }
+    if (m == "GET" && p == "/api/v1/locate") {
+      auto num = [&](const char* k) -> std::optional<double> {
+        auto it = req.query.find(k);
+        if (it == req.query.end()) return std::nullopt;
+        char* end = nullptr;
+        double v = std::strtod(it->second.c_str(), &end);
+        if (it->second.empty() || *end) return std::nullopt;
+        return v;
+      };
+      auto lon = num("lon"), lat = num("lat");
+      if (!lon || !lat) {
+        return ErrorResponse(400, "invalid_argument",
+                             "give ?lon=..&lat=.. in WGS84 degrees",
+                             lon ? "lat" : "lon");
+      }
+      auto placed = api.town_->locator->Locate({*lon, *lat});
+      if (!placed) return FromError(placed.error());
+      ordered_json j = {{"inside", placed->inside},
+                        {"cell", placed->cell},
+                        {"village", placed->village},
+                        {"zones", placed->zones},
+                        {"boundary_version", placed->boundary_version}};
+      if (placed->inside) {
+        const auto& cell = api.town_->config.cells.at(placed->cell);
+        j["cell_name"] = cell.name;
+        j["branch"] = cell.branch;
+        j["branch_name"] = api.town_->config.branches.at(cell.branch).name;
+      } else {
+        j["nearest_cell"] = placed->nearest_cell;
+        j["distance_m"] = placed->distance_m;
+      }
+      return Json(200, j.dump());
+    }
+    if (m == "POST" && p == "/api/v1/reports") {
+      auto report = core::ParseReport(req.body);
+      if (!report) return FromError(report.error());
+      auto key = req.headers.find("idempotency-key");
+      auto in = core::SubmitReport(db, *api.town_, *user, *report,
+                                   key == req.headers.end() ? "" : key->second,
+                                   Now(api));
+      if (!in) return FromError(in.error());
+      ApiResponse r = Json(in->existed ? 200 : 201, core::CaseJson(in->record));
+      r.headers["Location"] = "/api/v1/cases/" + std::to_string(in->record.id);
+      return r;
+    }
+    if (m == "GET" && is_case) {
+      auto c = db.GetCase(std::stoll(match[1]));
+      if (!c || !MaySee(api, *user, *c)) {
+        return ErrorResponse(404, "not_found",
+                             "case " + std::string(match[1]) +
+                                 " does not exist or is not yours to see");
+      }
+      auto events = db.Events(c->id);
+      if (!events) return FromError(events.error());
+      return Json(200, core::CaseJson(*c, &*events));
+    }
+    if (m == "GET" && p == "/api/v1/cases") {
+      core::CaseFilter f;
+      auto q = [&](const char* k) {
+        auto it = req.query.find(k);
+        return it == req.query.end() ? std::string() : it->second;
+      };
+      f.status = q("status");
+      f.category = q("category");
+      f.village = q("village");
+      f.cell = q("cell");
+      f.branch = q("branch");
+      f.office = q("office");
+      for (auto [key, out, max] : {std::tuple{"limit", &f.limit, 500},
+                                   std::tuple{"offset", &f.offset, 1 << 30}}) {
+        std::string v = q(key);
+        if (v.empty()) continue;
+        char* end = nullptr;
+        long long n = std::strtoll(v.c_str(), &end, 10);
+        if (*end || n < 0 || n > max) {
+          return ErrorResponse(400, "invalid_argument",
+                               std::string(key) +
+                                   " must be a whole number 0.." +
+                                   std::to_string(max),
+                               key);
+        }
+        *out = n;
+      }
+      auto cases = db.ListCases(Scope(api, *user, f));
+      if (!cases) return FromError(cases.error());
+      std::string body = "{\"cases\":[";
+      for (size_t i = 0; i < cases->size(); ++i) {
+        if (i) body += ',';
+        body += core::CaseJson((*cases)[i]);
+      }
+      body += "],\"limit\":" + std::to_string(f.limit) +
+              ",\"offset\":" + std::to_string(f.offset) + "}";
+      return Json(200, body);
+    }
+    route = "unmatched";
+    return ErrorResponse(
+        404, "not_found",
+        "no such endpoint: " + m + " " + p + "; see /api/v1/openapi.json");
+  }
+
+  static ApiResponse MetricsText(Api& api, core::Store& db) {
+    std::string out =
+        "# HELP wangge_http_requests_total HTTP requests by route and status.\n"
+        "# TYPE wangge_http_requests_total counter\n";
+    std::lock_guard lock(api.metrics_mu_);
+    for (const auto& [key, n] : api.requests_) {
+      out += "wangge_http_requests_total{route=\"" + key.first +
+             "\",status=\"" + std::to_string(key.second) + "\"} " +
+             std::to_string(n) + "\n";
+    }
+    out +=
+        "# HELP wangge_http_request_seconds Request latency.\n"
+        "# TYPE wangge_http_request_seconds histogram\n";
+    int64_t cumulative = 0;
+    for (size_t i = 0; i < std::size(kBuckets); ++i) {
+      cumulative += api.latency_buckets_[i];
+      char le[32];
+      std::snprintf(le, sizeof le, "%g", kBuckets[i]);
+      out += "wangge_http_request_seconds_bucket{le=\"" + std::string(le) +
+             "\"} " + std::to_string(cumulative) + "\n";
+    }
+    out += "wangge_http_request_seconds_bucket{le=\"+Inf\"} " +
+           std::to_string(api.latency_count_) + "\n";
+    out += "wangge_http_request_seconds_sum " +
+           std::to_string(api.latency_sum_) + "\n";
+    out += "wangge_http_request_seconds_count " +
+           std::to_string(api.latency_count_) + "\n";
+    out += "# HELP wangge_cases Cases by status.\n# TYPE wangge_cases gauge\n";
+    if (auto counts = db.CountCasesByStatus()) {
+      for (const auto& [status, n] : *counts) {
+        out += "wangge_cases{status=\"" + status + "\"} " + std::to_string(n) +
+               "\n";
+      }
+    }
+    out +=
+        "# HELP wangge_boundary_version Boundary version in use.\n"
+        "# TYPE wangge_boundary_version gauge\nwangge_boundary_version " +
+        std::to_string(api.town_->version) + "\n";
+    ApiResponse r = Json(200, out);
+    r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+    return r;
+  }
+
+  static std::string OpenApi() {
+    ordered_json paths;
+    auto op = [&](const char* path, const char* method, const char* summary) {
+      paths[path][method] = {{"summary", summary},
+                             {"responses", {{"200", {{"description", "OK"}}}}}};
+    };
+    op("/healthz", "get", "Liveness and the boundary version in use");
+    op("/metrics", "get", "Prometheus metrics");
+    op("/api/v1/login", "post",
+       "Log in: {username, password} -> {token, user}");
+    op("/api/v1/logout", "post", "Revoke the bearer token");
+    op("/api/v1/me", "get", "The logged-in user");
+    op("/api/v1/reports", "post",
+       "Report an incident {category, description, lon, lat, accuracy_m?, "
+       "reported_at?, address?} with an Idempotency-Key header; 201 new "
+       "case, 200 same key and body, 409 same key other body");
+    op("/api/v1/cases", "get",
+       "Cases visible to the user; filters status, category, village, cell, "
+       "branch, office; paging limit, offset");
+    op("/api/v1/cases/{id}", "get", "One case with its event timeline");
+    op("/api/v1/locate", "get",
+       "Which cell, village, branch and zones hold ?lon&lat");
+    op("/api/v1/categories", "get", "The category tree");
+    op("/api/v1/offices", "get", "Offices");
+    op("/api/v1/branches", "get", "Party branches");
+    op("/api/v1/villages", "get", "Villages");
+    ordered_json doc = {
+        {"openapi", "3.0.3"},
+        {"info", {{"title", "wangge API"}, {"version", "0.1.0"}}},
+        {"components",
+         {{"securitySchemes",
+           {{"bearer", {{"type", "http"}, {"scheme", "bearer"}}}}}}},
+        {"security",
+         ordered_json::array({{{"bearer", ordered_json::array()}}})},
+        {"paths", paths}};
+    return doc.dump(2);
+  }
+};
+
+Result<std::unique_ptr<Api>> Api::Open(Options options) {
+  auto store = core::Store::Open(options.db_path);
+  if (!store) return std::unexpected(store.error());
+  auto town = core::LoadTown(**store, std::nullopt);
+  if (!town) return std::unexpected(town.error());
+  std::unique_ptr<Api> api(new Api(std::move(options)));
+  api->town_ = std::make_shared<const core::Town>(std::move(*town));
+  return api;
+}
+
+void Api::Record(const std::string& route, int status, double seconds) {
+  std::lock_guard lock(metrics_mu_);
+  ++requests_[{route, status}];
+  size_t i = 0;
+  while (i < std::size(kBuckets) && seconds > kBuckets[i]) ++i;
+  if (i < std::size(kBuckets)) ++latency_buckets_[i];
+  latency_sum_ += seconds;
+  ++latency_count_;
+}
+
+ApiResponse Api::Handle(const ApiRequest& request) {
+  auto start = std::chrono::steady_clock::now();
+  std::string route, who;
+  ApiResponse r;
+  try {
+    r = Impl::Route(*this, request, route, who);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "internal error on %s %s: %s\n",
+                 request.method.c_str(), request.path.c_str(), e.what());
+    r = ErrorResponse(500, "internal",
+                      "internal error; it has been logged. Please report it");
+  }
+  r.route = route.empty() ? "unmatched" : route;
+  r.user = who;
+  Record(r.route, r.status,
+         std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+             .count());
+  return r;
+}
+
+}  // namespace wangge::server

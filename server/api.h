@@ -1,0 +1,86 @@
+#pragma once
+// Api: the JSON API of wangge as a function from request to response, with
+// no sockets, so tests can call it directly; server/http_server.cpp puts it
+// on cpp-httplib.
+//
+// Errors are {"error": {"code", "message", "field"}} with 400 (bad input),
+// 401 (no or bad token), 403 (role or scope), 404, 409 (conflict), 429
+// (too many failed logins), 503; a 500 is a bug and is logged.
+//
+// Handle() is safe from many threads: each thread opens its own database
+// connection on first use.
+//
+//   auto api = Api::Open({.db_path = "town.db"});
+//   ApiResponse r = (*api)->Handle({.method = "GET", .path = "/healthz"});
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "base/result.h"
+#include "core/calendar.h"
+#include "core/town.h"
+
+namespace wangge::server {
+
+struct ApiRequest {
+  std::string method;
+  std::string path;
+  std::map<std::string, std::string> query;
+  std::map<std::string, std::string> headers;  // keys in lower case
+  std::string body;
+  std::string remote;  // client address, for login limits
+};
+
+struct ApiResponse {
+  int status = 200;
+  std::string body;
+  std::string content_type = "application/json; charset=utf-8";
+  std::map<std::string, std::string> headers;
+  std::string route;  // the matched route pattern, for metrics
+  std::string user;   // who made the request, for the access log
+};
+
+class Api {
+ public:
+  struct Options {
+    std::string db_path;
+    std::chrono::hours token_lifetime{12};
+    // Default: the system clock. Tests inject time.
+    std::function<core::Time()> now;
+  };
+
+  // Opens the database and loads the town's newest boundary version.
+  static Result<std::unique_ptr<Api>> Open(Options options);
+
+  ApiResponse Handle(const ApiRequest& request);
+
+  // Prometheus text for /metrics; also fed by Record().
+  void Record(const std::string& route, int status, double seconds);
+  int64_t boundary_version() const { return town_->version; }
+
+ private:
+  explicit Api(Options options) : options_(std::move(options)) {}
+  struct Impl;
+  friend struct Impl;
+
+  Options options_;
+  std::shared_ptr<const core::Town> town_;
+  std::mutex metrics_mu_;
+  std::map<std::pair<std::string, int>, int64_t> requests_;
+  std::vector<int64_t> latency_buckets_ = std::vector<int64_t>(12, 0);
+  double latency_sum_ = 0;
+  int64_t latency_count_ = 0;
+  std::mutex login_mu_;
+  struct Failures {
+    int count = 0;
+    core::Time first{};
+    core::Time locked_until{};
+  };
+  std::map<std::string, Failures> failures_;
+};
+
+}  // namespace wangge::server

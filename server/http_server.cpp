@@ -1,0 +1,107 @@
+#include "server/http_server.h"
+
+#include <httplib.h>
+
+#include <atomic>
+#include <csignal>
+#include <cstdio>
+#include <ctime>
+#include <thread>
+
+namespace wangge::server {
+namespace {
+
+std::atomic<bool> g_stop{false};
+
+void OnSignal(int) { g_stop = true; }
+
+std::string LocalTimestamp() {
+  std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+}  // namespace
+
+Result<void> Serve(Api& api, const ServeOptions& options) {
+  httplib::Server http;
+  http.set_tcp_nodelay(true);
+  http.set_keep_alive_max_count(1000);
+  http.set_keep_alive_timeout(30);
+  http.set_read_timeout(30);
+  http.set_payload_max_length(1 << 20);
+  int threads = std::max(1, options.threads);
+  http.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+
+  auto handler = [&api](const httplib::Request& req, httplib::Response& res) {
+    auto start = std::chrono::steady_clock::now();
+    ApiRequest in;
+    in.method = req.method;
+    in.path = req.path;
+    for (const auto& [k, v] : req.params) in.query[k] = v;
+    for (const auto& [k, v] : req.headers) {
+      std::string key = k;
+      for (char& c : key) c = char(std::tolower(static_cast<unsigned char>(c)));
+      in.headers[key] = v;
+    }
+    in.body = req.body;
+    in.remote = req.remote_addr;
+    ApiResponse out = api.Handle(in);
+    res.status = out.status;
+    for (const auto& [k, v] : out.headers) res.set_header(k, v);
+    res.set_content(out.body, out.content_type);
+    double ms = std::chrono::duration<double, std::milli>(
+                    std::chrono::steady_clock::now() - start)
+                    .count();
+    std::fprintf(stderr, "%s %s %s %s %d %.1fms %s\n", LocalTimestamp().c_str(),
+                 req.remote_addr.c_str(), req.method.c_str(), req.path.c_str(),
+                 out.status, ms, out.user.empty() ? "-" : out.user.c_str());
+  };
+  http.Get(".*", handler);
+  http.Post(".*", handler);
+  http.Put(".*", handler);
+  http.Delete(".*", handler);
+  http.set_exception_handler([](const httplib::Request& req,
+                                httplib::Response& res, std::exception_ptr) {
+    std::fprintf(stderr, "internal error on %s %s\n", req.method.c_str(),
+                 req.path.c_str());
+    res.status = 500;
+    res.set_content(
+        R"({"error":{"code":"internal","message":"internal error; it has been logged"}})",
+        "application/json");
+  });
+
+  int port = options.port;
+  if (port == 0) {
+    port = http.bind_to_any_port(options.host);
+    if (port < 0) {
+      return Fail(ErrorCode::kUnavailable,
+                  "cannot listen on " + options.host + " (any port)");
+    }
+  } else if (!http.bind_to_port(options.host, port)) {
+    return Fail(ErrorCode::kUnavailable,
+                "cannot listen on " + options.host + ":" +
+                    std::to_string(port) +
+                    "; is another server using the port? Choose another "
+                    "with --listen");
+  }
+  g_stop = false;
+  std::signal(SIGTERM, OnSignal);
+  std::signal(SIGINT, OnSignal);
+  std::thread watcher([&http] {
+    while (!g_stop) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    http.stop();
+  });
+  if (options.on_listening) options.on_listening(port);
+  bool ok = http.listen_after_bind();
+  g_stop = true;
+  watcher.join();
+  if (!ok)
+    return Fail(ErrorCode::kUnavailable, "the server stopped with an error");
+  return {};
+}
+
+}  // namespace wangge::server

@@ -1,0 +1,259 @@
+#include "server/api.h"
+
+#include <doctest/doctest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "core/accounts.h"
+#include "core/store.h"
+#include "core/town.h"
+#include "tests/temp_dir.h"
+
+using namespace wangge;
+using namespace wangge::server;
+using nlohmann::json;
+using wangge::testing::TempDir;
+
+namespace {
+
+const std::string kTown = std::string(WANGGE_DATA_DIR) + "/taiyao";
+constexpr const char* kPassword = "test-password";
+
+// A database of the sample town with accounts for its people, and an Api on
+// it at a fixed time.
+struct Fixture {
+  TempDir dir;
+  std::string db = dir / "town.db";
+  core::Time now = *core::ParseTime("2026-11-26T10:00");
+  std::unique_ptr<Api> api;
+
+  Fixture() {
+    auto input = core::ReadTownFolder(kTown);
+    REQUIRE(input);
+    auto store = core::Store::Create(db);
+    REQUIRE(store);
+    REQUIRE((*store)->AddVersion(*input));
+    REQUIRE(core::CreatePeopleAccounts(**store, kPassword));
+    auto opened = Api::Open({.db_path = db, .now = [this] { return now; }});
+    REQUIRE(opened);
+    api = std::move(*opened);
+  }
+
+  ApiResponse Call(const std::string& method, const std::string& path,
+                   const std::string& body = "", const std::string& token = "",
+                   std::map<std::string, std::string> headers = {},
+                   std::map<std::string, std::string> query = {}) {
+    if (!token.empty()) headers["authorization"] = "Bearer " + token;
+    return api->Handle({method, path, query, headers, body, "127.0.0.1"});
+  }
+
+  std::string Login(const std::string& user) {
+    ApiResponse r =
+        Call("POST", "/api/v1/login",
+             json{{"username", user}, {"password", kPassword}}.dump());
+    REQUIRE_MESSAGE(r.status == 200, r.body);
+    return json::parse(r.body)["token"];
+  }
+
+  // The grid leader (username) and an inside point of a cell they lead.
+  std::pair<std::string, json> LeaderAndPoint(int nth = 0) {
+    auto store = core::Store::Open(db);
+    auto town = core::LoadTown(**store, std::nullopt);
+    REQUIRE(town);
+    auto it = town->config.cells.begin();
+    std::advance(it, nth);
+    std::string leader = it->second.leader;
+    std::string username = leader;
+    for (char& c : username) c = char(std::tolower(c));
+    // The cell's first vertex nudged towards its neighbours' mean is not
+    // reliable; use the locator on a grid of points until one lands inside.
+    const auto& cells = town->locator->cells().features();
+    for (const auto& f : cells) {
+      if (f.code != it->first) continue;
+      const auto& ring = f.shape.parts[0].rings[0];
+      __int128 x = 0, y = 0;
+      for (const auto& p : ring) {
+        x += p.x;
+        y += p.y;
+      }
+      LonLat mean = spatial::ToLonLat({int64_t(x / __int128(ring.size())),
+                                       int64_t(y / __int128(ring.size()))});
+      REQUIRE(town->locator->Locate(mean)->cell == it->first);
+      return {username,
+              json{{"lon", mean.lon}, {"lat", mean.lat}, {"cell", it->first}}};
+    }
+    FAIL("cell not found");
+    return {};
+  }
+};
+
+json Report(const json& at, const std::string& text = "村口有人焚烧秸秆") {
+  return {{"category", "04001"},
+          {"description", text},
+          {"lon", at["lon"]},
+          {"lat", at["lat"]},
+          {"accuracy_m", 12.5}};
+}
+
+}  // namespace
+
+TEST_CASE("Api: healthz, openapi and metrics answer") {
+  Fixture f;
+  ApiResponse h = f.Call("GET", "/healthz");
+  CHECK(h.status == 200);
+  CHECK(json::parse(h.body)["boundary_version"] == 1);
+  CHECK(json::parse(f.Call("GET", "/api/v1/openapi.json").body)["openapi"] ==
+        "3.0.3");
+  ApiResponse m = f.Call("GET", "/metrics");
+  CHECK(
+      m.body.find(
+          "wangge_http_requests_total{route=\"/healthz\",status=\"200\"} 1") !=
+      std::string::npos);
+  CHECK(m.body.find("wangge_http_request_seconds_count") != std::string::npos);
+}
+
+TEST_CASE(
+    "Api: login gives a token, wrong passwords are refused then locked out") {
+  Fixture f;
+  auto [user, at] = f.LeaderAndPoint();
+  std::string token = f.Login(user);
+  ApiResponse me = f.Call("GET", "/api/v1/me", "", token);
+  CHECK(me.status == 200);
+  CHECK(json::parse(me.body)["role"] == "grid_leader");
+  CHECK(f.Call("GET", "/api/v1/me").status == 401);
+  CHECK(f.Call("GET", "/api/v1/me", "", "nonsense").status == 401);
+  for (int i = 0; i < 5; ++i) {
+    ApiResponse bad =
+        f.Call("POST", "/api/v1/login",
+               json{{"username", "admin-x"}, {"password", "wrong"}}.dump());
+    CHECK(bad.status == 401);
+  }
+  ApiResponse locked =
+      f.Call("POST", "/api/v1/login",
+             json{{"username", "admin-x"}, {"password", "wrong"}}.dump());
+  CHECK(locked.status == 429);
+  CHECK(locked.headers.count("Retry-After"));
+  // Logout revokes the token.
+  CHECK(f.Call("POST", "/api/v1/logout", "", token).status == 200);
+  CHECK(f.Call("GET", "/api/v1/me", "", token).status == 401);
+}
+
+TEST_CASE("Api: a report becomes a routed case, once per idempotency key") {
+  Fixture f;
+  auto [user, at] = f.LeaderAndPoint();
+  std::string token = f.Login(user);
+  std::map<std::string, std::string> key = {{"idempotency-key", "k-1"}};
+  ApiResponse created =
+      f.Call("POST", "/api/v1/reports", Report(at).dump(), token, key);
+  REQUIRE_MESSAGE(created.status == 201, created.body);
+  json c = json::parse(created.body);
+  CHECK(c["status"] == "reported");
+  CHECK(c["number"].get<std::string>().starts_with("TY-20261126-"));
+  CHECK(c["placement"]["cell"] == at["cell"]);
+  CHECK(c["placement"]["boundary_version"] == 1);
+  CHECK(c["assignment"]["offices"][0]["code"].is_string());
+  CHECK(c["assignment"]["reasons"].size() >= 3);
+  CHECK(c["assignment"]["accept_by"] == "2026-11-26T11:00:00+08:00");
+
+  SUBCASE("same key, same body: the same case, nothing new") {
+    ApiResponse again =
+        f.Call("POST", "/api/v1/reports", Report(at).dump(), token, key);
+    CHECK(again.status == 200);
+    CHECK(json::parse(again.body)["id"] == c["id"]);
+    json list = json::parse(f.Call("GET", "/api/v1/cases", "", token).body);
+    CHECK(list["cases"].size() == 1);
+  }
+  SUBCASE("same key, another body: 409") {
+    ApiResponse other = f.Call("POST", "/api/v1/reports",
+                               Report(at, "另一件事").dump(), token, key);
+    CHECK(other.status == 409);
+    CHECK(json::parse(other.body)["error"]["field"] == "Idempotency-Key");
+  }
+  SUBCASE("the case reads back with its timeline") {
+    ApiResponse read =
+        f.Call("GET", "/api/v1/cases/" + std::to_string(c["id"].get<int>()), "",
+               token);
+    REQUIRE(read.status == 200);
+    json r = json::parse(read.body);
+    CHECK(r["description"] == "村口有人焚烧秸秆");
+    REQUIRE(r["events"].size() == 1);
+    CHECK(r["events"][0]["to"] == "reported");
+  }
+}
+
+TEST_CASE("Api: bad reports get a 400 naming the field") {
+  Fixture f;
+  auto [user, at] = f.LeaderAndPoint();
+  std::string token = f.Login(user);
+  auto post = [&](const json& body, const std::string& key = "k") {
+    return f.Call("POST", "/api/v1/reports", body.dump(), token,
+                  {{"idempotency-key", key}});
+  };
+  auto field = [](const ApiResponse& r) {
+    return json::parse(r.body)["error"].value("field", "");
+  };
+  json ok = Report(at);
+  json r = ok;
+  r.erase("lon");
+  CHECK(field(post(r)) == "lon");
+  r = ok;
+  r["lat"] = 134.5;
+  CHECK(field(post(r)) == "lat");
+  r = ok;
+  r["category"] = "99001";
+  ApiResponse unknown = post(r);
+  CHECK(unknown.status == 404);
+  CHECK(field(unknown) == "category");
+  r = ok;
+  r["description"] = "";
+  CHECK(field(post(r)) == "description");
+  r = ok;
+  r["reported_at"] = "2027-01-01T00:00";
+  CHECK(field(post(r)) == "reported_at");
+  CHECK(f.Call("POST", "/api/v1/reports", "{not json", token,
+               {{"idempotency-key", "x"}})
+            .status == 400);
+  ApiResponse no_key = f.Call("POST", "/api/v1/reports", ok.dump(), token);
+  CHECK(no_key.status == 400);
+  CHECK(field(no_key) == "Idempotency-Key");
+}
+
+TEST_CASE(
+    "Api: a report outside every cell is accepted and flagged for triage") {
+  Fixture f;
+  auto [user, at] = f.LeaderAndPoint();
+  std::string token = f.Login(user);
+  json outside = Report(json{{"lon", 110.19}, {"lat", 34.5}});
+  ApiResponse r = f.Call("POST", "/api/v1/reports", outside.dump(), token,
+                         {{"idempotency-key", "out-1"}});
+  REQUIRE_MESSAGE(r.status == 201, r.body);
+  json c = json::parse(r.body);
+  CHECK(c["placement"]["inside"] == false);
+  CHECK(c["placement"]["distance_m"].get<double>() > 1000);
+  CHECK(c["assignment"]["offices"][0]["code"] == "ZZZX");
+}
+
+TEST_CASE("Api: grid leaders see their cells and their own reports only") {
+  Fixture f;
+  auto [alice, at_a] = f.LeaderAndPoint(0);
+  auto [bob, at_b] = f.LeaderAndPoint(100);
+  std::string ta = f.Login(alice), tb = f.Login(bob);
+  ApiResponse a = f.Call("POST", "/api/v1/reports", Report(at_a).dump(), ta,
+                         {{"idempotency-key", "a"}});
+  REQUIRE(a.status == 201);
+  std::string path =
+      "/api/v1/cases/" + std::to_string(json::parse(a.body)["id"].get<int>());
+  CHECK(f.Call("GET", path, "", tb).status == 404);
+  CHECK(json::parse(f.Call("GET", "/api/v1/cases", "", tb).body)["cases"]
+            .empty());
+  CHECK(f.Call("GET", path, "", ta).status == 200);
+  // The dispatcher (综治中心) sees everything, with filters.
+  std::string td = f.Login("p0021");
+  json all = json::parse(f.Call("GET", "/api/v1/cases", "", td).body);
+  CHECK(all["cases"].size() == 1);
+  json none = json::parse(
+      f.Call("GET", "/api/v1/cases", "", td, {}, {{"status", "closed"}}).body);
+  CHECK(none["cases"].empty());
+  CHECK(f.Call("GET", "/api/v1/cases", "", td, {}, {{"limit", "-1"}}).status ==
+        400);
+}

@@ -1,0 +1,152 @@
+// `wangge serve` as a real process on a real port: health, login, a report,
+// durability across kill -9, graceful shutdown on SIGTERM.
+#include <doctest/doctest.h>
+#include <httplib.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <thread>
+
+#include "tests/temp_dir.h"
+
+using nlohmann::json;
+using wangge::testing::TempDir;
+
+namespace {
+
+const std::string kTown = std::string(WANGGE_DATA_DIR) + "/taiyao";
+
+std::string Slurp(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+int Wangge(const std::string& args) {
+  std::string cmd = std::string("'") + WANGGE_BIN + "' " + args;
+  int raw = std::system(cmd.c_str());
+  return WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
+}
+
+// A `wangge serve` child process on a free port; killed on destruction.
+class Server {
+ public:
+  Server(const std::string& db, const std::string& log) : log_(log) {
+    pid_ = fork();
+    if (pid_ == 0) {
+      FILE* out = std::freopen(log.c_str(), "a", stderr);
+      (void)out;
+      execl(WANGGE_BIN, WANGGE_BIN, "serve", "--db", db.c_str(), "--listen",
+            "127.0.0.1:0", "--threads", "4", nullptr);
+      _exit(127);
+    }
+    // Wait for "on http://127.0.0.1:PORT/".
+    for (int i = 0; i < 200 && port_ == 0; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      std::string text = Slurp(log);
+      auto at = text.rfind("on http://127.0.0.1:");
+      if (at != std::string::npos) {
+        port_ = std::atoi(text.c_str() + at + 20);
+      }
+    }
+    REQUIRE_MESSAGE(port_ > 0, Slurp(log));
+  }
+  ~Server() {
+    if (pid_ > 0) {
+      kill(pid_, SIGKILL);
+      waitpid(pid_, nullptr, 0);
+    }
+  }
+  int port() const { return port_; }
+  // Sends `signal` and returns the exit status.
+  int Stop(int signal) {
+    kill(pid_, signal);
+    int status = 0;
+    waitpid(pid_, &status, 0);
+    pid_ = -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
+  }
+
+ private:
+  std::string log_;
+  pid_t pid_ = -1;
+  int port_ = 0;
+};
+
+}  // namespace
+
+TEST_CASE("wangge serve: a report acknowledged survives kill -9") {
+  TempDir dir;
+  std::string db = dir / "town.db";
+  REQUIRE(Wangge("init --db '" + db + "' --data '" + kTown + "' 2>/dev/null") ==
+          0);
+  std::string pw = dir.Write("pw", "a-long-password\n");
+  REQUIRE(Wangge("user passwd --db '" + db +
+                 "' --username p0035 --password-stdin <'" + pw +
+                 "' 2>/dev/null") == 0);
+  REQUIRE(Wangge("user add --db '" + db +
+                 "' --username disp --role dispatcher --password-stdin <'" +
+                 pw + "' 2>/dev/null") == 0);
+  CHECK(Wangge("user add --db '" + db +
+               "' --username x --role king --password-stdin <'" + pw +
+               "' 2>/dev/null") == 2);
+
+  int case_id = 0;
+  {
+    Server server(db, dir / "log1");
+    httplib::Client http("127.0.0.1", server.port());
+    auto health = http.Get("/healthz");
+    REQUIRE(health);
+    CHECK(health->status == 200);
+    auto login = http.Post(
+        "/api/v1/login", R"({"username":"p0035","password":"a-long-password"})",
+        "application/json");
+    REQUIRE(login);
+    REQUIRE_MESSAGE(login->status == 200, login->body);
+    std::string token = json::parse(login->body)["token"];
+    httplib::Headers headers = {{"Authorization", "Bearer " + token},
+                                {"Idempotency-Key", "phone-1-report-1"}};
+    auto report = http.Post(
+        "/api/v1/reports", headers,
+        R"({"category":"01001","description":"邻里因宅基地边界争吵","lon":110.2444,"lat":34.518})",
+        "application/json");
+    REQUIRE(report);
+    REQUIRE_MESSAGE(report->status == 201, report->body);
+    case_id = json::parse(report->body)["id"];
+    CHECK(server.Stop(SIGKILL) == -SIGKILL);
+  }
+  {
+    Server server(db, dir / "log2");
+    httplib::Client http("127.0.0.1", server.port());
+    auto login = http.Post(
+        "/api/v1/login", R"({"username":"disp","password":"a-long-password"})",
+        "application/json");
+    REQUIRE(login);
+    std::string token = json::parse(login->body)["token"];
+    auto read = http.Get("/api/v1/cases/" + std::to_string(case_id),
+                         {{"Authorization", "Bearer " + token}});
+    REQUIRE(read);
+    CHECK(read->status == 200);
+    CHECK(json::parse(read->body)["description"] == "邻里因宅基地边界争吵");
+    auto metrics = http.Get("/metrics");
+    REQUIRE(metrics);
+    CHECK(metrics->body.find("wangge_cases{status=\"reported\"} 1") !=
+          std::string::npos);
+    // Garbage never crashes the server.
+    auto junk =
+        http.Post("/api/v1/reports", {{"Authorization", "Bearer " + token}},
+                  std::string("\xff\xfe{{{", 5), "application/json");
+    REQUIRE(junk);
+    CHECK(junk->status == 400);
+    CHECK(http.Get("/healthz")->status == 200);
+    CHECK(server.Stop(SIGTERM) == 0);
+  }
+  std::string log = Slurp(dir / "log2");
+  CHECK(log.find("POST /api/v1/login 200") != std::string::npos);  // access log
+  CHECK(log.find("wangge: stopped") != std::string::npos);
+}

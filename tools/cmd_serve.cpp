@@ -1,0 +1,220 @@
+// wangge serve and wangge user: the server and its accounts.
+#include <filesystem>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "core/accounts.h"
+#include "core/store.h"
+#include "core/town.h"
+#include "server/api.h"
+#include "server/http_server.h"
+#include "tools/args.h"
+#include "tools/commands.h"
+
+namespace wangge::tools {
+namespace {
+
+constexpr const char* kServeUsage =
+    "Usage: wangge serve --db FILE [--listen HOST:PORT] [--threads N]\n"
+    "       wangge serve --demo [--data DIR] [--listen HOST:PORT]\n"
+    "  Serves the JSON API (/api/v1/), /healthz and /metrics.\n"
+    "  --listen   Default: 127.0.0.1:8080 (port 0: any free port)\n"
+    "  --threads  worker threads. Default: 16\n"
+    "  --demo     uses wangge-demo.db, creating it from DIR (default\n"
+    "             data/taiyao, the synthetic sample town) with demo logins\n";
+
+constexpr const char* kDemoDb = "wangge-demo.db";
+constexpr const char* kDemoPassword = "wangge-demo";
+
+constexpr const char* kUserUsage =
+    "Usage: wangge user add --db FILE --username U --role R [--scope S]\n"
+    "                       [--person ID] [--name NAME] --password-stdin\n"
+    "       wangge user passwd --db FILE --username U --password-stdin\n"
+    "       wangge user disable --db FILE --username U\n"
+    "       wangge user list --db FILE\n"
+    "  Roles: grid_leader, branch, office, dispatcher, leader, gis, admin.\n"
+    "  Scope: a branch code (branch), an office code (office), else empty.\n"
+    "  The password is read from the first line of standard input.\n";
+
+int Fail1(const char* what, const Error& e) {
+  std::cerr << "wangge " << what << ": " << e.message << "\n";
+  return 1;
+}
+
+std::string ReadPassword() {
+  std::string line;
+  std::getline(std::cin, line);
+  if (!line.empty() && line.back() == '\r') line.pop_back();
+  return line;
+}
+
+// Creates the demo database; returns false with a message on failure.
+Result<void> MakeDemo(const std::string& data) {
+  auto input = core::ReadTownFolder(data);
+  if (!input) return std::unexpected(input.error());
+  auto store = core::Store::Create(kDemoDb);
+  if (!store) return std::unexpected(store.error());
+  input->actor = "wangge serve --demo";
+  if (auto v = (*store)->AddVersion(*input); !v) {
+    return std::unexpected(v.error());
+  }
+  if (auto n = core::CreatePeopleAccounts(**store, kDemoPassword); !n) {
+    return std::unexpected(n.error());
+  }
+  auto hash = core::HashPassword(kDemoPassword);
+  if (!hash) return std::unexpected(hash.error());
+  auto admin = (*store)->AddUser({.username = "admin",
+                                  .role = "admin",
+                                  .display_name = "示例管理员",
+                                  .password_hash = *hash});
+  if (!admin) return std::unexpected(admin.error());
+  return {};
+}
+
+}  // namespace
+
+int RunServe(int argc, char** argv) {
+  Args args = ParseArgs(argc, argv, 2, {"db", "listen", "threads", "data"},
+                        {"help", "demo"});
+  if (args.Has("help")) {
+    std::cout << kServeUsage;
+    return 0;
+  }
+  bool demo = args.Has("demo");
+  if (!args.error.empty() || !args.positional.empty() ||
+      demo == args.Flag("db").has_value()) {
+    if (!args.error.empty())
+      std::cerr << "wangge serve: " << args.error << "\n";
+    std::cerr << kServeUsage;
+    return 2;
+  }
+  server::ServeOptions options;
+  options.threads = 16;
+  std::string listen = args.Flag("listen").value_or("127.0.0.1:8080");
+  auto colon = listen.rfind(':');
+  char* end = nullptr;
+  long port = colon == std::string::npos
+                  ? -1
+                  : std::strtol(listen.c_str() + colon + 1, &end, 10);
+  if (colon == std::string::npos || *end || port < 0 || port > 65535) {
+    std::cerr << "wangge serve: --listen takes HOST:PORT, e.g. "
+                 "127.0.0.1:8080, got '"
+              << listen << "'\n";
+    return 2;
+  }
+  options.host = listen.substr(0, colon);
+  options.port = int(port);
+  if (auto t = args.Flag("threads")) {
+    long n = std::strtol(t->c_str(), &end, 10);
+    if (t->empty() || *end || n < 1 || n > 256) {
+      std::cerr << "wangge serve: --threads takes 1..256\n";
+      return 2;
+    }
+    options.threads = int(n);
+  }
+  std::string db = args.Flag("db").value_or(kDemoDb);
+  if (demo && !std::filesystem::exists(kDemoDb)) {
+    std::string data = args.Flag("data").value_or("data/taiyao");
+    std::cerr << "creating " << kDemoDb << " from " << data << " ...\n";
+    if (auto ok = MakeDemo(data); !ok) return Fail1("serve", ok.error());
+  }
+  auto api = server::Api::Open({.db_path = db});
+  if (!api) return Fail1("serve", api.error());
+  options.on_listening = [&](int p) {
+    std::cerr << "wangge serving " << db << " (boundary version "
+              << (*api)->boundary_version() << ") on http://" << options.host
+              << ":" << p << "/  — /healthz, /metrics, /api/v1/\n";
+    if (demo) {
+      std::cerr << "demo logins (示例账号), password " << kDemoPassword
+                << ": admin; dispatcher p0021; grid leaders p0035, p0036 ...; "
+                   "see `wangge user list --db "
+                << kDemoDb << "`\n";
+    }
+  };
+  auto served = server::Serve(**api, options);
+  if (!served) return Fail1("serve", served.error());
+  std::cerr << "wangge: stopped\n";
+  return 0;
+}
+
+int RunUser(int argc, char** argv) {
+  if (argc < 3) {
+    std::cerr << kUserUsage;
+    return 2;
+  }
+  std::string action = argv[2];
+  Args args = ParseArgs(argc, argv, 3,
+                        {"db", "username", "role", "scope", "person", "name"},
+                        {"help", "password-stdin"});
+  if (args.Has("help") || action == "--help") {
+    std::cout << kUserUsage;
+    return 0;
+  }
+  bool needs_user = action != "list";
+  if (!args.error.empty() || !args.Flag("db") || !args.positional.empty() ||
+      (needs_user && !args.Flag("username")) ||
+      (action != "add" && action != "passwd" && action != "disable" &&
+       action != "list")) {
+    if (!args.error.empty()) std::cerr << "wangge user: " << args.error << "\n";
+    std::cerr << kUserUsage;
+    return 2;
+  }
+  auto store = core::Store::Open(*args.Flag("db"));
+  if (!store) return Fail1("user", store.error());
+  if (action == "list") {
+    auto users = (*store)->Users();
+    if (!users) return Fail1("user", users.error());
+    for (const auto& u : *users) {
+      std::cout << u.username << "\t" << u.role << "\t"
+                << (u.scope.empty() ? "-" : u.scope) << "\t"
+                << (u.disabled ? "disabled" : "active") << "\t"
+                << u.display_name << "\n";
+    }
+    return 0;
+  }
+  if ((action == "add" || action == "passwd") && !args.Has("password-stdin")) {
+    std::cerr << "wangge user: give the password on standard input with "
+                 "--password-stdin (never on the command line)\n"
+              << kUserUsage;
+    return 2;
+  }
+  if (action == "add") {
+    std::string role = args.Flag("role").value_or("");
+    if (!core::IsRole(role)) {
+      std::cerr << "wangge user: --role must be one of " << core::RoleList()
+                << "\n";
+      return 2;
+    }
+    auto hash = core::HashPassword(ReadPassword());
+    if (!hash) return Fail1("user", hash.error());
+    auto id = (*store)->AddUser({.username = *args.Flag("username"),
+                                 .role = role,
+                                 .scope = args.Flag("scope").value_or(""),
+                                 .person = args.Flag("person").value_or(""),
+                                 .display_name = args.Flag("name").value_or(""),
+                                 .password_hash = *hash});
+    if (!id) return Fail1("user", id.error());
+    std::cerr << "added " << *args.Flag("username") << "\n";
+    return 0;
+  }
+  auto user = (*store)->FindUser(*args.Flag("username"));
+  if (!user) {
+    std::cerr << "wangge user: no user " << *args.Flag("username")
+              << "; see wangge user list\n";
+    return 1;
+  }
+  if (action == "passwd") {
+    auto hash = core::HashPassword(ReadPassword());
+    if (!hash) return Fail1("user", hash.error());
+    user->password_hash = *hash;
+    user->disabled = false;
+  } else {
+    user->disabled = true;
+  }
+  if (auto ok = (*store)->UpdateUser(*user); !ok)
+    return Fail1("user", ok.error());
+  std::cerr << action << ": " << user->username << " done\n";
+  return 0;
+}
+
+}  // namespace wangge::tools
