@@ -60,8 +60,8 @@ struct LargeAllocator {
 }  // namespace cell_grid_detail
 
 struct CellGridOptions {
-  // Buckets per ring vertex (about). Default: 0.5.
-  double buckets_per_vertex = 0.5;
+  // Buckets per ring vertex (about). Default: 1.
+  double buckets_per_vertex = 1.0;
   // Smallest bucket side is 2^min_shift nanodegrees. Default: 4 (16 nd).
   int min_shift = 4;
   // When >= min_shift, use exactly this shift on both axes (tests).
