@@ -10,9 +10,9 @@ Locator::Locator(LayerIndex villages, LayerIndex cells, LayerIndex zones,
       cells_(std::move(cells)),
       zones_(std::move(zones)),
       boundary_version_(version) {
-  cell_village_.reserve(cells_.size());
+  cell_labels_.reserve(cells_.size());
   for (const Feature& f : cells_.features()) {
-    cell_village_.push_back(f.Attribute("village"));
+    cell_labels_.push_back({f.code, f.Attribute("village")});
   }
 }
 
@@ -34,10 +34,10 @@ Result<Placement> Locator::Locate(LonLat point) const {
   Placement out;
   out.boundary_version = boundary_version_;
   if (auto cell = cells_.FirstCovering(*p)) {
-    const Feature& f = cells_.features()[*cell];
+    const CellLabel& label = cell_labels_[*cell];
     out.inside = true;
-    out.cell = f.code;
-    out.village = cell_village_[*cell];
+    out.cell = label.code;
+    out.village = label.village;
   } else if (auto nearest = cells_.NearestTo(*p)) {
     out.nearest_cell = cells_.features()[nearest->index].code;
     out.distance_m = nearest->distance_m;

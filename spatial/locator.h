@@ -68,7 +68,13 @@ class Locator {
   LayerIndex cells_;
   LayerIndex zones_;
   int64_t boundary_version_;
-  std::vector<std::string> cell_village_;  // each cell's "village" attribute
+  // Each cell's code and "village" attribute side by side, so that a query
+  // reads one cache line for them (codes up to 15 bytes stay inline).
+  struct alignas(64) CellLabel {
+    std::string code;
+    std::string village;
+  };
+  std::vector<CellLabel> cell_labels_;
 };
 
 // LocatorSlot holds the current snapshot. Replace() swaps in a new one
