@@ -14,6 +14,7 @@ int RunVersions(int argc, char** argv);
 int RunDiff(int argc, char** argv);
 int RunServe(int argc, char** argv);
 int RunUser(int argc, char** argv);
+int RunExport(int argc, char** argv);
 int RunValidate(int argc, char** argv);
 int RunBench(int argc, char** argv);
 

@@ -21,6 +21,7 @@ constexpr const char* kUsage =
     "  import      import a boundary layer into the database as a new version\n"
     "  versions    list the boundary versions in a database\n"
     "  diff        cells changed between two boundary versions\n"
+    "  export      write a layer of a boundary version to a GIS file\n"
     "  validate    read a GIS file as one layer, repair and check it, report\n"
     "  bench       benchmarks against GEOS and PostGIS (locate)\n"
     "\n"
@@ -47,6 +48,7 @@ int main(int argc, char** argv) {
   if (command == "import") return wangge::tools::RunImport(argc, argv);
   if (command == "versions") return wangge::tools::RunVersions(argc, argv);
   if (command == "diff") return wangge::tools::RunDiff(argc, argv);
+  if (command == "export") return wangge::tools::RunExport(argc, argv);
   if (command == "validate") return wangge::tools::RunValidate(argc, argv);
   if (command == "bench") return wangge::tools::RunBench(argc, argv);
   std::cerr << "wangge: unknown command '" << command << "'\n\n" << kUsage;
