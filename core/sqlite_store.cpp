@@ -679,18 +679,17 @@ class SqliteStore : public Store {
                       ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
                       "?, ?, ?, ?, ?, ?, ?, ?)";
     Statement q(db_, sql.c_str());
-    int i = 1;
-    q.Bind(i++, std::string(number)).Bind(i++, c.status).Bind(i++, c.category);
-    q.Bind(i++, c.description).Bind(i++, c.address);
-    sqlite3_bind_double(q.get(), i++, c.lon);
-    sqlite3_bind_double(q.get(), i++, c.lat);
-    sqlite3_bind_double(q.get(), i++, c.accuracy_m);
-    q.Bind(i++, c.reported_at).Bind(i++, c.received_at).Bind(i++, c.reporter);
-    q.Bind(i++, c.idempotency_key).Bind(i++, c.request_hash).Bind(i++, c.cell);
-    q.Bind(i++, c.village).Bind(i++, c.branch).Bind(i++, c.office);
-    q.Bind(i++, int64_t(c.outside)).Bind(i++, c.boundary_version);
-    q.Bind(i++, c.accept_by).Bind(i++, c.handle_by).Bind(i++, c.level);
-    q.Bind(i++, c.assignment);
+    q.Bind(1, std::string(number)).Bind(2, c.status).Bind(3, c.category);
+    q.Bind(4, c.description).Bind(5, c.address);
+    sqlite3_bind_double(q.get(), 6, c.lon);
+    sqlite3_bind_double(q.get(), 7, c.lat);
+    sqlite3_bind_double(q.get(), 8, c.accuracy_m);
+    q.Bind(9, c.reported_at).Bind(10, c.received_at).Bind(11, c.reporter);
+    q.Bind(12, c.idempotency_key).Bind(13, c.request_hash).Bind(14, c.cell);
+    q.Bind(15, c.village).Bind(16, c.branch).Bind(17, c.office);
+    q.Bind(18, int64_t(c.outside)).Bind(19, c.boundary_version);
+    q.Bind(20, c.accept_by).Bind(21, c.handle_by).Bind(22, c.level);
+    q.Bind(23, c.assignment);
     if (q.Step() != SQLITE_DONE)
       return done(std::unexpected(DbError("storing a case")));
     int64_t id = sqlite3_last_insert_rowid(db_);
@@ -727,7 +726,13 @@ class SqliteStore : public Store {
                       "(?4 = '' OR cell = ?4) AND (?5 = '' OR branch = ?5) "
                       "AND (?6 = '' OR office = ?6) AND (?7 < 0 OR reporter "
                       "= ?7 OR (?8 <> '' AND instr(?8, ',' || cell || ',') "
-                      "> 0)) ORDER BY id DESC LIMIT ?9 OFFSET ?10";
+                      "> 0)) AND (?11 = '' OR instr(description, ?11) > 0 OR "
+                      "instr(address, ?11) > 0) AND (?12 = 0 OR (lon >= ?13 "
+                      "AND lat >= ?14 AND lon <= ?15 AND lat <= ?16)) AND "
+                      "(?17 = '' OR received_at >= ?17) AND (?18 = '' OR "
+                      "received_at < ?18) AND (?19 = '' OR (handle_by < ?19 "
+                      "AND status NOT IN ('closed', 'rejected'))) ORDER BY "
+                      "id DESC LIMIT ?9 OFFSET ?10";
     Statement q(db_, sql.c_str());
     std::string cells;
     if (!f.cells_in.empty()) {
@@ -738,7 +743,12 @@ class SqliteStore : public Store {
     q.Bind(1, f.status).Bind(2, f.category).Bind(3, f.village).Bind(4, f.cell);
     q.Bind(5, f.branch).Bind(6, f.office);
     q.Bind(7, restricted ? f.reporter.value_or(0) : int64_t(-1));
-    q.Bind(8, cells).Bind(9, f.limit).Bind(10, f.offset);
+    q.Bind(8, cells).Bind(9, f.limit).Bind(10, f.offset).Bind(11, f.text);
+    q.Bind(12, int64_t(f.bbox.has_value()));
+    for (int k = 0; k < 4; ++k) {
+      sqlite3_bind_double(q.get(), 13 + k, f.bbox ? (*f.bbox)[k] : 0.0);
+    }
+    q.Bind(17, f.received_from).Bind(18, f.received_to).Bind(19, f.overdue_at);
     std::vector<CaseRecord> out;
     while (q.Step() == SQLITE_ROW) out.push_back(ReadCase(q));
     return out;

@@ -17,6 +17,7 @@
 //   auto v = (*store)->AddVersion(input);            // -> 1
 //   auto town = (*store)->LoadLayers(std::nullopt);  // the newest version
 
+#include <array>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -117,6 +118,12 @@ struct CaseEvent {
 
 struct CaseFilter {
   std::string status, category, village, cell, branch, office;
+  std::string text;  // a substring of the description or address
+  std::optional<std::array<double, 4>>
+      bbox;                   // min lon, min lat, max lon, max lat
+  std::string received_from;  // ISO 8601 local (+08:00), inclusive
+  std::string received_to;    // exclusive
+  std::string overdue_at;     // non-empty: open cases whose handle_by < it
   std::optional<int64_t> reporter;
   std::vector<std::string> cells_in;  // non-empty: only these cells
   int64_t limit = 50;

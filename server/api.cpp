@@ -367,6 +367,35 @@ struct Api::Impl {
       f.cell = q("cell");
       f.branch = q("branch");
       f.office = q("office");
+      f.text = q("text");
+      if (std::string b = q("bbox"); !b.empty()) {
+        std::array<double, 4> box{};
+        char tail = 0;
+        if (std::sscanf(b.c_str(), "%lf,%lf,%lf,%lf%c", &box[0], &box[1],
+                        &box[2], &box[3], &tail) != 4 ||
+            !(box[0] <= box[2] && box[1] <= box[3])) {
+          return ErrorResponse(400, "invalid_argument",
+                               "bbox must be min_lon,min_lat,max_lon,max_lat",
+                               "bbox");
+        }
+        f.bbox = box;
+      }
+      for (auto [key, out] : {std::pair{"from", &f.received_from},
+                              std::pair{"to", &f.received_to}}) {
+        if (std::string v = q(key); !v.empty()) {
+          auto t = core::ParseTime(v);
+          if (!t)
+            return ErrorResponse(400, "invalid_argument", t.error().message,
+                                 key);
+          *out = core::FormatLocal(*t);
+        }
+      }
+      if (std::string v = q("overdue"); v == "true" || v == "1") {
+        f.overdue_at = core::FormatLocal(Now(api));
+      } else if (!v.empty() && v != "false" && v != "0") {
+        return ErrorResponse(400, "invalid_argument",
+                             "overdue takes true or false", "overdue");
+      }
       for (auto [key, out, max] : {std::tuple{"limit", &f.limit, 500},
                                    std::tuple{"offset", &f.offset, 1 << 30}}) {
         std::string v = q(key);
@@ -460,7 +489,8 @@ struct Api::Impl {
        "case, 200 same key and body, 409 same key other body");
     op("/api/v1/cases", "get",
        "Cases visible to the user; filters status, category, village, cell, "
-       "branch, office; paging limit, offset");
+       "branch, office, text, bbox=minlon,minlat,maxlon,maxlat, from, to "
+       "(received), overdue=true; paging limit, offset");
     op("/api/v1/cases/{id}", "get", "One case with its event timeline");
     op("/api/v1/locate", "get",
        "Which cell, village, branch and zones hold ?lon&lat");

@@ -257,3 +257,50 @@ TEST_CASE("Api: grid leaders see their cells and their own reports only") {
   CHECK(f.Call("GET", "/api/v1/cases", "", td, {}, {{"limit", "-1"}}).status ==
         400);
 }
+
+TEST_CASE(
+    "Api: case filters: text, bbox, time range, overdue, with SQL "
+    "metacharacters harmless") {
+  Fixture f;
+  auto [user, at] = f.LeaderAndPoint();
+  std::string token = f.Login(user);
+  auto post = [&, at = at](const std::string& key, const std::string& text) {
+    ApiResponse r = f.Call("POST", "/api/v1/reports", Report(at, text).dump(),
+                           token, {{"idempotency-key", key}});
+    REQUIRE(r.status == 201);
+  };
+  post("a", "焚烧秸秆 near the school");
+  f.now += std::chrono::hours(30);  // the next day: tokens have expired
+  CHECK(f.Call("GET", "/api/v1/me", "", token).status == 401);
+  token = f.Login(user);
+  post("b", "烟雾很大");
+  std::string td = f.Login("p0021");
+  auto count = [&](std::map<std::string, std::string> query) {
+    ApiResponse r = f.Call("GET", "/api/v1/cases", "", td, {}, query);
+    REQUIRE_MESSAGE(r.status == 200, r.body);
+    return json::parse(r.body)["cases"].size();
+  };
+  CHECK(count({}) == 2);
+  CHECK(count({{"text", "秸秆"}}) == 1);
+  CHECK(count({{"text", "' OR 1=1 --"}}) == 0);
+  CHECK(count({{"cell", "x' OR '1'='1"}}) == 0);
+  double lon = at["lon"], lat = at["lat"];
+  char box[128];
+  std::snprintf(box, sizeof box, "%.6f,%.6f,%.6f,%.6f", lon - 0.001,
+                lat - 0.001, lon + 0.001, lat + 0.001);
+  CHECK(count({{"bbox", box}}) == 2);
+  CHECK(count({{"bbox", "110.0,34.0,110.1,34.1"}}) == 0);
+  CHECK(count({{"from", "2026-11-27T00:00"}}) == 1);
+  CHECK(count({{"to", "2026-11-27T00:00"}}) == 1);
+  // 露天焚烧 must be handled within 1 h + 4 working hours: the first report
+  // is overdue a day later, the second is not.
+  CHECK(count({{"overdue", "true"}}) == 1);
+  CHECK(
+      f.Call("GET", "/api/v1/cases", "", td, {}, {{"bbox", "1,2,3"}}).status ==
+      400);
+  CHECK(f.Call("GET", "/api/v1/cases", "", td, {}, {{"from", "yesterday"}})
+            .status == 400);
+  CHECK(f.Call("GET", "/api/v1/cases/../../etc/passwd", "", td).status == 404);
+  CHECK(f.Call("GET", "/api/v1/cases/99999999999999999999", "", td).status ==
+        404);
+}
