@@ -116,6 +116,21 @@ Result<ImportOutcome> ImportLayer(Store& store,
   outcome.diff = Diff(current->layers.cells, next.cells);
   outcome.diff.from = current->version;
   outcome.diff.to = current->version + 1;
+  CaseFilter in_changed;
+  in_changed.limit = 1 << 30;
+  for (const CellChange& c : outcome.diff.changes) {
+    if (c.change != "added") in_changed.cells_in.push_back(c.code);
+  }
+  if (!in_changed.cells_in.empty()) {
+    in_changed.reporter = 0;  // no account has id 0: select by cell only
+    auto cases = store.ListCases(in_changed);
+    if (!cases) return std::unexpected(cases.error());
+    for (CaseRecord& c : *cases) {
+      if (c.status != "closed" && c.status != "rejected") {
+        outcome.affected_cases.push_back(std::move(c));
+      }
+    }
+  }
   if (dry_run) return outcome;
 
   VersionInput input;

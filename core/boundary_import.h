@@ -40,6 +40,10 @@ struct ImportOutcome {
   spatial::ImportResult report;
   std::optional<int64_t> version;  // set when a version was stored
   BoundaryDiff diff;               // cells layer: what the import changes
+  // Open cases (not closed or rejected) in cells the import changes or
+  // removes: they keep the version they were routed with, but the office
+  // may want to look at them.
+  std::vector<CaseRecord> affected_cases;
 };
 
 // Fails only for file-level errors (unreadable source, no CRS, bad text

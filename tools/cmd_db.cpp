@@ -158,10 +158,25 @@ int RunImport(int argc, char** argv) {
                                     : nlohmann::ordered_json();
     j["dry_run"] = args.Has("dry-run");
     if (accepted) j["diff"] = DiffJson(outcome->diff);
+    j["affected_open_cases"] = nlohmann::ordered_json::array();
+    for (const auto& c : outcome->affected_cases) {
+      j["affected_open_cases"].push_back({{"id", c.id},
+                                          {"number", c.number},
+                                          {"cell", c.cell},
+                                          {"status", c.status}});
+    }
     std::cout << j.dump(2) << "\n";
   } else {
     std::cout << spatial::FormatReport(outcome->report);
     if (accepted) PrintDiff(outcome->diff);
+    if (!outcome->affected_cases.empty()) {
+      std::cout << "在改动网格中的未结案件 open cases in changed cells "
+                   "(they keep the boundary version they were routed with):\n";
+      for (const auto& c : outcome->affected_cases) {
+        std::cout << "  " << c.number << " " << c.cell << " " << c.status
+                  << "\n";
+      }
+    }
     if (outcome->version) {
       std::cout << "已导入 imported as boundary version " << *outcome->version
                 << "\n";
