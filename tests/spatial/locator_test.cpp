@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <atomic>
+#include <chrono>
 #include <numeric>
 #include <random>
 #include <thread>
@@ -298,7 +299,12 @@ TEST_CASE("LocatorSlot: readers never see a half-swapped snapshot") {
     });
   }
   auto kept = slot.Get();  // an old snapshot stays usable after swaps
-  for (int i = 0; i < 2000; ++i) {
+  // Swap at least 2000 times and until the readers have answered often
+  // (slow starts under sanitizers); bounded so a hang cannot last.
+  auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  for (int i = 0; (i < 2000 || answers.load() < 3000) &&
+                  std::chrono::steady_clock::now() < give_up;
+       ++i) {
     slot.Replace(i % 2 ? v1 : v2);
     std::this_thread::yield();
   }
