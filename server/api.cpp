@@ -114,7 +114,7 @@ struct Api::Impl {
     return user;
   }
 
-  // Which cases a user may see: nullopt = all.
+  // Narrows `f` to the cases `u` may see (dispatchers etc.: unchanged).
   static core::CaseFilter Scope(const Api& api, const core::User& u,
                                 core::CaseFilter f) {
     if (u.role == "grid_leader") {

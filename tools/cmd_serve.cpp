@@ -48,7 +48,7 @@ std::string ReadPassword() {
   return line;
 }
 
-// Creates the demo database; returns false with a message on failure.
+// Creates the demo database with demo logins for the sample town.
 Result<void> MakeDemo(const std::string& data) {
   auto input = core::ReadTownFolder(data);
   if (!input) return std::unexpected(input.error());
