@@ -1,5 +1,6 @@
 #include "server/api.h"
 
+#include <cmath>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 #include <regex>
@@ -8,6 +9,7 @@
 #include "core/accounts.h"
 #include "core/intake.h"
 #include "core/store.h"
+#include "server/api_internal.h"
 
 namespace wangge::server {
 namespace {
@@ -17,6 +19,33 @@ using nlohmann::ordered_json;
 // Upper bounds of the latency histogram, seconds.
 constexpr double kBuckets[] = {0.001, 0.002, 0.005, 0.01, 0.02, 0.05,
                                0.1,   0.2,   0.5,   1,    2,    5};
+
+ordered_json UserJson(const core::User& u) {
+  return {{"id", u.id},         {"username", u.username},
+          {"role", u.role},     {"scope", u.scope},
+          {"person", u.person}, {"name", u.display_name}};
+}
+
+// One connection per thread and database path (SQLite rule).
+Result<core::Store*> StoreFor(const std::string& path) {
+  thread_local std::map<std::string, std::unique_ptr<core::Store>> stores;
+  auto it = stores.find(path);
+  if (it != stores.end()) return it->second.get();
+  auto opened = core::Store::Open(path);
+  if (!opened) return std::unexpected(opened.error());
+  core::Store* raw = opened->get();
+  stores[path] = std::move(*opened);
+  return raw;
+}
+
+}  // namespace
+
+namespace internal {
+
+std::string Context::Query(const std::string& key) const {
+  auto it = req.query.find(key);
+  return it == req.query.end() ? std::string() : it->second;
+}
 
 int StatusOf(ErrorCode code) {
   switch (code) {
@@ -36,16 +65,16 @@ int StatusOf(ErrorCode code) {
   return 500;
 }
 
-ApiResponse Json(int status, const std::string& body) {
+ApiResponse Json(int status, std::string body) {
   ApiResponse r;
   r.status = status;
-  r.body = body;
+  r.body = std::move(body);
   return r;
 }
 
 ApiResponse ErrorResponse(int status, const std::string& code,
                           const std::string& message,
-                          const std::string& field = "") {
+                          const std::string& field) {
   ordered_json e = {{"code", code}, {"message", message}};
   if (!field.empty()) e["field"] = field;
   return Json(status, ordered_json{{"error", e}}.dump());
@@ -68,86 +97,117 @@ std::string IsoUtc(core::Time t) {
   return buf;
 }
 
-ordered_json UserJson(const core::User& u) {
-  return {{"id", u.id},         {"username", u.username},
-          {"role", u.role},     {"scope", u.scope},
-          {"person", u.person}, {"name", u.display_name}};
+Result<core::User> UserForToken(Context& c, const std::string& token) {
+  auto user = c.db.UserForToken(core::Digest(token), IsoUtc(c.now));
+  if (!user || user->disabled) {
+    return Fail(ErrorCode::kPermissionDenied,
+                "the token is unknown or expired; log in again",
+                "Authorization");
+  }
+  c.who = user->username;
+  return user;
 }
 
-}  // namespace
+Result<core::User> Authenticate(Context& c) {
+  auto it = c.req.headers.find("authorization");
+  if (it == c.req.headers.end() || !it->second.starts_with("Bearer ")) {
+    return Fail(ErrorCode::kPermissionDenied,
+                "log in first (POST /api/v1/login) and send "
+                "`Authorization: Bearer <token>`",
+                "Authorization");
+  }
+  return UserForToken(c, it->second.substr(7));
+}
+
+core::CaseFilter Scope(const core::Town& town, const core::User& u,
+                       core::CaseFilter f) {
+  if (u.role == "grid_leader") {
+    f.reporter = u.id;
+    for (const auto& [code, cell] : town.config.cells) {
+      if (cell.leader == u.person) f.cells_in.push_back(code);
+    }
+    if (f.cells_in.empty()) f.cells_in.push_back("-");
+  } else if (u.role == "branch") {
+    f.reporter = u.id;
+    for (const auto& [code, cell] : town.config.cells) {
+      if (cell.branch == u.scope) f.cells_in.push_back(code);
+    }
+    if (f.cells_in.empty()) f.cells_in.push_back("-");
+  } else if (u.role == "office") {
+    f.office = u.scope;
+  }
+  return f;
+}
+
+bool MaySee(const core::Town& town, const core::User& u,
+            const core::CaseRecord& c) {
+  if (u.role == "grid_leader" || u.role == "branch") {
+    if (c.reporter == u.id) return true;
+    auto cell = town.config.cells.find(c.cell);
+    if (cell == town.config.cells.end()) return false;
+    return u.role == "grid_leader" ? cell->second.leader == u.person
+                                   : cell->second.branch == u.scope;
+  }
+  if (u.role == "office") return c.office == u.scope;
+  return true;
+}
+
+Result<core::CaseFilter> ParseCaseFilter(const Context& c) {
+  core::CaseFilter f;
+  f.status = c.Query("status");
+  f.category = c.Query("category");
+  f.village = c.Query("village");
+  f.cell = c.Query("cell");
+  f.branch = c.Query("branch");
+  f.office = c.Query("office");
+  f.text = c.Query("text");
+  if (std::string b = c.Query("bbox"); !b.empty()) {
+    std::array<double, 4> box{};
+    char tail = 0;
+    if (std::sscanf(b.c_str(), "%lf,%lf,%lf,%lf%c", &box[0], &box[1], &box[2],
+                    &box[3], &tail) != 4 ||
+        !(box[0] <= box[2] && box[1] <= box[3])) {
+      return Fail(ErrorCode::kInvalidArgument,
+                  "bbox must be min_lon,min_lat,max_lon,max_lat", "bbox");
+    }
+    f.bbox = box;
+  }
+  for (auto [key, out] :
+       {std::pair{"from", &f.received_from}, std::pair{"to", &f.received_to}}) {
+    if (std::string v = c.Query(key); !v.empty()) {
+      auto t = core::ParseTime(v);
+      if (!t) return Fail(ErrorCode::kInvalidArgument, t.error().message, key);
+      *out = core::FormatLocal(*t);
+    }
+  }
+  if (std::string v = c.Query("overdue"); v == "true" || v == "1") {
+    f.overdue_at = core::FormatLocal(c.now);
+  } else if (!v.empty() && v != "false" && v != "0") {
+    return Fail(ErrorCode::kInvalidArgument, "overdue takes true or false",
+                "overdue");
+  }
+  for (auto [key, out, max] : {std::tuple{"limit", &f.limit, 500},
+                               std::tuple{"offset", &f.offset, 1 << 30}}) {
+    std::string v = c.Query(key);
+    if (v.empty()) continue;
+    char* end = nullptr;
+    long long n = std::strtoll(v.c_str(), &end, 10);
+    if (*end || n < 0 || n > max) {
+      return Fail(ErrorCode::kInvalidArgument,
+                  std::string(key) + " must be a whole number 0.." +
+                      std::to_string(max),
+                  key);
+    }
+    *out = n;
+  }
+  return f;
+}
+
+}  // namespace internal
+
+using namespace internal;
 
 struct Api::Impl {
-  // One connection per thread and database path (SQLite rule).
-  static Result<core::Store*> StoreFor(const std::string& path) {
-    thread_local std::map<std::string, std::unique_ptr<core::Store>> stores;
-    auto it = stores.find(path);
-    if (it != stores.end()) return it->second.get();
-    auto opened = core::Store::Open(path);
-    if (!opened) return std::unexpected(opened.error());
-    core::Store* raw = opened->get();
-    stores[path] = std::move(*opened);
-    return raw;
-  }
-
-  static core::Time Now(const Api& api) {
-    if (api.options_.now) return api.options_.now();
-    return std::chrono::floor<std::chrono::seconds>(
-        std::chrono::system_clock::now());
-  }
-
-  static Result<core::User> Authenticate(Api& api, core::Store& store,
-                                         const ApiRequest& req) {
-    auto it = req.headers.find("authorization");
-    if (it == req.headers.end() || !it->second.starts_with("Bearer ")) {
-      return Fail(ErrorCode::kPermissionDenied,
-                  "log in first (POST /api/v1/login) and send "
-                  "`Authorization: Bearer <token>`",
-                  "Authorization");
-    }
-    auto user = store.UserForToken(core::Digest(it->second.substr(7)),
-                                   IsoUtc(Now(api)));
-    if (!user) {
-      return Fail(ErrorCode::kPermissionDenied,
-                  "the token is unknown or expired; log in again",
-                  "Authorization");
-    }
-    return user;
-  }
-
-  // Narrows `f` to the cases `u` may see (dispatchers etc.: unchanged).
-  static core::CaseFilter Scope(const Api& api, const core::User& u,
-                                core::CaseFilter f) {
-    if (u.role == "grid_leader") {
-      f.reporter = u.id;
-      for (const auto& [code, cell] : api.town_->config.cells) {
-        if (cell.leader == u.person) f.cells_in.push_back(code);
-      }
-      if (f.cells_in.empty()) f.cells_in.push_back("-");
-    } else if (u.role == "branch") {
-      f.reporter = u.id;
-      for (const auto& [code, cell] : api.town_->config.cells) {
-        if (cell.branch == u.scope) f.cells_in.push_back(code);
-      }
-      if (f.cells_in.empty()) f.cells_in.push_back("-");
-    } else if (u.role == "office") {
-      f.office = u.scope;
-    }
-    return f;
-  }
-
-  static bool MaySee(const Api& api, const core::User& u,
-                     const core::CaseRecord& c) {
-    if (u.role == "grid_leader" || u.role == "branch") {
-      if (c.reporter == u.id) return true;
-      auto cell = api.town_->config.cells.find(c.cell);
-      if (cell == api.town_->config.cells.end()) return false;
-      return u.role == "grid_leader" ? cell->second.leader == u.person
-                                     : cell->second.branch == u.scope;
-    }
-    if (u.role == "office") return c.office == u.scope;
-    return true;
-  }
-
   static ApiResponse Login(Api& api, core::Store& store,
                            const ApiRequest& req) {
     auto j = nlohmann::json::parse(req.body, nullptr, false);
@@ -253,41 +313,72 @@ struct Api::Impl {
     return Json(200, out.dump());
   }
 
-  static ApiResponse Route(Api& api, const ApiRequest& req, std::string& route,
-                           std::string& who) {
+  static core::Time Now(const Api& api) {
+    if (api.options_.now) return api.options_.now();
+    return std::chrono::floor<std::chrono::seconds>(
+        std::chrono::system_clock::now());
+  }
+
+  static ApiResponse Locate(Context& c) {
+    auto num = [&](const char* k) -> std::optional<double> {
+      std::string v = c.Query(k);
+      char* end = nullptr;
+      double d = std::strtod(v.c_str(), &end);
+      if (v.empty() || *end || !std::isfinite(d)) return std::nullopt;
+      return d;
+    };
+    auto lon = num("lon"), lat = num("lat");
+    if (!lon || !lat) {
+      return ErrorResponse(400, "invalid_argument",
+                           "give ?lon=..&lat=.. in WGS84 degrees",
+                           lon ? "lat" : "lon");
+    }
+    auto placed = c.town.locator->Locate({*lon, *lat});
+    if (!placed) return FromError(placed.error());
+    ordered_json j = {{"inside", placed->inside},
+                      {"cell", placed->cell},
+                      {"village", placed->village},
+                      {"zones", placed->zones},
+                      {"boundary_version", placed->boundary_version}};
+    if (placed->inside) {
+      const auto& cell = c.town.config.cells.at(placed->cell);
+      j["cell_name"] = cell.name;
+      j["branch"] = cell.branch;
+      j["branch_name"] = c.town.config.branches.at(cell.branch).name;
+    } else {
+      j["nearest_cell"] = placed->nearest_cell;
+      j["distance_m"] = placed->distance_m;
+    }
+    return Json(200, j.dump());
+  }
+
+  static ApiResponse Route(Context& c) {
+    Api& api = c.api;
+    const ApiRequest& req = c.req;
+    core::Store& db = c.db;
     const std::string& m = req.method;
     const std::string& p = req.path;
-    if (m == "GET" && p == "/healthz") {
-      route = "/healthz";
-      return Json(200, ordered_json{{"status", "ok"},
-                                    {"boundary_version", api.town_->version}}
-                           .dump());
-    }
-    auto store = StoreFor(api.options_.db_path);
-    if (!store) return FromError(store.error());
-    core::Store& db = **store;
     if (m == "GET" && p == "/metrics") {
-      route = "/metrics";
+      c.route = "/metrics";
       return MetricsText(api, db);
     }
     if (m == "POST" && p == "/api/v1/login") {
-      route = "/api/v1/login";
+      c.route = "/api/v1/login";
       return Login(api, db, req);
     }
     if (m == "GET" && p == "/api/v1/openapi.json") {
-      route = p;
+      c.route = p;
       return Json(200, OpenApi());
     }
     static const std::regex kCase(R"(/api/v1/cases/(\d{1,18}))");
     std::smatch match;
     bool is_case = std::regex_match(p, match, kCase);
-    route = is_case ? "/api/v1/cases/{id}" : p;
-    auto user = Authenticate(api, db, req);
+    c.route = is_case ? "/api/v1/cases/{id}" : p;
+    auto user = Authenticate(c);
     if (!user) {
       return ErrorResponse(401, "unauthenticated", user.error().message,
                            "Authorization");
     }
-    who = user->username;
     if (m == "POST" && p == "/api/v1/logout") {
       auto it = req.headers.find("authorization");
       (void)db.DeleteToken(core::Digest(it->second.substr(7)));
@@ -299,130 +390,45 @@ struct Api::Impl {
                        p == "/api/v1/branches" || p == "/api/v1/villages")) {
       return Reference(api, p.substr(8));
     }
-    if (m == "GET" && p == "/api/v1/locate") {
-      auto num = [&](const char* k) -> std::optional<double> {
-        auto it = req.query.find(k);
-        if (it == req.query.end()) return std::nullopt;
-        char* end = nullptr;
-        double v = std::strtod(it->second.c_str(), &end);
-        if (it->second.empty() || *end) return std::nullopt;
-        return v;
-      };
-      auto lon = num("lon"), lat = num("lat");
-      if (!lon || !lat) {
-        return ErrorResponse(400, "invalid_argument",
-                             "give ?lon=..&lat=.. in WGS84 degrees",
-                             lon ? "lat" : "lon");
-      }
-      auto placed = api.town_->locator->Locate({*lon, *lat});
-      if (!placed) return FromError(placed.error());
-      ordered_json j = {{"inside", placed->inside},
-                        {"cell", placed->cell},
-                        {"village", placed->village},
-                        {"zones", placed->zones},
-                        {"boundary_version", placed->boundary_version}};
-      if (placed->inside) {
-        const auto& cell = api.town_->config.cells.at(placed->cell);
-        j["cell_name"] = cell.name;
-        j["branch"] = cell.branch;
-        j["branch_name"] = api.town_->config.branches.at(cell.branch).name;
-      } else {
-        j["nearest_cell"] = placed->nearest_cell;
-        j["distance_m"] = placed->distance_m;
-      }
-      return Json(200, j.dump());
-    }
+    if (m == "GET" && p == "/api/v1/locate") return Locate(c);
     if (m == "POST" && p == "/api/v1/reports") {
       auto report = core::ParseReport(req.body);
       if (!report) return FromError(report.error());
       auto key = req.headers.find("idempotency-key");
-      auto in = core::SubmitReport(db, *api.town_, *user, *report,
+      auto in = core::SubmitReport(db, c.town, *user, *report,
                                    key == req.headers.end() ? "" : key->second,
-                                   Now(api));
+                                   c.now);
       if (!in) return FromError(in.error());
       ApiResponse r = Json(in->existed ? 200 : 201, core::CaseJson(in->record));
       r.headers["Location"] = "/api/v1/cases/" + std::to_string(in->record.id);
       return r;
     }
     if (m == "GET" && is_case) {
-      auto c = db.GetCase(std::stoll(match[1]));
-      if (!c || !MaySee(api, *user, *c)) {
+      auto found = db.GetCase(std::stoll(match[1]));
+      if (!found || !MaySee(c.town, *user, *found)) {
         return ErrorResponse(404, "not_found",
                              "case " + std::string(match[1]) +
                                  " does not exist or is not yours to see");
       }
-      auto events = db.Events(c->id);
+      auto events = db.Events(found->id);
       if (!events) return FromError(events.error());
-      return Json(200, core::CaseJson(*c, &*events));
+      return Json(200, core::CaseJson(*found, &*events));
     }
     if (m == "GET" && p == "/api/v1/cases") {
-      core::CaseFilter f;
-      auto q = [&](const char* k) {
-        auto it = req.query.find(k);
-        return it == req.query.end() ? std::string() : it->second;
-      };
-      f.status = q("status");
-      f.category = q("category");
-      f.village = q("village");
-      f.cell = q("cell");
-      f.branch = q("branch");
-      f.office = q("office");
-      f.text = q("text");
-      if (std::string b = q("bbox"); !b.empty()) {
-        std::array<double, 4> box{};
-        char tail = 0;
-        if (std::sscanf(b.c_str(), "%lf,%lf,%lf,%lf%c", &box[0], &box[1],
-                        &box[2], &box[3], &tail) != 4 ||
-            !(box[0] <= box[2] && box[1] <= box[3])) {
-          return ErrorResponse(400, "invalid_argument",
-                               "bbox must be min_lon,min_lat,max_lon,max_lat",
-                               "bbox");
-        }
-        f.bbox = box;
-      }
-      for (auto [key, out] : {std::pair{"from", &f.received_from},
-                              std::pair{"to", &f.received_to}}) {
-        if (std::string v = q(key); !v.empty()) {
-          auto t = core::ParseTime(v);
-          if (!t)
-            return ErrorResponse(400, "invalid_argument", t.error().message,
-                                 key);
-          *out = core::FormatLocal(*t);
-        }
-      }
-      if (std::string v = q("overdue"); v == "true" || v == "1") {
-        f.overdue_at = core::FormatLocal(Now(api));
-      } else if (!v.empty() && v != "false" && v != "0") {
-        return ErrorResponse(400, "invalid_argument",
-                             "overdue takes true or false", "overdue");
-      }
-      for (auto [key, out, max] : {std::tuple{"limit", &f.limit, 500},
-                                   std::tuple{"offset", &f.offset, 1 << 30}}) {
-        std::string v = q(key);
-        if (v.empty()) continue;
-        char* end = nullptr;
-        long long n = std::strtoll(v.c_str(), &end, 10);
-        if (*end || n < 0 || n > max) {
-          return ErrorResponse(400, "invalid_argument",
-                               std::string(key) +
-                                   " must be a whole number 0.." +
-                                   std::to_string(max),
-                               key);
-        }
-        *out = n;
-      }
-      auto cases = db.ListCases(Scope(api, *user, f));
+      auto f = ParseCaseFilter(c);
+      if (!f) return FromError(f.error());
+      auto cases = db.ListCases(Scope(c.town, *user, *f));
       if (!cases) return FromError(cases.error());
       std::string body = "{\"cases\":[";
       for (size_t i = 0; i < cases->size(); ++i) {
         if (i) body += ',';
         body += core::CaseJson((*cases)[i]);
       }
-      body += "],\"limit\":" + std::to_string(f.limit) +
-              ",\"offset\":" + std::to_string(f.offset) + "}";
+      body += "],\"limit\":" + std::to_string(f->limit) +
+              ",\"offset\":" + std::to_string(f->offset) + "}";
       return Json(200, body);
     }
-    route = "unmatched";
+    c.route = "unmatched";
     return ErrorResponse(
         404, "not_found",
         "no such endpoint: " + m + " " + p + "; see /api/v1/openapi.json");
@@ -533,10 +539,24 @@ void Api::Record(const std::string& route, int status, double seconds) {
 
 ApiResponse Api::Handle(const ApiRequest& request) {
   auto start = std::chrono::steady_clock::now();
-  std::string route, who;
+  std::shared_ptr<const core::Town> town = town_;
+  std::string route;
   ApiResponse r;
   try {
-    r = Impl::Route(*this, request, route, who);
+    if (request.method == "GET" && request.path == "/healthz") {
+      route = "/healthz";
+      r = Json(200, ordered_json{{"status", "ok"},
+                                 {"boundary_version", town->version}}
+                        .dump());
+    } else if (auto store = StoreFor(options_.db_path); !store) {
+      r = FromError(store.error());
+    } else {
+      Context c{*this, *town, **store, request, Impl::Now(*this)};
+      // Modules with their own routes first, then the core API.
+      r = Impl::Route(c);
+      route = c.route;
+      r.user = c.who;
+    }
   } catch (const std::exception& e) {
     std::fprintf(stderr, "internal error on %s %s: %s\n",
                  request.method.c_str(), request.path.c_str(), e.what());
@@ -544,7 +564,6 @@ ApiResponse Api::Handle(const ApiRequest& request) {
                       "internal error; it has been logged. Please report it");
   }
   r.route = route.empty() ? "unmatched" : route;
-  r.user = who;
   Record(r.route, r.status,
          std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
              .count());

@@ -1,0 +1,65 @@
+#pragma once
+// Internal to server/: what the route modules share. Api::Handle makes one
+// Context per request and offers it to each module in turn; a module
+// answers the requests that are its own and returns nullopt for the rest.
+//
+//   std::optional<ApiResponse> Open311Route(Context& c) {
+//     if (!c.req.path.starts_with("/open311/")) return std::nullopt;
+//     c.route = "/open311/v2/requests";
+//     ...
+//   }
+
+#include <optional>
+#include <string>
+
+#include "base/result.h"
+#include "core/calendar.h"
+#include "core/store.h"
+#include "core/town.h"
+#include "server/api.h"
+
+namespace wangge::server::internal {
+
+struct Context {
+  Api& api;
+  const core::Town& town;
+  core::Store& db;  // this thread's connection
+  const ApiRequest& req;
+  core::Time now;
+  std::string route;  // the matched route pattern, for metrics
+  std::string who;    // the user's name, for the access log
+
+  // The query parameter `key`, or "".
+  std::string Query(const std::string& key) const;
+};
+
+ApiResponse Json(int status, std::string body);
+// {"error": {"code", "message", "field"}}.
+ApiResponse ErrorResponse(int status, const std::string& code,
+                          const std::string& message,
+                          const std::string& field = "");
+// The status that goes with the error's code (400, 403, 404, 409, 503, 500).
+int StatusOf(ErrorCode code);
+ApiResponse FromError(const Error& e);
+// "2026-11-30T07:20:36Z".
+std::string IsoUtc(core::Time t);
+
+// The active user holding `token` (a bearer token or an Open311 api_key);
+// kPermissionDenied if unknown, expired or disabled. Sets c.who.
+Result<core::User> UserForToken(Context& c, const std::string& token);
+// The user of the request's `Authorization: Bearer` header.
+Result<core::User> Authenticate(Context& c);
+
+// Narrows `f` to the cases `u` may see: a grid leader their cells and own
+// reports, a branch its cells and own reports, an office its cases.
+core::CaseFilter Scope(const core::Town& town, const core::User& u,
+                       core::CaseFilter f);
+bool MaySee(const core::Town& town, const core::User& u,
+            const core::CaseRecord& c);
+
+// The case-list filters of the request's query (status, category, village,
+// cell, branch, office, text, bbox, from, to, overdue, limit, offset);
+// kInvalidArgument names the bad parameter.
+Result<core::CaseFilter> ParseCaseFilter(const Context& c);
+
+}  // namespace wangge::server::internal
