@@ -105,6 +105,24 @@ CREATE TABLE case_events (
   PRIMARY KEY (case_id, seq)
 );
 )sql",
+    // 3: photo attachments; the bytes are files named by sha256.
+    R"sql(
+CREATE TABLE attachments (
+  id INTEGER PRIMARY KEY,
+  case_id INTEGER NOT NULL REFERENCES cases(id),
+  sha256 TEXT NOT NULL,
+  mime TEXT NOT NULL,
+  bytes INTEGER NOT NULL,
+  width INTEGER,
+  height INTEGER,
+  orientation INTEGER NOT NULL DEFAULT 1,
+  lon REAL,
+  lat REAL,
+  uploaded_by INTEGER NOT NULL REFERENCES users(id),
+  uploaded_at TEXT NOT NULL,
+  UNIQUE (case_id, sha256)
+);
+)sql",
 };
 
 std::string NowUtc() {
@@ -772,6 +790,101 @@ class SqliteStore : public Store {
     std::map<std::string, int64_t> out;
     while (q.Step() == SQLITE_ROW) out[q.Text(0)] = q.Int(1);
     return out;
+  }
+
+  static constexpr const char* kAttachmentColumns =
+      "id, case_id, sha256, mime, bytes, width, height, orientation, lon, "
+      "lat, uploaded_by, uploaded_at";
+
+  static Attachment ReadAttachment(Statement& q) {
+    auto opt_int = [&](int col) -> std::optional<int64_t> {
+      if (sqlite3_column_type(q.get(), col) == SQLITE_NULL) return std::nullopt;
+      return q.Int(col);
+    };
+    auto opt_real = [&](int col) -> std::optional<double> {
+      if (sqlite3_column_type(q.get(), col) == SQLITE_NULL) return std::nullopt;
+      return sqlite3_column_double(q.get(), col);
+    };
+    Attachment a;
+    a.id = q.Int(0);
+    a.case_id = q.Int(1);
+    a.sha256 = q.Text(2);
+    a.mime = q.Text(3);
+    a.bytes = q.Int(4);
+    a.width = opt_int(5);
+    a.height = opt_int(6);
+    a.orientation = q.Int(7);
+    a.lon = opt_real(8);
+    a.lat = opt_real(9);
+    a.uploaded_by = q.Int(10);
+    a.uploaded_at = q.Text(11);
+    return a;
+  }
+
+  Result<AddedAttachment> AddAttachment(const Attachment& a) override {
+    // One statement: the UNIQUE (case_id, sha256) makes a repeat a no-op.
+    std::string sql = std::string("INSERT INTO attachments(") +
+                      std::string(kAttachmentColumns).substr(4) +
+                      ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON "
+                      "CONFLICT (case_id, sha256) DO NOTHING";
+    Statement q(db_, sql.c_str());
+    q.Bind(1, a.case_id).Bind(2, a.sha256).Bind(3, a.mime).Bind(4, a.bytes);
+    auto bind_int = [&](int i, std::optional<int64_t> v) {
+      if (v) q.Bind(i, *v);  // unbound parameters are NULL
+    };
+    auto bind_real = [&](int i, std::optional<double> v) {
+      if (v) sqlite3_bind_double(q.get(), i, *v);
+    };
+    bind_int(5, a.width);
+    bind_int(6, a.height);
+    q.Bind(7, a.orientation);
+    bind_real(8, a.lon);
+    bind_real(9, a.lat);
+    q.Bind(10, a.uploaded_by).Bind(11, a.uploaded_at);
+    int rc = q.Step();
+    if (rc == SQLITE_CONSTRAINT) {
+      return Fail(ErrorCode::kNotFound,
+                  "case " + std::to_string(a.case_id) + " does not exist",
+                  "id");
+    }
+    if (rc != SQLITE_DONE) {
+      return std::unexpected(DbError("storing an attachment"));
+    }
+    bool added = sqlite3_changes(db_) > 0;
+    std::string read = std::string("SELECT ") + kAttachmentColumns +
+                       " FROM attachments WHERE case_id = ? AND sha256 = ?";
+    Statement r(db_, read.c_str());
+    r.Bind(1, a.case_id).Bind(2, a.sha256);
+    if (r.Step() != SQLITE_ROW) {
+      return std::unexpected(DbError("reading back an attachment"));
+    }
+    return AddedAttachment{ReadAttachment(r), !added};
+  }
+
+  Result<std::vector<Attachment>> Attachments(int64_t case_id) override {
+    std::string sql = std::string("SELECT ") + kAttachmentColumns +
+                      " FROM attachments WHERE case_id = ? ORDER BY id";
+    Statement q(db_, sql.c_str());
+    q.Bind(1, case_id);
+    std::vector<Attachment> out;
+    int rc;
+    while ((rc = q.Step()) == SQLITE_ROW) out.push_back(ReadAttachment(q));
+    if (rc != SQLITE_DONE) {
+      return std::unexpected(DbError("listing attachments"));
+    }
+    return out;
+  }
+
+  Result<Attachment> GetAttachment(int64_t id) override {
+    std::string sql = std::string("SELECT ") + kAttachmentColumns +
+                      " FROM attachments WHERE id = ?";
+    Statement q(db_, sql.c_str());
+    q.Bind(1, id);
+    if (q.Step() != SQLITE_ROW) {
+      return Fail(ErrorCode::kNotFound,
+                  "attachment " + std::to_string(id) + " does not exist", "id");
+    }
+    return ReadAttachment(q);
   }
 
   Result<std::string> ConfigFile(const std::string& name) override {

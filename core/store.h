@@ -130,6 +130,23 @@ struct CaseFilter {
   int64_t offset = 0;
 };
 
+// A photo attached to a case. The bytes live outside the database, by
+// content hash (see core/attachments.h); the row holds what was read from
+// the upload before its metadata was stripped. `orientation` is the EXIF
+// Orientation (1..8, 1 = upright or none), which the stored copy loses.
+struct Attachment {
+  int64_t id = 0;
+  int64_t case_id = 0;
+  std::string sha256;  // hex SHA-256 of the stored (stripped) bytes
+  std::string mime;    // image/jpeg, image/png, image/webp
+  int64_t bytes = 0;   // size of the stored copy
+  std::optional<int64_t> width, height;  // pixels, if the header says
+  int64_t orientation = 1;
+  std::optional<double> lon, lat;  // EXIF GPS, WGS84 degrees; none if absent
+  int64_t uploaded_by = 0;         // user id
+  std::string uploaded_at;         // ISO 8601 UTC
+};
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -180,6 +197,19 @@ class Store {
   virtual Result<std::vector<CaseRecord>> ListCases(const CaseFilter& f) = 0;
   virtual Result<std::vector<CaseEvent>> Events(int64_t case_id) = 0;
   virtual Result<std::map<std::string, int64_t>> CountCasesByStatus() = 0;
+
+  // Attachments. AddAttachment stores the row (the file must already be in
+  // place) and returns it with its id; the same sha256 on the same case
+  // returns the existing row instead, with `existed` set.
+  struct AddedAttachment {
+    Attachment attachment;
+    bool existed = false;
+  };
+  virtual Result<AddedAttachment> AddAttachment(const Attachment& a) = 0;
+  // The case's attachments, oldest first.
+  virtual Result<std::vector<Attachment>> Attachments(int64_t case_id) = 0;
+  // kNotFound if there is no attachment `id`.
+  virtual Result<Attachment> GetAttachment(int64_t id) = 0;
 };
 
 }  // namespace wangge::core
