@@ -78,6 +78,14 @@ std::string Digest(const std::string& text) {
   return Hex(out, sizeof out);
 }
 
+std::string Sha256Hex(std::string_view bytes) {
+  InitSodium();
+  unsigned char out[crypto_hash_sha256_BYTES];
+  crypto_hash_sha256(out, reinterpret_cast<const unsigned char*>(bytes.data()),
+                     bytes.size());
+  return Hex(out, sizeof out);
+}
+
 Result<int> CreatePeopleAccounts(Store& store, const std::string& password) {
   auto people_text = store.ConfigFile("people.json");
   if (!people_text) return std::unexpected(people_text.error());

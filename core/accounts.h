@@ -8,6 +8,7 @@
 //   std::string token = NewToken();  store.AddToken(Digest(token), ...);
 
 #include <string>
+#include <string_view>
 
 #include "base/result.h"
 #include "core/store.h"
@@ -26,6 +27,8 @@ bool VerifyPassword(const std::string& hash, const std::string& password);
 std::string NewToken();
 // Hex BLAKE2b-256 of `text`: token digests, request fingerprints.
 std::string Digest(const std::string& text);
+// Hex SHA-256 of `bytes` (64 lower-case characters): attachment names.
+std::string Sha256Hex(std::string_view bytes);
 
 // Creates accounts for the people of the town in `store`: username = person
 // id in lower case, role and scope from people.json. With `password` empty

@@ -8,6 +8,7 @@ packages=(
   libboost-dev libgdal-dev gdal-bin libsqlite3-dev libcpp-httplib-dev
   doctest-dev nlohmann-json3-dev libsodium-dev
   libgeos-dev postgresql-15-postgis-3 libpq-dev
+  zlib1g-dev libimage-exiftool-perl
 )
 
 missing=()
