@@ -5,6 +5,7 @@
 
 #include "core/accounts.h"
 #include "core/router.h"
+#include "core/workflow.h"
 
 namespace wangge::core {
 namespace {
@@ -185,7 +186,13 @@ Result<IntakeResult> SubmitReport(Store& store, const Town& town,
                   .at = c.received_at,
                   .from = "",
                   .to = "reported",
-                  .note = "上报 reported"};
+                  .note = "上报 reported",
+                  .action = "report",
+                  .details = json{
+                      {"accept_by", c.accept_by},
+                      {"handle_by", c.handle_by},
+                      {"level",
+                       c.level}}.dump()};
   auto inserted = store.InsertCase(c, first);
   if (!inserted) return std::unexpected(inserted.error());
   if (inserted->existed && inserted->record.request_hash != c.request_hash) {
@@ -196,7 +203,24 @@ Result<IntakeResult> SubmitReport(Store& store, const Town& town,
                     "report",
                 "Idempotency-Key");
   }
-  return IntakeResult{inserted->record, inserted->existed};
+  IntakeResult result{inserted->record, inserted->existed, {}};
+  if (!result.existed) {
+    auto duplicates = FindDuplicates(store, town, result.record, now);
+    if (duplicates) result.possible_duplicates = std::move(*duplicates);
+  }
+  return result;
+}
+
+std::string IntakeJson(const IntakeResult& in) {
+  ordered_json j = ordered_json::parse(CaseJson(in.record));
+  j["possible_duplicates"] = ordered_json::array();
+  for (const auto& d : in.possible_duplicates) {
+    j["possible_duplicates"].push_back({{"id", d.id},
+                                        {"number", d.number},
+                                        {"distance_m", d.distance_m},
+                                        {"status", d.status}});
+  }
+  return j.dump();
 }
 
 std::string CaseJson(const CaseRecord& c,
@@ -233,6 +257,19 @@ std::string CaseJson(const CaseRecord& c,
   assignment["handle_by"] = c.handle_by;
   assignment["level"] = c.level;
   j["assignment"] = assignment;
+  j["version"] = c.version;
+  j["assignee"] =
+      c.assignee ? ordered_json{{"id", c.assignee}} : ordered_json();
+  j["level"] = c.level;
+  j["rework_count"] = c.rework_count;
+  j["evaluation"] =
+      c.evaluation.empty() ? ordered_json() : ordered_json(c.evaluation);
+  j["overdue"] = c.overdue;
+  j["co_offices"] = ordered_json::parse(c.co_offices, nullptr, false);
+  if (j["co_offices"].is_discarded()) j["co_offices"] = ordered_json::array();
+  j["extension_hours"] = c.extension_hours;
+  j["duplicate_of"] =
+      c.duplicate_of ? ordered_json(c.duplicate_of) : ordered_json();
   if (events) {
     j["events"] = ordered_json::array();
     for (const auto& e : *events) {
@@ -242,7 +279,13 @@ std::string CaseJson(const CaseRecord& c,
            {"at", e.at},
            {"from", e.from.empty() ? ordered_json() : ordered_json(e.from)},
            {"to", e.to},
-           {"note", e.note}});
+           {"note", e.note},
+           {"action", e.action},
+           {"details",
+            ordered_json::parse(e.details, nullptr, false).is_object()
+                ? ordered_json::parse(e.details)
+                : ordered_json::object()},
+           {"hash", e.hash}});
     }
   }
   return j.dump();

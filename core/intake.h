@@ -17,6 +17,7 @@
 #include "core/calendar.h"
 #include "core/store.h"
 #include "core/town.h"
+#include "core/workflow.h"
 
 namespace wangge::core {
 
@@ -36,6 +37,9 @@ Result<ReportInput> ParseReport(const std::string& json_body);
 struct IntakeResult {
   CaseRecord record;
   bool existed = false;
+  // Open cases of the same category nearby (core/workflow.h
+  // FindDuplicates); new cases only.
+  std::vector<PossibleDuplicate> possible_duplicates;
 };
 
 // REQUIRES: user is an active account.
@@ -47,5 +51,7 @@ Result<IntakeResult> SubmitReport(Store& store, const Town& town,
 // reasons) and, if given, its events.
 std::string CaseJson(const CaseRecord& record,
                      const std::vector<CaseEvent>* events = nullptr);
+// The intake answer: CaseJson and `possible_duplicates`.
+std::string IntakeJson(const IntakeResult& result);
 
 }  // namespace wangge::core

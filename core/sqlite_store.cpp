@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/store.h"
+#include "core/workflow.h"
 
 namespace wangge::core {
 namespace {
@@ -122,6 +123,30 @@ CREATE TABLE attachments (
   uploaded_at TEXT NOT NULL,
   UNIQUE (case_id, sha256)
 );
+)sql",
+    // workflow: the case row's workflow state, derived from its events;
+    // events name their action, carry details and are hash-chained. The
+    // hashes of existing events are computed right after this script, in
+    // the same transaction (BackfillEventHashes).
+    R"sql(-- workflow
+ALTER TABLE cases ADD COLUMN version INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE cases ADD COLUMN assignee INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE cases ADD COLUMN rework_count INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE cases ADD COLUMN evaluation TEXT NOT NULL DEFAULT '';
+ALTER TABLE cases ADD COLUMN co_offices TEXT NOT NULL DEFAULT '[]';
+ALTER TABLE cases ADD COLUMN overdue INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE cases ADD COLUMN extension_hours REAL NOT NULL DEFAULT 0;
+ALTER TABLE cases ADD COLUMN duplicate_of INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE case_events ADD COLUMN action TEXT NOT NULL DEFAULT '';
+ALTER TABLE case_events ADD COLUMN details TEXT NOT NULL DEFAULT '{}';
+ALTER TABLE case_events ADD COLUMN prev_hash TEXT NOT NULL DEFAULT '';
+ALTER TABLE case_events ADD COLUMN hash TEXT NOT NULL DEFAULT '';
+UPDATE case_events SET action = 'report', details = (SELECT
+  json_object('accept_by', c.accept_by, 'handle_by', c.handle_by, 'level',
+  c.level) FROM cases c WHERE c.id = case_events.case_id) WHERE seq = 1;
+UPDATE cases SET version = (SELECT COUNT(*) FROM case_events e WHERE
+  e.case_id = cases.id);
+CREATE INDEX cases_category_received ON cases(category, received_at);
 )sql",
 };
 
@@ -314,6 +339,10 @@ class SqliteStore : public Store {
     for (int64_t m = at; m < known; ++m) {
       if (auto ok = Exec("BEGIN IMMEDIATE"); !ok) return ok;
       auto applied = Exec(kMigrations[m]);
+      if (applied &&
+          std::string_view(kMigrations[m]).starts_with("-- workflow")) {
+        applied = BackfillEventHashes();
+      }
       if (applied) {
         Statement mark(db_, "INSERT INTO schema_version(version) VALUES (?)");
         mark.Bind(1, m + 1);
@@ -326,6 +355,30 @@ class SqliteStore : public Store {
         return applied;
       }
       if (auto ok = Exec("COMMIT"); !ok) return ok;
+    }
+    return {};
+  }
+
+  // Hashes the events of migrated databases, chaining each case's events.
+  Result<void> BackfillEventHashes() {
+    auto events = AllEvents();
+    if (!events) return std::unexpected(events.error());
+    Statement u(db_,
+                "UPDATE case_events SET prev_hash = ?, hash = ? WHERE "
+                "case_id = ? AND seq = ?");
+    std::string prev;
+    int64_t case_id = -1;
+    for (CaseEvent& e : *events) {
+      if (e.case_id != case_id) prev.clear();
+      case_id = e.case_id;
+      e.prev_hash = prev;
+      e.hash = EventHash(e);
+      u.Reset();
+      u.Bind(1, e.prev_hash).Bind(2, e.hash).Bind(3, e.case_id).Bind(4, e.seq);
+      if (u.Step() != SQLITE_DONE) {
+        return std::unexpected(DbError("hashing events"));
+      }
+      prev = e.hash;
     }
     return {};
   }
@@ -618,11 +671,19 @@ class SqliteStore : public Store {
     return {};
   }
 
-  static constexpr const char* kCaseColumns =
+  static constexpr const char* kInsertColumns =
       "id, number, status, category, description, address, lon, lat, "
       "accuracy_m, reported_at, received_at, reporter, idempotency_key, "
       "request_hash, cell, village, branch, office, outside, "
       "boundary_version, accept_by, handle_by, level, assignment";
+  // kInsertColumns and the workflow columns.
+  static constexpr const char* kCaseColumns =
+      "id, number, status, category, description, address, lon, lat, "
+      "accuracy_m, reported_at, received_at, reporter, idempotency_key, "
+      "request_hash, cell, village, branch, office, outside, "
+      "boundary_version, accept_by, handle_by, level, assignment, version, "
+      "assignee, rework_count, evaluation, co_offices, overdue, "
+      "extension_hours, duplicate_of";
 
   static CaseRecord ReadCase(Statement& q) {
     CaseRecord c;
@@ -650,6 +711,14 @@ class SqliteStore : public Store {
     c.handle_by = q.Text(21);
     c.level = q.Text(22);
     c.assignment = q.Text(23);
+    c.version = q.Int(24);
+    c.assignee = q.Int(25);
+    c.rework_count = q.Int(26);
+    c.evaluation = q.Text(27);
+    c.co_offices = q.Text(28);
+    c.overdue = q.Int(29) != 0;
+    c.extension_hours = sqlite3_column_double(q.get(), 30);
+    c.duplicate_of = q.Int(31);
     return c;
   }
 
@@ -693,7 +762,7 @@ class SqliteStore : public Store {
                   day.substr(0, 4).c_str(), day.substr(5, 2).c_str(),
                   day.substr(8, 2).c_str(), (long long)count.Int(0) + 1);
     std::string sql = std::string("INSERT INTO cases(") +
-                      std::string(kCaseColumns).substr(4) +
+                      std::string(kInsertColumns).substr(4) +
                       ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
                       "?, ?, ?, ?, ?, ?, ?, ?)";
     Statement q(db_, sql.c_str());
@@ -711,16 +780,17 @@ class SqliteStore : public Store {
     if (q.Step() != SQLITE_DONE)
       return done(std::unexpected(DbError("storing a case")));
     int64_t id = sqlite3_last_insert_rowid(db_);
-    Statement e(db_,
-                "INSERT INTO case_events(case_id, seq, actor, at, from_status, "
-                "to_status, note) VALUES (?, 1, ?, ?, ?, ?, ?)");
-    e.Bind(1, id).Bind(2, first.actor).Bind(3, first.at).Bind(4, first.from);
-    e.Bind(5, first.to).Bind(6, first.note);
-    if (e.Step() != SQLITE_DONE)
-      return done(std::unexpected(DbError("storing an event")));
+    CaseEvent event = first;
+    event.case_id = id;
+    event.seq = 1;
+    event.prev_hash.clear();
+    if (auto ok = InsertEvent(event); !ok) {
+      return done(std::unexpected(ok.error()));
+    }
     CaseRecord stored = c;
     stored.id = id;
     stored.number = number;
+    stored.version = 1;
     return done(Inserted{stored, false});
   }
 
@@ -773,16 +843,113 @@ class SqliteStore : public Store {
   }
 
   Result<std::vector<CaseEvent>> Events(int64_t case_id) override {
-    Statement q(db_,
-                "SELECT case_id, seq, actor, at, from_status, to_status, note "
-                "FROM case_events WHERE case_id = ? ORDER BY seq");
-    q.Bind(1, case_id);
+    return ReadEvents("WHERE case_id = ? ORDER BY seq", case_id);
+  }
+
+  Result<std::vector<CaseEvent>> AllEvents() override {
+    return ReadEvents("WHERE ? >= 0 ORDER BY case_id, seq", 0);
+  }
+
+  Result<std::vector<CaseEvent>> ReadEvents(const std::string& where,
+                                            int64_t arg) {
+    std::string sql =
+        "SELECT case_id, seq, actor, at, from_status, to_status, note, "
+        "action, details, prev_hash, hash FROM case_events " +
+        where;
+    Statement q(db_, sql.c_str());
+    if (!q.ok()) return std::unexpected(DbError("reading events"));
+    q.Bind(1, arg);
     std::vector<CaseEvent> out;
     while (q.Step() == SQLITE_ROW) {
       out.push_back({q.Int(0), q.Int(1), q.Int(2), q.Text(3), q.Text(4),
-                     q.Text(5), q.Text(6)});
+                     q.Text(5), q.Text(6), q.Text(7), q.Text(8), q.Text(9),
+                     q.Text(10)});
     }
     return out;
+  }
+
+  // Inserts `e` with its hash over its content and e.prev_hash.
+  Result<void> InsertEvent(CaseEvent& e) {
+    e.hash = EventHash(e);
+    Statement q(db_,
+                "INSERT INTO case_events(case_id, seq, actor, at, from_status, "
+                "to_status, note, action, details, prev_hash, hash) VALUES "
+                "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    q.Bind(1, e.case_id).Bind(2, e.seq).Bind(3, e.actor).Bind(4, e.at);
+    q.Bind(5, e.from).Bind(6, e.to).Bind(7, e.note).Bind(8, e.action);
+    q.Bind(9, e.details).Bind(10, e.prev_hash).Bind(11, e.hash);
+    if (q.Step() != SQLITE_DONE) {
+      return std::unexpected(DbError("storing an event"));
+    }
+    return {};
+  }
+
+  Result<CaseRecord> AppendEvents(const CaseRecord& updated,
+                                  int64_t expected_version,
+                                  std::vector<CaseEvent> events) override {
+    if (auto ok = Exec("BEGIN IMMEDIATE"); !ok) {
+      return std::unexpected(ok.error());
+    }
+    auto result = WriteEvents(updated, expected_version, events);
+    if (!result) {
+      (void)Exec("ROLLBACK");
+      return result;
+    }
+    if (auto ok = Exec("COMMIT"); !ok) {
+      (void)Exec("ROLLBACK");
+      return std::unexpected(ok.error());
+    }
+    return result;
+  }
+
+  Result<CaseRecord> WriteEvents(const CaseRecord& updated,
+                                 int64_t expected_version,
+                                 std::vector<CaseEvent>& events) {
+    Statement last(db_,
+                   "SELECT c.version, COALESCE((SELECT hash FROM case_events "
+                   "WHERE case_id = c.id ORDER BY seq DESC LIMIT 1), '') "
+                   "FROM cases c WHERE c.id = ?");
+    last.Bind(1, updated.id);
+    if (last.Step() != SQLITE_ROW) {
+      return Fail(ErrorCode::kNotFound,
+                  "case " + std::to_string(updated.id) + " does not exist",
+                  "id");
+    }
+    int64_t version = last.Int(0);
+    if (version != expected_version) {
+      return Fail(ErrorCode::kConflict,
+                  "case " + updated.number +
+                      " was changed by someone else meanwhile (version " +
+                      std::to_string(expected_version) + ", now " +
+                      std::to_string(version) + "); reload it and decide again",
+                  "version");
+    }
+    std::string prev = last.Text(1);
+    for (CaseEvent& e : events) {
+      e.case_id = updated.id;
+      e.seq = ++version;
+      e.prev_hash = prev;
+      if (auto ok = InsertEvent(e); !ok) return std::unexpected(ok.error());
+      prev = e.hash;
+    }
+    Statement u(db_,
+                "UPDATE cases SET status = ?, accept_by = ?, handle_by = ?, "
+                "level = ?, version = ?, assignee = ?, rework_count = ?, "
+                "evaluation = ?, co_offices = ?, overdue = ?, "
+                "extension_hours = ?, duplicate_of = ? WHERE id = ?");
+    u.Bind(1, updated.status).Bind(2, updated.accept_by);
+    u.Bind(3, updated.handle_by).Bind(4, updated.level).Bind(5, version);
+    u.Bind(6, updated.assignee).Bind(7, updated.rework_count);
+    u.Bind(8, updated.evaluation).Bind(9, updated.co_offices);
+    u.Bind(10, int64_t(updated.overdue));
+    sqlite3_bind_double(u.get(), 11, updated.extension_hours);
+    u.Bind(12, updated.duplicate_of).Bind(13, updated.id);
+    if (u.Step() != SQLITE_DONE) {
+      return std::unexpected(DbError("updating case " + updated.number));
+    }
+    CaseRecord stored = updated;
+    stored.version = version;
+    return stored;
   }
 
   Result<std::map<std::string, int64_t>> CountCasesByStatus() override {

@@ -104,6 +104,15 @@ struct CaseRecord {
   std::string handle_by;
   std::string level;
   std::string assignment;  // JSON
+  // Workflow state, derived from the events (core/workflow.h Project()).
+  int64_t version = 1;            // number of events so far
+  int64_t assignee = 0;           // user id; 0: nobody yet
+  int64_t rework_count = 0;       // failed verifications (返工)
+  std::string evaluation;         // "", "satisfied", "unsatisfied"
+  std::string co_offices = "[]";  // JSON [{"code", "reported"}] (吹哨报到)
+  bool overdue = false;           // marked by the deadline ticker
+  double extension_hours = 0;     // a pending extension request; 0: none
+  int64_t duplicate_of = 0;       // rejected as a duplicate of this case
 };
 
 struct CaseEvent {
@@ -114,6 +123,10 @@ struct CaseEvent {
   std::string from;
   std::string to;
   std::string note;
+  std::string action;          // "report", "accept", ... (core/workflow.h)
+  std::string details = "{}";  // JSON: what the action changed
+  std::string prev_hash;       // the previous event's hash; "" for the first
+  std::string hash;            // core::EventHash(): set by the Store
 };
 
 struct CaseFilter {
@@ -197,6 +210,16 @@ class Store {
   virtual Result<std::vector<CaseRecord>> ListCases(const CaseFilter& f) = 0;
   virtual Result<std::vector<CaseEvent>> Events(int64_t case_id) = 0;
   virtual Result<std::map<std::string, int64_t>> CountCasesByStatus() = 0;
+
+  // Workflow. Appends `events` (seq expected_version + 1, ...) and writes
+  // the workflow columns of `updated` in one transaction, chaining each
+  // event's hash to the one before. kConflict (field "version") when the
+  // case has moved on from `expected_version` (another user acted first).
+  virtual Result<CaseRecord> AppendEvents(const CaseRecord& updated,
+                                          int64_t expected_version,
+                                          std::vector<CaseEvent> events) = 0;
+  // Every event of every case, by case id then seq (for audit verify).
+  virtual Result<std::vector<CaseEvent>> AllEvents() = 0;
 
   // Attachments. AddAttachment stores the row (the file must already be in
   // place) and returns it with its id; the same sha256 on the same case

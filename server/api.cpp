@@ -358,6 +358,7 @@ struct Api::Impl {
     core::Store& db = c.db;
     const std::string& m = req.method;
     const std::string& p = req.path;
+    if (auto r = WorkflowRoute(c)) return *r;
     if (m == "GET" && p == "/metrics") {
       c.route = "/metrics";
       return MetricsText(api, db);
@@ -399,7 +400,7 @@ struct Api::Impl {
                                    key == req.headers.end() ? "" : key->second,
                                    c.now);
       if (!in) return FromError(in.error());
-      ApiResponse r = Json(in->existed ? 200 : 201, core::CaseJson(in->record));
+      ApiResponse r = Json(in->existed ? 200 : 201, core::IntakeJson(*in));
       r.headers["Location"] = "/api/v1/cases/" + std::to_string(in->record.id);
       return r;
     }
@@ -498,6 +499,18 @@ struct Api::Impl {
        "branch, office, text, bbox=minlon,minlat,maxlon,maxlat, from, to "
        "(received), overdue=true; paging limit, offset");
     op("/api/v1/cases/{id}", "get", "One case with its event timeline");
+    op("/api/v1/cases/{id}/actions", "post",
+       "Act on a case {action, version, note?, assignee?, reason?, "
+       "duplicate_of?, referral?, offices?, hours?, passed?, satisfied?, "
+       "attachments?}; actions: accept reject dispatch reassign start handle "
+       "verify pass fail confirm reopen comment escalate report_in "
+       "request_extension approve_extension deny_extension. 200 the case; "
+       "409 not allowed now (error.allowed_actions) or stale version; 403 "
+       "role or scope");
+    op("/api/v1/users", "get",
+       "Active users to assign cases to, ?role=&scope= (dispatcher, leader, "
+       "admin)");
+    op("/api/v1/workflow", "get", "States and the role x action table");
     op("/api/v1/locate", "get",
        "Which cell, village, branch and zones hold ?lon&lat");
     op("/api/v1/categories", "get", "The category tree");

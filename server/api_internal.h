@@ -62,4 +62,7 @@ bool MaySee(const core::Town& town, const core::User& u,
 // kInvalidArgument names the bad parameter.
 Result<core::CaseFilter> ParseCaseFilter(const Context& c);
 
+// Route modules, each in its own file.
+std::optional<ApiResponse> WorkflowRoute(Context& c);  // workflow_api.cpp
+
 }  // namespace wangge::server::internal

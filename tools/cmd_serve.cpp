@@ -1,11 +1,15 @@
 // wangge serve and wangge user: the server and its accounts.
+#include <condition_variable>
 #include <filesystem>
 #include <iostream>
+#include <mutex>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "core/accounts.h"
 #include "core/store.h"
 #include "core/town.h"
+#include "core/workflow.h"
 #include "server/api.h"
 #include "server/http_server.h"
 #include "tools/args.h"
@@ -131,7 +135,44 @@ int RunServe(int argc, char** argv) {
                 << kDemoDb << "`\n";
     }
   };
+  // The deadline ticker: marks overdue cases and escalates them, every
+  // minute, on its own connection.
+  std::mutex tick_mu;
+  std::condition_variable tick_cv;
+  bool stopping = false;
+  std::thread ticker([&] {
+    auto store = core::Store::Open(db);
+    auto town = store ? core::LoadTown(**store, std::nullopt)
+                      : Result<core::Town>(std::unexpected(store.error()));
+    if (!town) {
+      std::cerr << "wangge serve: deadline ticker off: " << town.error().message
+                << "\n";
+      return;
+    }
+    std::unique_lock lock(tick_mu);
+    while (!stopping) {
+      auto now = std::chrono::floor<std::chrono::seconds>(
+          std::chrono::system_clock::now());
+      lock.unlock();
+      auto tick = core::Tick(**store, *town, now);
+      if (!tick) {
+        std::cerr << "wangge serve: deadline ticker: " << tick.error().message
+                  << "\n";
+      } else if (tick->overdue) {
+        std::cerr << "deadline ticker: " << tick->overdue << " cases overdue, "
+                  << tick->escalated << " escalated\n";
+      }
+      lock.lock();
+      tick_cv.wait_for(lock, std::chrono::minutes(1), [&] { return stopping; });
+    }
+  });
   auto served = server::Serve(**api, options);
+  {
+    std::lock_guard lock(tick_mu);
+    stopping = true;
+  }
+  tick_cv.notify_all();
+  ticker.join();
   if (!served) return Fail1("serve", served.error());
   std::cerr << "wangge: stopped\n";
   return 0;

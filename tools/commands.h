@@ -17,5 +17,6 @@ int RunUser(int argc, char** argv);
 int RunExport(int argc, char** argv);
 int RunValidate(int argc, char** argv);
 int RunBench(int argc, char** argv);
+int RunAudit(int argc, char** argv);
 
 }  // namespace wangge::tools

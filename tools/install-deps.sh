@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   cmake ninja-build g++ ccache pkg-config clang-format
   libboost-dev libgdal-dev gdal-bin libsqlite3-dev libcpp-httplib-dev
-  doctest-dev nlohmann-json3-dev libsodium-dev
+  doctest-dev nlohmann-json3-dev libsodium-dev sqlite3
   libgeos-dev postgresql-15-postgis-3 libpq-dev
   zlib1g-dev libimage-exiftool-perl
 )

@@ -24,6 +24,7 @@ constexpr const char* kUsage =
     "  export      write a layer of a boundary version to a GIS file\n"
     "  validate    read a GIS file as one layer, repair and check it, report\n"
     "  bench       benchmarks against GEOS and PostGIS (locate)\n"
+    "  audit       verify: check every case's event hash chain\n"
     "\n"
     "Run `wangge <command> --help` for its options.\n";
 
@@ -51,6 +52,7 @@ int main(int argc, char** argv) {
   if (command == "export") return wangge::tools::RunExport(argc, argv);
   if (command == "validate") return wangge::tools::RunValidate(argc, argv);
   if (command == "bench") return wangge::tools::RunBench(argc, argv);
+  if (command == "audit") return wangge::tools::RunAudit(argc, argv);
   std::cerr << "wangge: unknown command '" << command << "'\n\n" << kUsage;
   return 2;
 }

@@ -1,0 +1,447 @@
+// The case workflow: the action table state by state, the projection of
+// events onto the case row, hash chains, deadlines on the working calendar
+// (国庆节 2026), the deadline ticker and duplicates.
+#include "core/workflow.h"
+
+#include <doctest/doctest.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "core/accounts.h"
+#include "core/intake.h"
+#include "core/store.h"
+#include "core/town.h"
+#include "tests/temp_dir.h"
+
+using namespace wangge;
+using namespace wangge::core;
+using nlohmann::json;
+using wangge::testing::TempDir;
+
+namespace {
+
+const std::string kTownDir = std::string(WANGGE_DATA_DIR) + "/taiyao";
+
+const Town& SampleTown() {
+  static const Town town = [] {
+    auto t = LoadTown(TownSource{.data = kTownDir});
+    REQUIRE_MESSAGE(t, (t ? "" : t.error().message));
+    return std::move(*t);
+  }();
+  return town;
+}
+
+// A point inside the nth cell (mean of its outer ring), and the cell.
+std::pair<LonLat, std::string> PointInCell(int nth = 0) {
+  const auto& cells = SampleTown().locator->cells().features();
+  for (const auto& f : cells) {
+    if (nth-- > 0) continue;
+    const auto& ring = f.shape.parts[0].rings[0];
+    __int128 x = 0, y = 0;
+    for (const auto& p : ring) {
+      x += p.x;
+      y += p.y;
+    }
+    LonLat at = spatial::ToLonLat({int64_t(x / __int128(ring.size())),
+                                   int64_t(y / __int128(ring.size()))});
+    auto placed = SampleTown().locator->Locate(at);
+    REQUIRE(placed);
+    if (placed->cell == f.code) return {at, f.code};
+  }
+  FAIL("no usable cell");
+  return {};
+}
+
+User MakeUser(int64_t id, std::string role, std::string scope = "",
+              std::string person = "") {
+  return User{.id = id,
+              .username = "u" + std::to_string(id),
+              .role = std::move(role),
+              .scope = std::move(scope),
+              .person = std::move(person)};
+}
+
+// A store of the sample town with a few accounts.
+struct Db {
+  TempDir dir;
+  std::unique_ptr<Store> store;
+  User reporter, dispatcher, office, leader;
+
+  Db() {
+    auto input = ReadTownFolder(kTownDir);
+    REQUIRE(input);
+    auto s = Store::Create(dir / "town.db");
+    REQUIRE(s);
+    store = std::move(*s);
+    REQUIRE((*store).AddVersion(*input));
+    auto add = [&](User u) {
+      u.password_hash = "x";
+      u.username = u.role + "-" + u.scope;
+      auto id = store->AddUser(u);
+      REQUIRE(id);
+      u.id = *id;
+      return u;
+    };
+    auto [at, cell] = PointInCell();
+    std::string leader_person = SampleTown().config.cells.at(cell).leader;
+    reporter = add(MakeUser(0, "grid_leader", "", leader_person));
+    dispatcher = add(MakeUser(0, "dispatcher"));
+    office = add(MakeUser(0, "office", "HBB"));
+    leader = add(MakeUser(0, "leader"));
+  }
+
+  CaseRecord Report(const std::string& category, Time now, int nth_cell = 0,
+                    const std::string& key = "k") {
+    auto [at, cell] = PointInCell(nth_cell);
+    ReportInput in{.category = category,
+                   .description = "测试",
+                   .lon = at.lon,
+                   .lat = at.lat};
+    auto r = SubmitReport(*store, SampleTown(), reporter, in, key, now);
+    REQUIRE_MESSAGE(r, (r ? "" : r.error().message));
+    return r->record;
+  }
+
+  Result<Outcome> Act(const User& u, int64_t id, json body, Time now) {
+    auto got = store->GetCase(id);
+    REQUIRE(got);
+    if (!body.contains("version")) body["version"] = got->version;
+    auto in = ParseAction(body.dump());
+    REQUIRE_MESSAGE(in, (in ? "" : in.error().message));
+    return PerformAction(*store, SampleTown(), u, id, *in, now);
+  }
+
+  void MustAct(const User& u, int64_t id, json body, Time now) {
+    auto done = Act(u, id, body, now);
+    REQUIRE_MESSAGE(done, (body.dump() + ": " +
+                           (done ? std::string() : done.error().message)));
+  }
+};
+
+Time At(const std::string& text) { return *ParseTime(text); }
+
+}  // namespace
+
+TEST_CASE("Workflow: every action not allowed in a state is a conflict") {
+  const Town& town = SampleTown();
+  auto [at, cell] = PointInCell();
+  const CellInfo& info = town.config.cells.at(cell);
+  int checked = 0;
+  for (const std::string& state : States()) {
+    for (const ActionRule& rule : ActionTable()) {
+      // A user the table grants the action to, on a case in `state`.
+      const Grant& g = rule.who.front();
+      User u = MakeUser(7, g.role == "*" ? "office" : g.role);
+      CaseRecord r{.id = 1,
+                   .number = "TY-1",
+                   .status = state,
+                   .category = "04001",
+                   .reporter = 99,
+                   .cell = cell,
+                   .office = "HBB",
+                   .handle_by = "2026-11-30T18:00:00+08:00",
+                   .level = "grid"};
+      r.version = 3;
+      if (g.reach == Reach::kAssignee) r.assignee = u.id;
+      if (g.reach == Reach::kReporter) r.reporter = u.id;
+      if (g.reach == Reach::kCell) {
+        u.person = info.leader;
+        u.scope = u.role == "branch" ? info.branch : "HBB";
+      }
+      if (g.reach == Reach::kCoOffice || rule.action == "report_in") {
+        u.scope = "SFS";
+        r.co_offices = R"([{"code":"SFS","reported":false}])";
+      }
+      if (rule.action.ends_with("_extension") &&
+          rule.action != "request_extension") {
+        r.extension_hours = 4;
+      }
+      ActionInput in{.action = rule.action, .version = 3};
+      auto allowed = AllowedActions(r, u, town);
+      bool listed = std::find(allowed.begin(), allowed.end(), rule.action) !=
+                    allowed.end();
+      bool in_from = std::find(rule.from.begin(), rule.from.end(), state) !=
+                     rule.from.end();
+      CHECK_MESSAGE(listed == in_from, (rule.action + " in " + state));
+      if (in_from) continue;
+      auto out = ApplyAction(r, {}, u, in, town, At("2026-11-26T10:00"));
+      REQUIRE_MESSAGE(!out, (rule.action + " in " + state));
+      CHECK_MESSAGE(
+          out.error().code == ErrorCode::kConflict,
+          (rule.action + " in " + state + ": " + out.error().message));
+      CHECK(out.error().field == "action");
+      ++checked;
+    }
+  }
+  CHECK(checked > 80);
+}
+
+TEST_CASE("Workflow: roles and scopes the table does not grant are refused") {
+  const Town& town = SampleTown();
+  auto [at, cell] = PointInCell();
+  CaseRecord r{.id = 1,
+               .status = "reported",
+               .category = "04001",
+               .reporter = 99,
+               .cell = cell,
+               .level = "grid"};
+  ActionInput accept{.action = "accept", .version = 1};
+  for (const char* role : {"grid_leader", "branch", "office", "gis", "admin"}) {
+    auto out = ApplyAction(r, {}, MakeUser(5, role), accept, town,
+                           At("2026-11-26T10:00"));
+    REQUIRE(!out);
+    CHECK_MESSAGE(out.error().code == ErrorCode::kPermissionDenied, role);
+  }
+  // start is for the assignee only.
+  r.status = "dispatched";
+  r.assignee = 42;
+  auto out = ApplyAction(r, {}, MakeUser(5, "office", "HBB"),
+                         {.action = "start", .version = 1}, town,
+                         At("2026-11-26T10:00"));
+  REQUIRE(!out);
+  CHECK(out.error().code == ErrorCode::kPermissionDenied);
+  // A stale version.
+  out = ApplyAction(r, {}, MakeUser(42, "office", "HBB"),
+                    {.action = "start", .version = 0}, town,
+                    At("2026-11-26T10:00"));
+  REQUIRE(!out);
+  CHECK(out.error().code == ErrorCode::kConflict);
+  CHECK(out.error().field == "version");
+}
+
+TEST_CASE("Workflow: bad action input names the field") {
+  CHECK(ParseAction("[]").error().field == "body");
+  CHECK(ParseAction(R"({"version": 1})").error().field == "action");
+  CHECK(ParseAction(R"({"action": "x", "version": "1"})").error().field ==
+        "version");
+  CHECK(ParseAction(R"({"action": "x", "hours": "2"})").error().field ==
+        "hours");
+  Db db;
+  CaseRecord c = db.Report("04001", At("2026-11-26T10:00"));
+  auto unknown =
+      db.Act(db.dispatcher, c.id, {{"action", "fly"}}, At("2026-11-26T10:05"));
+  CHECK(unknown.error().field == "action");
+  auto reason = db.Act(db.dispatcher, c.id, {{"action", "reject"}},
+                       At("2026-11-26T10:05"));
+  CHECK(reason.error().field == "reason");
+  auto dup = db.Act(db.dispatcher, c.id,
+                    {{"action", "reject"}, {"reason", "duplicate"}},
+                    At("2026-11-26T10:05"));
+  CHECK(dup.error().field == "duplicate_of");
+  db.MustAct(db.dispatcher, c.id, {{"action", "accept"}},
+             At("2026-11-26T10:05"));
+  auto nobody = db.Act(db.dispatcher, c.id,
+                       {{"action", "dispatch"}, {"assignee", "nobody"}},
+                       At("2026-11-26T10:06"));
+  CHECK(nobody.error().field == "assignee");
+  auto to_dispatcher =
+      db.Act(db.dispatcher, c.id,
+             {{"action", "dispatch"}, {"assignee", db.dispatcher.username}},
+             At("2026-11-26T10:06"));
+  CHECK(to_dispatcher.error().field == "assignee");
+}
+
+TEST_CASE(
+    "Workflow: a whole lifecycle; the row is the projection of its events "
+    "and the chain holds") {
+  Db db;
+  Time t = At("2026-11-26T10:00");
+  CaseRecord c = db.Report("04001", t);
+  auto minutes = [&](int m) { return t += std::chrono::minutes(m); };
+  db.MustAct(db.dispatcher, c.id, {{"action", "accept"}}, minutes(5));
+  db.MustAct(db.dispatcher, c.id,
+             {{"action", "dispatch"}, {"assignee", db.office.username}},
+             minutes(1));
+  db.MustAct(db.office, c.id, {{"action", "start"}}, minutes(10));
+  db.MustAct(db.dispatcher, c.id,
+             {{"action", "escalate"}, {"offices", {"SFS"}}, {"note", "吹哨"}},
+             minutes(1));
+  db.MustAct(db.office, c.id,
+             {{"action", "request_extension"}, {"hours", 2}, {"note", "忙"}},
+             minutes(1));
+  db.MustAct(db.leader, c.id, {{"action", "approve_extension"}}, minutes(1));
+  db.MustAct(db.office, c.id, {{"action", "handle"}, {"note", "已扑灭"}},
+             minutes(30));
+  db.MustAct(db.dispatcher, c.id,
+             {{"action", "verify"}, {"passed", false}, {"note", "仍有余烬"}},
+             minutes(10));
+  db.MustAct(db.office, c.id, {{"action", "handle"}, {"note", "已清理"}},
+             minutes(30));
+  db.MustAct(db.reporter, c.id, {{"action", "verify"}}, minutes(5));
+  db.MustAct(db.reporter, c.id, {{"action", "pass"}}, minutes(5));
+  db.MustAct(db.reporter, c.id, {{"action", "confirm"}, {"satisfied", true}},
+             minutes(5));
+
+  auto stored = db.store->GetCase(c.id);
+  auto events = db.store->Events(c.id);
+  REQUIRE(stored);
+  REQUIRE(events);
+  CHECK(stored->status == "closed");
+  CHECK(stored->evaluation == "satisfied");
+  CHECK(stored->rework_count == 1);
+  CHECK(stored->level == "village");
+  CHECK(stored->assignee == db.office.id);
+  CHECK(stored->version == int64_t(events->size()));
+  CHECK(events->size() == 14);  // report + 12 actions, verify+fail is two
+  CHECK(json::parse(stored->co_offices)[0]["code"] == "SFS");
+  // handle_by: accepted at 10:05 + 4 working hours = 16:35 (lunch
+  // 12:00-14:30); the extension of 2 working hours: 16:35-18:00, then
+  // 08:30-09:05 the next day.
+  CHECK(stored->handle_by == "2026-11-27T09:05:00+08:00");
+
+  std::string field;
+  CaseRecord replayed = Project(*stored, *events);
+  CHECK_MESSAGE(SameWorkflowFields(replayed, *stored, &field), field);
+  CHECK_FALSE(VerifyChain(*events).has_value());
+  for (size_t i = 1; i < events->size(); ++i) {
+    CHECK((*events)[i].prev_hash == (*events)[i - 1].hash);
+  }
+  // A changed note breaks the chain at that event.
+  std::vector<CaseEvent> edited = *events;
+  edited[3].note = "改过";
+  auto broken = VerifyChain(edited);
+  REQUIRE(broken);
+  CHECK(broken->seq == 4);
+  // Nothing is possible on a closed, evaluated case but reopening it.
+  CHECK(AllowedActions(*stored, db.dispatcher, SampleTown()) ==
+        std::vector<std::string>{"reopen"});
+}
+
+TEST_CASE("Workflow: two dispatchers on one version: the second is stale") {
+  Db db;
+  CaseRecord c = db.Report("04001", At("2026-11-26T10:00"));
+  User other = db.dispatcher;
+  other.id += 100;
+  auto first =
+      db.Act(db.dispatcher, c.id, {{"action", "accept"}, {"version", 1}},
+             At("2026-11-26T10:01"));
+  REQUIRE(first);
+  auto second =
+      db.Act(other, c.id,
+             {{"action", "reject"}, {"reason", "invalid"}, {"version", 1}},
+             At("2026-11-26T10:01"));
+  REQUIRE(!second);
+  CHECK(second.error().code == ErrorCode::kConflict);
+  CHECK(second.error().field == "version");
+  // The store refuses a stale append even if the caller skipped the check.
+  auto again = db.store->AppendEvents(first->record, 1, first->events);
+  REQUIRE(!again);
+  CHECK(again.error().code == ErrorCode::kConflict);
+}
+
+TEST_CASE("Workflow: deadlines cross 国庆节 2026 on the working calendar") {
+  Db db;
+  // 邻里纠纷: accept within 4 working hours, handle within 5 working days.
+  CaseRecord c = db.Report("01001", At("2026-09-30T17:00"));
+  // 17:00-18:00 on 09-30, then 10-01..07 are holidays: 10-08 08:30 + 3 h.
+  CHECK(c.accept_by == "2026-10-08T11:30:00+08:00");
+  db.MustAct(db.dispatcher, c.id, {{"action", "accept"}},
+             At("2026-09-30T17:30"));
+  auto accepted = db.store->GetCase(c.id);
+  // 5 working days after 09-30: 10-08, 10-09, Saturday 10-10 (调休上班),
+  // Monday 10-12, Tuesday 10-13.
+  CHECK(accepted->handle_by == "2026-10-13T18:00:00+08:00");
+  db.MustAct(db.dispatcher, c.id,
+             {{"action", "dispatch"}, {"assignee", db.office.username}},
+             At("2026-09-30T17:40"));
+  db.MustAct(db.office, c.id,
+             {{"action", "request_extension"}, {"hours", 8}, {"note", "节后"}},
+             At("2026-09-30T17:50"));
+  db.MustAct(db.dispatcher, c.id, {{"action", "approve_extension"}},
+             At("2026-10-01T09:00"));
+  // 8 working hours from 10-13 18:00: 10-14 gives 7, 10-15 08:30 + 1.
+  CHECK(db.store->GetCase(c.id)->handle_by == "2026-10-15T09:30:00+08:00");
+}
+
+TEST_CASE("Workflow: the ticker marks overdue cases and escalates them once") {
+  Db db;
+  // 露天焚烧: accept within 1 working hour.
+  CaseRecord c = db.Report("04001", At("2026-11-26T10:00"));
+  REQUIRE(c.accept_by == "2026-11-26T11:00:00+08:00");
+  auto tick = Tick(*db.store, SampleTown(), At("2026-11-26T10:59"));
+  REQUIRE(tick);
+  CHECK(tick->overdue == 0);
+  CHECK(db.store->GetCase(c.id)->level == "grid");
+  tick = Tick(*db.store, SampleTown(), At("2026-11-26T11:01"));
+  REQUIRE(tick);
+  CHECK(tick->overdue == 1);
+  CHECK(tick->escalated == 1);
+  auto row = db.store->GetCase(c.id);
+  CHECK(row->overdue);
+  CHECK(row->level == "village");
+  auto events = db.store->Events(c.id);
+  REQUIRE(events->size() == 3);
+  CHECK((*events)[1].action == "overdue");
+  CHECK((*events)[1].actor == 0);
+  CHECK((*events)[2].action == "escalate");
+  // Once per deadline.
+  CHECK(Tick(*db.store, SampleTown(), At("2026-11-26T11:02"))->overdue == 0);
+  // Accepting sets a new deadline and clears the mark; missing that one
+  // escalates again.
+  db.MustAct(db.dispatcher, c.id, {{"action", "accept"}},
+             At("2026-11-26T11:05"));
+  CHECK_FALSE(db.store->GetCase(c.id)->overdue);
+  tick = Tick(*db.store, SampleTown(), At("2026-11-27T10:00"));
+  CHECK(tick->escalated == 1);
+  CHECK(db.store->GetCase(c.id)->level == "town");
+  std::string field;
+  auto all = db.store->Events(c.id);
+  CHECK_MESSAGE(SameWorkflowFields(Project(*db.store->GetCase(c.id), *all),
+                                   *db.store->GetCase(c.id), &field),
+                field);
+  CHECK_FALSE(VerifyChain(*all).has_value());
+}
+
+TEST_CASE(
+    "Workflow: nearby open cases of the category are possible duplicates") {
+  Db db;
+  Time t = At("2026-11-26T10:00");
+  CaseRecord first = db.Report("04001", t, 0, "a");
+  auto [at, cell] = PointInCell(0);
+  ReportInput again{.category = "04001",
+                    .description = "又看到冒烟",
+                    .lon = at.lon + 0.0005,  // ~46 m east
+                    .lat = at.lat};
+  auto second = SubmitReport(*db.store, SampleTown(), db.reporter, again, "b",
+                             t + std::chrono::minutes(20));
+  REQUIRE(second);
+  REQUIRE(second->possible_duplicates.size() == 1);
+  CHECK(second->possible_duplicates[0].id == first.id);
+  CHECK(second->possible_duplicates[0].distance_m > 30);
+  CHECK(second->possible_duplicates[0].distance_m < 60);
+  CHECK(json::parse(IntakeJson(*second))["possible_duplicates"][0]["number"] ==
+        first.number);
+  // Another category, or far away, or long after: no duplicates.
+  again.category = "01001";
+  auto other = SubmitReport(*db.store, SampleTown(), db.reporter, again, "c",
+                            t + std::chrono::minutes(30));
+  CHECK(other->possible_duplicates.empty());
+  again.category = "04001";
+  auto later = SubmitReport(*db.store, SampleTown(), db.reporter, again, "d",
+                            t + std::chrono::hours(24 * 8));
+  CHECK(later->possible_duplicates.empty());
+  // Rejecting as a duplicate links the original.
+  db.MustAct(db.dispatcher, second->record.id,
+             {{"action", "reject"},
+              {"reason", "duplicate"},
+              {"duplicate_of", first.id}},
+             t + std::chrono::minutes(25));
+  auto rejected = db.store->GetCase(second->record.id);
+  CHECK(rejected->status == "rejected");
+  CHECK(rejected->duplicate_of == first.id);
+}
+
+TEST_CASE("Workflow: README carries the action table as the code has it") {
+  std::string md = ActionTableMarkdown();
+  CHECK(md.starts_with("| action |"));
+  for (const auto& rule : ActionTable()) {
+    CHECK(md.find("| " + rule.action + " |") != std::string::npos);
+  }
+  std::ifstream in(std::string(WANGGE_DATA_DIR) + "/../README.md");
+  std::stringstream readme;
+  readme << in.rdbuf();
+  CHECK_MESSAGE(readme.str().find(md) != std::string::npos,
+                ("README.md lacks the current table:\n" + md));
+}
