@@ -359,6 +359,7 @@ struct Api::Impl {
     const std::string& m = req.method;
     const std::string& p = req.path;
     if (auto r = WorkflowRoute(c)) return *r;
+    if (auto r = Open311Route(c)) return *r;
     if (m == "GET" && p == "/metrics") {
       c.route = "/metrics";
       return MetricsText(api, db);

@@ -64,5 +64,6 @@ Result<core::CaseFilter> ParseCaseFilter(const Context& c);
 
 // Route modules, each in its own file.
 std::optional<ApiResponse> WorkflowRoute(Context& c);  // workflow_api.cpp
+std::optional<ApiResponse> Open311Route(Context& c);   // open311.cpp
 
 }  // namespace wangge::server::internal
