@@ -358,6 +358,7 @@ struct Api::Impl {
     core::Store& db = c.db;
     const std::string& m = req.method;
     const std::string& p = req.path;
+    if (auto r = AttachmentsRoute(c)) return *r;
     if (auto r = WorkflowRoute(c)) return *r;
     if (auto r = Open311Route(c)) return *r;
     if (m == "GET" && p == "/metrics") {
@@ -500,6 +501,16 @@ struct Api::Impl {
        "branch, office, text, bbox=minlon,minlat,maxlon,maxlat, from, to "
        "(received), overdue=true; paging limit, offset");
     op("/api/v1/cases/{id}", "get", "One case with its event timeline");
+    op("/api/v1/cases/{id}/attachments", "post",
+       "Attach a photo: the raw JPEG, PNG or WebP as the body (checked by "
+       "content, at most 10 MiB, 413 over); EXIF GPS read into lon/lat, all "
+       "metadata stripped. 201 {id, sha256, mime, bytes, lon, lat, url}; 200 "
+       "if the case already has the same photo");
+    op("/api/v1/cases/{id}/attachments", "get",
+       "The case's photos: {attachments: [{id, sha256, mime, bytes, lon, "
+       "lat, url, width, height, orientation, uploaded_by, uploaded_at}]}");
+    op("/api/v1/cases/{id}/attachments/{att_id}", "get",
+       "The stored photo (metadata stripped) with its image Content-Type");
     op("/api/v1/cases/{id}/actions", "post",
        "Act on a case {action, version, note?, assignee?, reason?, "
        "duplicate_of?, referral?, offices?, hours?, passed?, satisfied?, "

@@ -51,12 +51,16 @@ class Api {
     std::chrono::hours token_lifetime{12};
     // Default: the system clock. Tests inject time.
     std::function<core::Time()> now;
+    // Where photo attachments are stored, by content hash.
+    // Default: db_path + ".files".
+    std::string files_dir;
   };
 
   // Opens the database and loads the town's newest boundary version.
   static Result<std::unique_ptr<Api>> Open(Options options);
 
   ApiResponse Handle(const ApiRequest& request);
+  const Options& options() const { return options_; }
 
   // Prometheus text for /metrics; also fed by Record().
   void Record(const std::string& route, int status, double seconds);

@@ -65,5 +65,10 @@ Result<core::CaseFilter> ParseCaseFilter(const Context& c);
 // Route modules, each in its own file.
 std::optional<ApiResponse> WorkflowRoute(Context& c);  // workflow_api.cpp
 std::optional<ApiResponse> Open311Route(Context& c);   // open311.cpp
+// attachments_api.cpp; also adds "attachments" to the workflow module's
+// case answers (GET /api/v1/cases/{id}, POST .../actions).
+std::optional<ApiResponse> AttachmentsRoute(Context& c);
+// The case's attachments as the JSON array of the case answer.
+Result<std::string> AttachmentsJson(Context& c, int64_t case_id);
 
 }  // namespace wangge::server::internal
