@@ -358,6 +358,7 @@ struct Api::Impl {
     core::Store& db = c.db;
     const std::string& m = req.method;
     const std::string& p = req.path;
+    if (auto r = StaticFilesRoute(c)) return *r;
     if (auto r = AttachmentsRoute(c)) return *r;
     if (auto r = WorkflowRoute(c)) return *r;
     if (auto r = Open311Route(c)) return *r;

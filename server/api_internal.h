@@ -63,6 +63,7 @@ bool MaySee(const core::Town& town, const core::User& u,
 Result<core::CaseFilter> ParseCaseFilter(const Context& c);
 
 // Route modules, each in its own file.
+std::optional<ApiResponse> StaticFilesRoute(Context& c);  // static_files.cpp
 std::optional<ApiResponse> WorkflowRoute(Context& c);  // workflow_api.cpp
 std::optional<ApiResponse> Open311Route(Context& c);   // open311.cpp
 // attachments_api.cpp; also adds "attachments" to the workflow module's

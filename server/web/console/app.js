@@ -1,0 +1,600 @@
+// /console/: the 综治中心's desk. Map of villages, cells (coloured by open and
+// overdue cases) and zones with clustered case markers; the case queue with
+// the case-list filters; case detail with exactly the actions the server
+// allows this user now; statistics with bar charts; exports.
+import { t, applyI18n, lang, setLang, statusName, actionName } from '/shared/i18n.js';
+import { api, login, logout, token, currentUser, ApiError, missing } from '/shared/api.js';
+import { h, clear, $, fmtTime } from '/shared/dom.js';
+import { barChart } from './chart.js';
+
+const PAGE = 50;
+const OPEN = new Set(['reported', 'accepted', 'dispatched', 'in_progress', 'handled', 'verifying', 'reopened']);
+const STATUSES = ['reported', 'accepted', 'dispatched', 'in_progress', 'handled', 'verifying', 'closed', 'rejected', 'reopened'];
+
+const ref = { categories: new Map(), groups: [], villages: [], branches: [], offices: [] };
+const q = { offset: 0, sort: 'received_at', dir: -1, cases: [], current: null };
+const m = { map: null, villages: null, cells: null, zones: null, markers: null, cellFeatures: null };
+
+// ---------- session and navigation ----------
+
+function isOverdue(c) {
+  if (typeof c.overdue === 'boolean') return c.overdue;
+  if (!OPEN.has(c.status)) return false;
+  const by = c.status === 'reported' ? c.assignment?.accept_by : c.assignment?.handle_by;
+  if (!by) return false;
+  const d = new Date(String(by).replace(' ', 'T'));
+  return !Number.isNaN(d.getTime()) && d < new Date();
+}
+
+function showView() {
+  const logged = !!token();
+  $('#login-view').hidden = logged;
+  $('#nav').hidden = !logged;
+  $('#logout').hidden = !logged;
+  const u = currentUser();
+  $('#who').textContent = logged && u ? `${u.name || u.username} (${u.role})` : '';
+  if (!logged) {
+    $('#cases-view').hidden = true;
+    $('#stats-view').hidden = true;
+    $('#login-user').focus();
+    return;
+  }
+  start();
+}
+
+$('#login-form').addEventListener('submit', async (ev) => {
+  ev.preventDefault();
+  $('#login-error').textContent = '';
+  try {
+    await login($('#login-user').value.trim(), $('#login-pass').value);
+    $('#login-pass').value = '';
+    showView();
+  } catch (e) {
+    $('#login-error').textContent = `${t('login_failed')}: ${e.message}`;
+  }
+});
+$('#logout').addEventListener('click', async () => { await logout(); location.reload(); });
+window.addEventListener('wangge-logout', showView);
+$('#lang').addEventListener('click', () => {
+  setLang(lang() === 'en' ? 'zh' : 'en');
+  applyI18n();
+  fillFilterOptions();
+  renderQueue();
+  if (q.current) renderDetail(q.current);
+});
+
+function go(view) {
+  const stats = view === 'stats';
+  $('#cases-view').hidden = stats;
+  $('#stats-view').hidden = !stats;
+  for (const [b, on] of [[$('#nav-cases'), !stats], [$('#nav-stats'), stats]]) {
+    if (on) b.setAttribute('aria-current', 'page'); else b.removeAttribute('aria-current');
+  }
+  if (stats) loadStats(); else m.map?.invalidateSize();
+  if (!(!stats && /^#case=/.test(location.hash))) {
+    history.replaceState(null, '', `${location.search}${stats ? '#stats' : '#cases'}`);
+  }
+}
+$('#nav-cases').addEventListener('click', () => go('cases'));
+$('#nav-stats').addEventListener('click', () => go('stats'));
+
+// ---------- reference data and filters ----------
+
+async function loadReference() {
+  const get = (p) => api(p).catch(() => []);
+  const [cats, villages, branches, offices] = await Promise.all([
+    get('/api/v1/categories'), get('/api/v1/villages'), get('/api/v1/branches'), get('/api/v1/offices')]);
+  ref.groups = cats;
+  for (const g of cats) for (const c of g.children || []) ref.categories.set(c.code, { ...c, group: g.name });
+  ref.villages = villages;
+  ref.branches = branches;
+  ref.offices = offices;
+  fillFilterOptions();
+}
+
+function options(select, items, keep) {
+  const v = keep ?? select.value;
+  clear(select).append(h('option', { value: '' }, t('all')));
+  for (const [value, label] of items) select.append(h('option', { value }, label));
+  select.value = v;
+}
+
+function fillFilterOptions() {
+  options($('#f-status'), STATUSES.map((s) => [s, statusName(s)]));
+  const cats = [];
+  for (const g of ref.groups) for (const c of g.children || []) cats.push([c.code, `${g.name} › ${c.name}`]);
+  options($('#f-category'), cats);
+  options($('#f-village'), ref.villages.map((v) => [v.code, v.name]));
+  options($('#f-branch'), ref.branches.map((b) => [b.code, b.name]));
+  options($('#f-office'), ref.offices.map((o) => [o.code, lang() === 'en' && o.name_en ? o.name_en : o.name]));
+}
+
+function villageName(code) { return ref.villages.find((v) => v.code === code)?.name || code || ''; }
+function officeName(code) {
+  const o = ref.offices.find((x) => x.code === code);
+  return o ? (lang() === 'en' && o.name_en ? o.name_en : o.name) : (code || '');
+}
+function categoryName(code) { return ref.categories.get(code)?.name || code || ''; }
+
+function filterQuery() {
+  const p = new URLSearchParams();
+  for (const id of ['status', 'category', 'village', 'branch', 'office', 'text']) {
+    const v = $(`#f-${id}`).value.trim();
+    if (v) p.set(id, v);
+  }
+  const from = $('#f-from').value;
+  const to = $('#f-to').value;
+  if (from) p.set('from', `${from}T00:00:00+08:00`);
+  if (to) p.set('to', `${to}T23:59:59+08:00`);
+  if ($('#f-overdue').checked) p.set('overdue', 'true');
+  return p;
+}
+
+$('#filters').addEventListener('submit', (ev) => { ev.preventDefault(); q.offset = 0; loadQueue(); });
+
+// ---------- queue ----------
+
+async function loadQueue() {
+  const p = filterQuery();
+  p.set('limit', String(PAGE));
+  p.set('offset', String(q.offset));
+  const body = $('#queue-body');
+  try {
+    const r = await api(`/api/v1/cases?${p}`);
+    q.cases = r.cases || [];
+  } catch (e) {
+    clear(body).append(h('tr', {}, h('td', { colspan: 7, class: 'error' }, e.message)));
+    return;
+  }
+  renderQueue();
+  loadMapCases();
+}
+
+function sortValue(c, key) {
+  if (key === 'handle_by') return c.assignment?.handle_by || '';
+  if (key === 'category') return categoryName(c.category);
+  if (key === 'village') return villageName(c.placement?.village);
+  return c[key] ?? '';
+}
+
+function renderQueue() {
+  const body = clear($('#queue-body'));
+  const rows = [...q.cases].sort((a, b) => {
+    const x = sortValue(a, q.sort);
+    const y = sortValue(b, q.sort);
+    return (x < y ? -1 : x > y ? 1 : 0) * q.dir;
+  });
+  for (const th of document.querySelectorAll('#queue th[data-sort]')) {
+    th.setAttribute('aria-sort', th.dataset.sort === q.sort ? (q.dir > 0 ? 'ascending' : 'descending') : 'none');
+  }
+  for (const c of rows) {
+    const overdue = isOverdue(c);
+    const tr = h('tr', { class: [overdue ? 'overdue' : '', q.current?.id === c.id ? 'current' : ''].join(' ').trim(), dataset: { id: c.id } },
+      h('td', {}, h('button', { type: 'button', class: 'link open-case', onclick: () => openCase(c.id) }, c.number)),
+      h('td', {}, h('span', { class: `status s-${c.status}` }, statusName(c.status)), overdue ? h('span', { class: 'tag-overdue' }, t('overdue')) : null),
+      h('td', {}, categoryName(c.category)),
+      h('td', {}, villageName(c.placement?.village)),
+      h('td', { class: 'desc' }, c.description),
+      h('td', {}, fmtTime(c.received_at)),
+      h('td', {}, fmtTime(c.assignment?.handle_by)));
+    body.append(tr);
+  }
+  if (!rows.length) body.append(h('tr', {}, h('td', { colspan: 7, class: 'hint' }, t('none'))));
+  $('#page-info').textContent = `${q.offset + 1}–${q.offset + rows.length}`;
+  $('#prev').disabled = q.offset === 0;
+  $('#next').disabled = rows.length < PAGE;
+}
+
+for (const th of document.querySelectorAll('#queue th[data-sort]')) {
+  th.querySelector('button').addEventListener('click', () => {
+    if (q.sort === th.dataset.sort) q.dir = -q.dir; else { q.sort = th.dataset.sort; q.dir = 1; }
+    renderQueue();
+  });
+}
+$('#prev').addEventListener('click', () => { q.offset = Math.max(0, q.offset - PAGE); loadQueue(); });
+$('#next').addEventListener('click', () => { q.offset += PAGE; loadQueue(); });
+
+// ---------- map ----------
+
+function initMap() {
+  const L = window.L;
+  if (!L || m.map) return;
+  m.map = L.map('map', { maxZoom: 19, minZoom: 3 }).setView([34.51, 110.24], 12);
+  const params = new URLSearchParams(location.search);
+  if (params.has('tile_url')) {
+    const u = params.get('tile_url');
+    if (u) localStorage.setItem('wangge.tile_url', u); else localStorage.removeItem('wangge.tile_url');
+  }
+  const tile = localStorage.getItem('wangge.tile_url');
+  if (tile) L.tileLayer(tile, { maxZoom: 19, attribution: '' }).addTo(m.map);
+  m.villages = L.geoJSON(null, { style: { color: '#1a237e', weight: 2, fill: false }, interactive: false });
+  m.cells = L.geoJSON(null, { style: cellStyle, onEachFeature: (f, layer) => layer.bindTooltip(() => cellTip(f)) });
+  m.zones = L.geoJSON(null, { style: { color: '#6a1b9a', weight: 1, dashArray: '4 3', fillOpacity: 0.08 } });
+  m.markers = L.markerClusterGroup ? L.markerClusterGroup({ maxClusterRadius: 40 }) : L.layerGroup();
+  for (const l of [m.villages, m.cells, m.zones, m.markers]) l.addTo(m.map);
+  L.control.layers(null, {
+    [t('villages')]: m.villages, [t('cells')]: m.cells, [t('zones_layer')]: m.zones, [t('case_markers')]: m.markers,
+  }, { collapsed: false }).addTo(m.map);
+  const legend = $('#legend');
+  clear(legend).append(
+    h('span', { class: 'sw sw-overdue' }), t('overdue_n'), ' ',
+    h('span', { class: 'sw sw-open' }), t('open_n'), ' ',
+    h('span', { class: 'sw sw-none' }), t('none'));
+  loadLayers();
+}
+
+const cellCounts = new Map();  // cell code -> {open, overdue}
+
+function cellStyle(f) {
+  const n = cellCounts.get(f.properties?.code) || { open: 0, overdue: 0 };
+  const fill = n.overdue ? '#d32f2f' : n.open ? '#fb8c00' : '#9e9e9e';
+  return { color: '#555', weight: 1, fillColor: fill, fillOpacity: n.open ? 0.45 : 0.1 };
+}
+
+function cellTip(f) {
+  const p = f.properties || {};
+  const n = cellCounts.get(p.code) || { open: 0, overdue: 0 };
+  // An element, not a string: Leaflet would insert a string as HTML.
+  return h('span', {}, `${p.name || ''} ${p.code || ''} · ${t('open_n')} ${n.open} · ${t('overdue_n')} ${n.overdue}`);
+}
+
+async function loadLayers() {
+  let layersMissing = false;
+  for (const [name, layer] of [['villages', m.villages], ['cells', m.cells], ['zones', m.zones]]) {
+    try {
+      const fc = await api(`/api/v1/layers/${name}.geojson`);
+      layer.clearLayers();
+      layer.addData(fc);
+    } catch (e) {
+      if (missing(e)) layersMissing = true;
+    }
+  }
+  if (layersMissing) $('#legend').append(h('span', { class: 'hint' }, ` ${t('layers')}: ${t('unavailable')}`));
+  const b = m.cells.getBounds();
+  if (b.isValid()) m.map.fitBounds(b);
+}
+
+// All cases matching the filters (up to 500) as markers, and the per-cell counts.
+async function loadMapCases() {
+  if (!m.map) return;
+  const p = filterQuery();
+  p.set('limit', '500');
+  let cases = [];
+  try { cases = (await api(`/api/v1/cases?${p}`)).cases || []; } catch { return; }
+  cellCounts.clear();
+  m.markers.clearLayers();
+  const L = window.L;
+  for (const c of cases) {
+    const cell = c.placement?.cell;
+    if (cell && OPEN.has(c.status)) {
+      const n = cellCounts.get(cell) || { open: 0, overdue: 0 };
+      n.open += 1;
+      if (isOverdue(c)) n.overdue += 1;
+      cellCounts.set(cell, n);
+    }
+    if (typeof c.lat !== 'number') continue;
+    const mk = L.marker([c.lat, c.lon], { title: `${c.number} ${statusName(c.status)}`, keyboard: true });
+    mk.on('click', () => openCase(c.id));
+    m.markers.addLayer(mk);
+  }
+  m.cells.setStyle(cellStyle);
+}
+
+// ---------- case detail ----------
+
+async function openCase(id) {
+  const pane = $('#detail');
+  clear(pane).append(h('p', {}, t('loading')));
+  try {
+    q.current = await api(`/api/v1/cases/${id}`);
+  } catch (e) {
+    clear(pane).append(h('p', { class: 'error' }, e.message));
+    return;
+  }
+  renderDetail(q.current);
+  renderQueue();
+  history.replaceState(null, '', `${location.search}#case=${id}`);
+  pane.focus();
+}
+
+function dl(pairs) {
+  const el = h('dl', {});
+  for (const [k, v] of pairs) if (v !== undefined && v !== null && v !== '') el.append(h('dt', {}, k), h('dd', {}, v));
+  return el;
+}
+
+function renderDetail(c) {
+  const pane = clear($('#detail'));
+  const a = c.assignment || {};
+  const pl = c.placement || {};
+  const overdue = isOverdue(c);
+  pane.append(
+    h('div', { class: 'row' },
+      h('h2', {}, `${t('detail')} ${c.number}`),
+      h('span', { class: `status s-${c.status}` }, statusName(c.status)),
+      overdue ? h('span', { class: 'tag-overdue' }, t('overdue')) : null),
+    h('p', { class: 'desc', id: 'detail-desc' }, c.description),
+    dl([
+      [t('category'), categoryName(c.category)],
+      [t('received'), fmtTime(c.received_at)],
+      [t('accept_by'), fmtTime(a.accept_by)],
+      [t('deadline'), fmtTime(a.handle_by)],
+      [t('level'), c.level || a.level],
+      [t('branch'), a.branch?.name],
+      [t('office'), (a.offices || []).map((o) => `${o.name || officeName(o.code)}${o.role === 'co' ? ` (${t('co_office')})` : ''}`).join('、')],
+      [t('grid_leader'), a.grid_leader?.name],
+      [t('assignee'), c.assignee ? `${c.assignee.name || ''} (${c.assignee.username})` : ''],
+      [t('rework_count'), c.rework_count || ''],
+    ]),
+    h('h3', {}, t('placement')),
+    dl([
+      [t('cell'), pl.cell],
+      [t('village'), villageName(pl.village)],
+      [t('zones'), (pl.zones || []).join('、')],
+      ['boundary_version', pl.boundary_version],
+      [t('outside'), pl.inside === false ? `${pl.nearest_cell} · ${Math.round(pl.distance_m || 0)} ${t('meters')}` : ''],
+      ['lon, lat', `${c.lon?.toFixed?.(6)}, ${c.lat?.toFixed?.(6)}`],
+    ]));
+  const reasons = a.reasons || [];
+  if (reasons.length) {
+    pane.append(h('h3', {}, t('reasons')), h('ul', { class: 'reasons' }, reasons.map((r) => h('li', {}, r))));
+  }
+  if ((c.possible_duplicates || []).length) {
+    pane.append(h('h3', {}, t('possible_duplicates')), h('ul', { class: 'dups' }, c.possible_duplicates.map((d) =>
+      h('li', {}, h('button', { type: 'button', class: 'link', onclick: () => openCase(d.id) }, d.number),
+        ` ${Math.round(d.distance_m)} ${t('meters')} · ${statusName(d.status)}`))));
+  }
+  const photos = h('div', { class: 'photos' });
+  pane.append(h('h3', {}, t('photos')), photos);
+  loadPhotos(c, photos);
+  pane.append(h('h3', {}, t('actions')), actionsBox(c));
+  pane.append(h('h3', {}, t('timeline')));
+  const ol = h('ol', { class: 'timeline' });
+  for (const e of c.events || []) {
+    ol.append(h('li', {},
+      h('time', {}, fmtTime(e.at)), ' ',
+      h('strong', {}, e.action ? actionName(e.action) : statusName(e.to)),
+      e.from && e.to && e.from !== e.to ? ` ${statusName(e.from)} → ${statusName(e.to)}` : '',
+      e.actor_name || e.actor ? h('span', { class: 'actor' }, ` · ${e.actor_name || e.actor}`) : null,
+      e.note ? h('span', { class: 'note' }, e.note) : null));
+  }
+  pane.append(ol);
+}
+
+async function loadPhotos(c, box) {
+  let list = c.attachments;
+  if (!list) {
+    try { list = await api(`/api/v1/cases/${c.id}/attachments`); } catch (e) {
+      box.append(h('p', { class: 'hint' }, missing(e) ? t('unavailable') : e.message));
+      return;
+    }
+    if (list && !Array.isArray(list)) list = list.attachments || [];
+  }
+  if (!list.length) { box.append(h('p', { class: 'hint' }, t('none'))); return; }
+  for (const att of list) {
+    try {
+      const blob = await api(att.url || `/api/v1/cases/${c.id}/attachments/${att.id}`, { blob: true });
+      const url = URL.createObjectURL(blob);
+      box.append(h('a', { href: url, target: '_blank', rel: 'noopener' }, h('img', { src: url, alt: `${t('photos')} ${att.id}`, class: 'photo' })));
+    } catch { box.append(h('span', { class: 'hint' }, `#${att.id}`)); }
+  }
+}
+
+// One button per allowed action; each opens its own small form.
+function actionsBox(c) {
+  const box = h('div', { class: 'actions' });
+  const allowed = c.allowed_actions;
+  if (!Array.isArray(allowed)) { box.append(h('p', { class: 'hint' }, t('unavailable'))); return box; }
+  if (!allowed.length) { box.append(h('p', { class: 'hint' }, t('no_actions'))); return box; }
+  const formBox = h('div', { class: 'action-form' });
+  const buttons = h('div', { class: 'action-buttons' });
+  for (const name of allowed) {
+    buttons.append(h('button', { type: 'button', class: 'action', dataset: { action: name },
+      onclick: () => { clear(formBox).append(actionForm(c, name)); formBox.querySelector('select, input, textarea, button')?.focus(); } },
+    actionName(name)));
+  }
+  box.append(buttons, formBox);
+  return box;
+}
+
+let formSeq = 0;
+function field(label, input) {
+  input.id = input.id || `af-${++formSeq}`;
+  return h('div', { class: 'field' }, h('label', { for: input.id }, label), input);
+}
+
+function actionForm(c, name) {
+  const form = h('form', { class: 'card', dataset: { action: name } });
+  const extra = {};
+  form.append(h('h4', {}, actionName(name)));
+  if (name === 'dispatch' || name === 'reassign') {
+    const sel = h('select', { name: 'assignee', required: true });
+    form.append(field(t('assignee'), sel));
+    api('/api/v1/users').then((users) => {
+      const list = Array.isArray(users) ? users : users?.users || [];
+      sel.append(h('option', { value: '' }, '—'));
+      for (const u of list) sel.append(h('option', { value: u.username }, `${u.name || u.username} · ${u.username} · ${u.role}${u.scope ? ` · ${u.scope}` : ''}`));
+    }).catch(() => {
+      const input = h('input', { name: 'assignee', required: true, id: sel.id });
+      sel.replaceWith(input);
+    });
+    extra.assignee = () => form.elements.assignee.value.trim();
+  }
+  if (name === 'reject') {
+    const sel = h('select', { name: 'reason' },
+      ['invalid', 'duplicate', 'not_ours'].map((r) => h('option', { value: r }, t(`reject_${r}`))));
+    form.append(field(t('reason'), sel),
+      field(t('duplicate_of'), h('input', { name: 'duplicate_of', type: 'number', min: 1 })),
+      field(t('referral'), h('input', { name: 'referral' })));
+    extra.reason = () => form.elements.reason.value;
+    extra.duplicate_of = () => (form.elements.duplicate_of.value ? Number(form.elements.duplicate_of.value) : undefined);
+    extra.referral = () => form.elements.referral.value.trim() || undefined;
+  }
+  if (name === 'escalate') {
+    const fs = h('fieldset', {}, h('legend', {}, t('offices')));
+    for (const o of ref.offices) {
+      fs.append(h('label', { class: 'check' }, h('input', { type: 'checkbox', name: 'offices', value: o.code }), ` ${officeName(o.code)}`));
+    }
+    form.append(fs);
+    extra.offices = () => [...form.querySelectorAll('input[name=offices]:checked')].map((i) => i.value);
+  }
+  if (name === 'request_extension') {
+    form.append(field(t('hours'), h('input', { name: 'hours', type: 'number', min: 1, step: 1, required: true })));
+    extra.hours = () => Number(form.elements.hours.value);
+  }
+  if (name === 'verify') {
+    const sel = h('select', { name: 'passed' }, h('option', { value: '' }, '—'),
+      h('option', { value: 'true' }, actionName('pass')), h('option', { value: 'false' }, actionName('fail')));
+    form.append(field(t('passed'), sel));
+    extra.passed = () => (sel.value === '' ? undefined : sel.value === 'true');
+  }
+  if (name === 'confirm') {
+    form.append(h('label', { class: 'check' }, h('input', { type: 'checkbox', name: 'satisfied', checked: true }), ` ${t('satisfied')}`));
+    extra.satisfied = () => form.elements.satisfied.checked;
+  }
+  if (name === 'handle' || name === 'comment') {
+    form.append(field(t('photos'), h('input', { name: 'photos', type: 'file', accept: 'image/*', multiple: true })));
+  }
+  form.append(field(t('note'), h('textarea', { name: 'note', rows: 2 })));
+  const out = h('p', { class: 'error', role: 'alert' });
+  form.append(h('div', { class: 'row' },
+    h('button', { type: 'submit', class: 'primary' }, t('do_action')),
+    h('button', { type: 'button', onclick: () => form.remove() }, t('cancel'))), out);
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const body = { action: name, version: c.version };
+    const note = form.elements.note.value.trim();
+    if (note) body.note = note;
+    for (const [k, get] of Object.entries(extra)) {
+      const v = get();
+      if (v !== undefined && v !== '') body[k] = v;
+    }
+    try {
+      const files = form.elements.photos?.files || [];
+      if (files.length) {
+        body.attachments = [];
+        for (const f of files) {
+          const att = await api(`/api/v1/cases/${c.id}/attachments`, { raw: f, type: f.type || 'image/jpeg' });
+          body.attachments.push(att.id);
+        }
+      }
+      const updated = await api(`/api/v1/cases/${c.id}/actions`, { json: body });
+      q.current = updated && updated.id ? updated : await api(`/api/v1/cases/${c.id}`);
+      if (!q.current.events) q.current = await api(`/api/v1/cases/${c.id}`);
+      renderDetail(q.current);
+      loadQueue();
+    } catch (e) {
+      if (e instanceof ApiError && e.status === 409 && e.field === 'version') {
+        out.textContent = t('version_conflict');
+        setTimeout(() => openCase(c.id), 1200);
+      } else {
+        out.textContent = missing(e) ? t('unavailable') : e.message;
+      }
+    }
+  });
+  return form;
+}
+
+// ---------- exports ----------
+
+for (const b of document.querySelectorAll('[data-export]')) {
+  b.addEventListener('click', async () => {
+    const kind = b.dataset.export;
+    const msg = $('#export-msg');
+    msg.textContent = t('loading');
+    try {
+      const blob = await api(`/api/v1/export/cases.${kind}?${filterQuery()}`, { blob: true });
+      const url = URL.createObjectURL(blob);
+      const link = h('a', { href: url, download: `wangge-cases-${new Date().toISOString().slice(0, 10)}.${kind}` });
+      document.body.append(link);
+      link.click();
+      link.remove();
+      setTimeout(() => URL.revokeObjectURL(url), 10000);
+      msg.textContent = '';
+    } catch (e) {
+      msg.textContent = missing(e) ? t('unavailable') : e.message;
+      if (missing(e)) b.disabled = true;
+    }
+  });
+}
+
+// ---------- statistics ----------
+
+function setPeriod(kind) {
+  const now = new Date();
+  const d = (x) => `${x.getFullYear()}-${String(x.getMonth() + 1).padStart(2, '0')}-${String(x.getDate()).padStart(2, '0')}`;
+  let from;
+  if (kind === 'week') { from = new Date(now); from.setDate(now.getDate() - ((now.getDay() + 6) % 7)); }
+  if (kind === 'month') from = new Date(now.getFullYear(), now.getMonth(), 1);
+  if (kind === 'quarter') from = new Date(now.getFullYear(), Math.floor(now.getMonth() / 3) * 3, 1);
+  if (kind === 'year') from = new Date(now.getFullYear(), 0, 1);
+  $('#s-from').value = d(from);
+  $('#s-to').value = d(now);
+}
+for (const b of document.querySelectorAll('[data-period]')) {
+  b.addEventListener('click', () => { setPeriod(b.dataset.period); loadStats(); });
+}
+$('#stats-form').addEventListener('submit', (ev) => { ev.preventDefault(); loadStats(); });
+
+const METRICS = ['received', 'closed', 'on_time', 'reworked', 'overdue', 'mean_hours'];
+const METRIC_LABEL = { received: 'received_n', closed: 'closed_n', on_time: 'on_time', reworked: 'reworked', overdue: 'overdue_n', mean_hours: 'mean_hours' };
+
+function groupLabel(group, row) {
+  const key = row.key ?? row.code ?? row.group ?? row.id ?? '';
+  if (row.name) return row.name;
+  if (group === 'office') return officeName(key);
+  if (group === 'village') return villageName(key);
+  if (group === 'category') return categoryName(key);
+  if (group === 'branch') return ref.branches.find((b) => b.code === key)?.name || key;
+  return String(key);
+}
+
+async function loadStats() {
+  const out = clear($('#stats-out'));
+  const group = $('#s-group').value;
+  if (!$('#s-from').value) setPeriod('month');
+  const p = new URLSearchParams({ group });
+  p.set('from', `${$('#s-from').value}T00:00:00+08:00`);
+  p.set('to', `${$('#s-to').value}T23:59:59+08:00`);
+  let r;
+  try {
+    r = await api(`/api/v1/stats?${p}`);
+  } catch (e) {
+    out.append(h('p', { class: missing(e) ? 'hint' : 'error' }, missing(e) ? `${t('stats')}: ${t('unavailable')}` : e.message));
+    return;
+  }
+  const rows = Array.isArray(r) ? r : r.rows || r.groups || r.items || [];
+  const metrics = METRICS.filter((k) => rows.some((row) => typeof row[k] === 'number'));
+  const shown = metrics.filter((k) => ['received', 'closed', 'overdue'].includes(k));
+  const labels = rows.map((row) => groupLabel(group, row));
+  out.append(barChart({
+    title: `${t('stats')} · ${$('#s-group').selectedOptions[0].textContent}`,
+    labels,
+    series: shown.map((k) => ({ name: t(METRIC_LABEL[k]), values: rows.map((row) => row[k] || 0) })),
+  }));
+  const table = h('table', { class: 'stats-table' },
+    h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, t('group_by')), metrics.map((k) => h('th', { scope: 'col' }, t(METRIC_LABEL[k]))))),
+    h('tbody', {}, rows.map((row, i) => h('tr', {}, h('th', { scope: 'row' }, labels[i]),
+      metrics.map((k) => h('td', {}, typeof row[k] === 'number' ? String(Math.round(row[k] * 100) / 100) : ''))))));
+  out.append(table);
+  if (!rows.length) out.append(h('p', { class: 'hint' }, t('none')));
+}
+
+// ---------- start ----------
+
+let started = false;
+async function start() {
+  if (!started) {
+    started = true;
+    await loadReference();
+    try { initMap(); } catch (e) { $('#legend').textContent = `${t('map')}: ${e.message}`; }
+  }
+  go(location.hash === '#stats' ? 'stats' : 'cases');
+  loadQueue();
+  // A link to one case: /console/#case=123.
+  const linked = /^#case=(\d+)$/.exec(location.hash);
+  if (linked) openCase(Number(linked[1]));
+}
+
+applyI18n();
+showView();
