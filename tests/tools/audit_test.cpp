@@ -212,5 +212,5 @@ TEST_CASE("Store: a database from before the workflow gets its events hashed") {
         field);
   }
   Run ok = Audit(db);
-  CHECK_MESSAGE(ok.status == 0, ok.out + ok.err);
+  CHECK_MESSAGE(ok.status == 0, (ok.out + ok.err));
 }
