@@ -337,6 +337,20 @@ try {
       `the reporter confirmed on the phone (status ${after.status}, evaluation ${JSON.stringify(after.evaluation)})`);
   }
 
+  // ---------- exports ----------
+  await c.click('#nav-cases');
+  const csv = await apiAs(dispTok, '/api/v1/export/cases.csv');
+  if (csv.status === 200) {
+    await c.fill('#f-text', '');
+    const [download] = await Promise.all([c.waitForEvent('download'), c.click('[data-export="csv"]')]);
+    const text = readFileSync(await download.path(), 'utf8');
+    check(text.includes(case1.number), `export CSV from the console holds the case (${download.suggestedFilename()})`);
+  } else {
+    await c.click('[data-export="csv"]');
+    await c.waitForFunction(() => /暂不可用|Not available/.test(document.querySelector('#export-msg').textContent));
+    check(true, 'exports: 暂不可用 without the endpoint');
+  }
+
   // ---------- statistics ----------
   await c.click('#nav-stats');
   await c.click('[data-period="year"]');

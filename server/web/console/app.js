@@ -563,17 +563,21 @@ async function loadStats() {
     out.append(h('p', { class: missing(e) ? 'hint' : 'error' }, missing(e) ? `${t('stats')}: ${t('unavailable')}` : e.message));
     return;
   }
-  const rows = Array.isArray(r) ? r : r.rows || r.groups || r.items || [];
-  const metrics = METRICS.filter((k) => rows.some((row) => typeof row[k] === 'number'));
-  const shown = metrics.filter((k) => ['received', 'closed', 'overdue'].includes(k));
+  const rows = Array.isArray(r) ? r : r.rows || r.groups || r.items || r.stats || [];
+  // The known measures first, then any other number the server sends.
+  const numeric = new Set();
+  for (const row of rows) for (const [k, v] of Object.entries(row)) if (typeof v === 'number' && k !== 'id') numeric.add(k);
+  const metrics = [...METRICS.filter((k) => numeric.has(k)), ...[...numeric].filter((k) => !METRICS.includes(k))];
+  let shown = metrics.filter((k) => ['received', 'closed', 'overdue'].includes(k));
+  if (!shown.length) shown = metrics.slice(0, 3);
   const labels = rows.map((row) => groupLabel(group, row));
   out.append(barChart({
     title: `${t('stats')} · ${$('#s-group').selectedOptions[0].textContent}`,
     labels,
-    series: shown.map((k) => ({ name: t(METRIC_LABEL[k]), values: rows.map((row) => row[k] || 0) })),
+    series: shown.map((k) => ({ name: METRIC_LABEL[k] ? t(METRIC_LABEL[k]) : k, values: rows.map((row) => row[k] || 0) })),
   }));
   const table = h('table', { class: 'stats-table' },
-    h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, t('group_by')), metrics.map((k) => h('th', { scope: 'col' }, t(METRIC_LABEL[k]))))),
+    h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, t('group_by')), metrics.map((k) => h('th', { scope: 'col' }, METRIC_LABEL[k] ? t(METRIC_LABEL[k]) : k)))),
     h('tbody', {}, rows.map((row, i) => h('tr', {}, h('th', { scope: 'row' }, labels[i]),
       metrics.map((k) => h('td', {}, typeof row[k] === 'number' ? String(Math.round(row[k] * 100) / 100) : ''))))));
   out.append(table);
