@@ -196,7 +196,7 @@ try {
   check(scrollW <= 360, `no horizontal scrolling at 360 px (scrollWidth ${scrollW})`);
   await m.screenshot({ path: join(SHOTS, 'm-report.png'), fullPage: true });
   await m.click('#submit');
-  await m.waitForFunction(() => /已提交|Sent/.test(document.querySelector('#report-msg').textContent), null, { timeout: 20000 });
+  await m.waitForFunction(() => /已提交|Sent/.test(document.querySelector('#report-msg').textContent), null, { timeout: 30000 });
   const sent1 = await casesWith(leaderTok, desc1);
   check(sent1.length === 1, `exactly one case for the online report (${sent1.length})`);
   const case1 = sent1[0];
@@ -214,7 +214,7 @@ try {
   await phone.setOffline(true);
   await fillReport(desc2, false);
   await m.click('#submit');
-  await m.waitForFunction(() => /已保存|saved/.test(document.querySelector('#report-msg').textContent), null, { timeout: 20000 });
+  await m.waitForFunction(() => /已保存|saved/.test(document.querySelector('#report-msg').textContent), null, { timeout: 30000 });
   const queued = await m.evaluate(async () => (await window.wanggeOutbox.all()).length);
   check(queued === 1, `offline: the report waits in the outbox (${queued})`);
   check((await casesWith(leaderTok, desc2)).length === 0, 'offline: the server has no case yet');
@@ -223,7 +223,7 @@ try {
   let reloaded = false;
   try {
     await m.reload({ waitUntil: 'load' });
-    await m.waitForSelector('#app-view:not([hidden])', { timeout: 10000 });
+    await m.waitForSelector('#app-view:not([hidden])', { timeout: 30000 });
     reloaded = true;
   } catch (e) { console.log(`reload offline: ${e.message.split('\n')[0]}`); }
   check(reloaded, 'offline: the page reloads from the service worker');
@@ -252,7 +252,7 @@ try {
   const evil = `<script>alert(1)</script><img src=x onerror="alert(2)"> ${Date.now()}`;
   await fillReport(evil, false);
   await m.click('#submit');
-  await m.waitForFunction(() => /已提交|Sent/.test(document.querySelector('#report-msg').textContent), null, { timeout: 20000 });
+  await m.waitForFunction(() => /已提交|Sent/.test(document.querySelector('#report-msg').textContent), null, { timeout: 30000 });
   const evilCase = (await casesWith(leaderTok, evil))[0];
   must(!!evilCase, 'the HTML description was stored');
 
@@ -331,7 +331,7 @@ try {
     await m.screenshot({ path: join(SHOTS, 'm-confirm.png'), fullPage: true });
     await m.fill('#confirm-note', '处理及时，满意');
     await m.click('#case-detail .confirm button.primary');
-    await m.waitForFunction(() => !document.querySelector('#case-detail .confirm'), null, { timeout: 10000 });
+    await m.waitForFunction(() => !document.querySelector('#case-detail .confirm'), null, { timeout: 30000 });
     const after = (await apiAs(leaderTok, `/api/v1/cases/${case1.id}`)).body;
     check(after.status === 'closed' && !(after.allowed_actions || []).includes('confirm'),
       `the reporter confirmed on the phone (status ${after.status}, evaluation ${JSON.stringify(after.evaluation)})`);
@@ -354,7 +354,7 @@ try {
   // ---------- statistics ----------
   await c.click('#nav-stats');
   await c.click('[data-period="year"]');
-  await c.waitForFunction(() => document.querySelector('#stats-out').childElementCount > 0, null, { timeout: 15000 });
+  await c.waitForFunction(() => document.querySelector('#stats-out').childElementCount > 0, null, { timeout: 30000 });
   const statsText = await c.textContent('#stats-out');
   const statsApi = await apiAs(dispTok, '/api/v1/stats?group=branch');
   if (statsApi.status === 200) {
@@ -392,13 +392,13 @@ process.exit(failures ? 1 : 0);
 // each as the user the server allows. Returns whether the case closed.
 async function runWorkflow(c, kase, dispTok, photo) {
   async function act(page, name, fill) {
-    await page.waitForSelector(`#detail button.action[data-action="${name}"]`, { timeout: 10000 });
+    await page.waitForSelector(`#detail button.action[data-action="${name}"]`, { timeout: 30000 });
     await page.click(`#detail button.action[data-action="${name}"]`);
     const form = `#detail form[data-action="${name}"]`;
     await page.waitForSelector(form);
     if (fill) await fill(form);
     await page.click(`${form} button[type=submit]`);
-    await page.waitForFunction((f) => !document.querySelector(f), form, { timeout: 10000 });
+    await page.waitForFunction((f) => !document.querySelector(f), form, { timeout: 30000 });
   }
   // The dispatcher through the queue; others by the case's link.
   async function open(page, byLink) {
