@@ -53,8 +53,13 @@ void PutLe32(std::string& out, size_t at, uint32_t v) {
 std::string Preview(std::string_view b) {
   std::string_view head = b.substr(0, 8);
   bool text = !head.empty();
-  for (char ch : head) text = text && ch >= 0x20 && ch < 0x7f;
-  if (text) return "\"" + std::string(head) + "\"";
+  std::string shown;
+  for (char ch : head) {
+    bool space = ch == '\n' || ch == '\r' || ch == '\t';
+    text = text && ((ch >= 0x20 && ch < 0x7f) || space);
+    shown += space ? ' ' : ch;
+  }
+  if (text) return "\"" + shown + "\"";
   std::string hex;
   for (size_t i = 0; i < head.size(); ++i) {
     char buf[4];

@@ -182,6 +182,7 @@ TEST_CASE("ReadPhoto: refuses what is not a whole image and says why") {
       {"a text file renamed .jpg", "hello, this is not a photo\n",
        "not an image: the file starts with \"hello, t\""},
       {"empty", "", "the body is empty"},
+      {"a short text file", "hello\n", "starts with \"hello \""},
       {"a GIF", "GIF89a\x01\x00\x01\x00", "(a GIF)"},
       {"a PDF", "%PDF-1.7\n", "(a PDF)"},
       {"an iPhone HEIC",
