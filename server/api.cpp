@@ -362,6 +362,7 @@ struct Api::Impl {
     if (auto r = AttachmentsRoute(c)) return *r;
     if (auto r = WorkflowRoute(c)) return *r;
     if (auto r = Open311Route(c)) return *r;
+    if (auto r = LedgerRoute(c)) return *r;
     if (m == "GET" && p == "/metrics") {
       c.route = "/metrics";
       return MetricsText(api, db);

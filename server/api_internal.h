@@ -66,6 +66,7 @@ Result<core::CaseFilter> ParseCaseFilter(const Context& c);
 std::optional<ApiResponse> StaticFilesRoute(Context& c);  // static_files.cpp
 std::optional<ApiResponse> WorkflowRoute(Context& c);     // workflow_api.cpp
 std::optional<ApiResponse> Open311Route(Context& c);      // open311.cpp
+std::optional<ApiResponse> LedgerRoute(Context& c);       // ledger_api.cpp
 // attachments_api.cpp; also adds "attachments" to the workflow module's
 // case answers (GET /api/v1/cases/{id}, POST .../actions).
 std::optional<ApiResponse> AttachmentsRoute(Context& c);

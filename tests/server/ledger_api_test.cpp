@@ -1,0 +1,215 @@
+// Ledger exports read back the way their users open them: the XLSX as the
+// zip it is (unzip), the CSV by its quoting rules, the GeoJSON by GDAL.
+#include <doctest/doctest.h>
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "core/accounts.h"
+#include "core/store.h"
+#include "core/town.h"
+#include "server/api.h"
+#include "tests/temp_dir.h"
+
+using namespace wangge;
+using namespace wangge::server;
+using nlohmann::json;
+using wangge::testing::TempDir;
+
+namespace {
+
+const std::string kTown = std::string(WANGGE_DATA_DIR) + "/taiyao";
+constexpr const char* kPassword = "test-password";
+
+int Shell(const std::string& cmd, std::string* out) {
+  FILE* p = popen(cmd.c_str(), "r");
+  std::string text;
+  char buf[4096];
+  while (size_t got = fread(buf, 1, sizeof buf, p)) text.append(buf, got);
+  int raw = pclose(p);
+  *out = text;
+  return WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
+}
+
+size_t Count(const std::string& text, const std::string& what) {
+  size_t n = 0;
+  for (size_t at = text.find(what); at != std::string::npos;
+       at = text.find(what, at + 1)) {
+    ++n;
+  }
+  return n;
+}
+
+// RFC 4180 records of `text` (fields may hold commas, quotes, newlines).
+std::vector<std::vector<std::string>> ParseCsv(const std::string& text) {
+  std::vector<std::vector<std::string>> rows(1, std::vector<std::string>(1));
+  bool quoted = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (quoted) {
+      if (c == '"' && i + 1 < text.size() && text[i + 1] == '"') {
+        rows.back().back() += '"';
+        ++i;
+      } else if (c == '"') {
+        quoted = false;
+      } else {
+        rows.back().back() += c;
+      }
+    } else if (c == '"') {
+      quoted = true;
+    } else if (c == ',') {
+      rows.back().emplace_back();
+    } else if (c == '\r' && i + 1 < text.size() && text[i + 1] == '\n') {
+      ++i;
+      rows.emplace_back(1);
+    } else {
+      rows.back().back() += c;
+    }
+  }
+  if (rows.back().size() == 1 && rows.back()[0].empty()) rows.pop_back();
+  return rows;
+}
+
+struct Fixture {
+  TempDir dir;
+  std::string db = dir / "town.db";
+  core::Time now = *core::ParseTime("2026-11-26T10:00");
+  std::unique_ptr<Api> api;
+  std::string token;
+
+  Fixture() {
+    auto input = core::ReadTownFolder(kTown);
+    REQUIRE(input);
+    auto store = core::Store::Create(db);
+    REQUIRE(store);
+    REQUIRE((*store)->AddVersion(*input));
+    REQUIRE(core::CreatePeopleAccounts(**store, kPassword));
+    auto opened = Api::Open({.db_path = db, .now = [this] { return now; }});
+    REQUIRE(opened);
+    api = std::move(*opened);
+    ApiResponse r = api->Handle(
+        {"POST",
+         "/api/v1/login",
+         {},
+         {{"content-type", "application/json"}},
+         json{{"username", "p0021"}, {"password", kPassword}}.dump(),
+         "127.0.0.1"});
+    REQUIRE_MESSAGE(r.status == 200, r.body);
+    token = json::parse(r.body)["token"];
+  }
+
+  void Report(const std::string& text, const std::string& key) {
+    ApiResponse r = api->Handle({"POST",
+                                 "/api/v1/reports",
+                                 {},
+                                 {{"authorization", "Bearer " + token},
+                                  {"content-type", "application/json"},
+                                  {"idempotency-key", key}},
+                                 json{{"category", "04001"},
+                                      {"description", text},
+                                      {"lon", 110.2444},
+                                      {"lat", 34.518}}
+                                     .dump(),
+                                 "127.0.0.1"});
+    REQUIRE_MESSAGE(r.status == 201, r.body);
+  }
+
+  ApiResponse Export(const std::string& format,
+                     std::map<std::string, std::string> query = {}) {
+    return api->Handle({"GET",
+                        "/api/v1/export/cases." + format,
+                        query,
+                        {{"authorization", "Bearer " + token}},
+                        "",
+                        "127.0.0.1"});
+  }
+};
+
+const std::vector<std::string> kTexts = {"焚烧秸秆, 浓烟 \"很大\"\r\n第二行",
+                                         "=HYPERLINK(\"http://x\")",
+                                         "@SUM(1) 与 -1 +2", "普通一件"};
+
+}  // namespace
+
+TEST_CASE("Ledger export: CSV with BOM, RFC 4180 quoting and no formulas") {
+  Fixture f;
+  for (size_t i = 0; i < kTexts.size(); ++i) {
+    f.Report(kTexts[i], "k" + std::to_string(i));
+  }
+  ApiResponse r = f.Export("csv");
+  REQUIRE_MESSAGE(r.status == 200, r.body);
+  CHECK(r.content_type.starts_with("text/csv"));
+  REQUIRE(r.body.starts_with("\xEF\xBB\xBF"));
+  auto rows = ParseCsv(r.body.substr(3));
+  REQUIRE(rows.size() == kTexts.size() + 1);
+  CHECK(rows[0][0] == "编号");
+  CHECK(rows[0][3] == "描述");
+  CHECK(rows[0].size() == 15);
+  std::set<std::string> descriptions;
+  for (size_t i = 1; i < rows.size(); ++i) {
+    CHECK(rows[i].size() == 15);
+    CHECK(rows[i][0].starts_with("TY-20261126-"));
+    CHECK(rows[i][2] == "露天焚烧");
+    descriptions.insert(rows[i][3]);
+  }
+  CHECK(descriptions.contains("焚烧秸秆, 浓烟 \"很大\"\r\n第二行"));
+  CHECK(descriptions.contains("'=HYPERLINK(\"http://x\")"));
+  CHECK(descriptions.contains("'@SUM(1) 与 -1 +2"));
+  CHECK(descriptions.contains("普通一件"));
+  // Filters apply: one case by text.
+  ApiResponse one = f.Export("csv", {{"text", "普通"}});
+  CHECK(ParseCsv(one.body.substr(3)).size() == 2);
+  ApiResponse bad = f.Export("csv", {{"from", "yesterday"}});
+  CHECK(bad.status == 400);
+}
+
+TEST_CASE("Ledger export: XLSX has the Chinese headers and one row a case") {
+  Fixture f;
+  for (size_t i = 0; i < kTexts.size(); ++i) {
+    f.Report(kTexts[i], "k" + std::to_string(i));
+  }
+  ApiResponse r = f.Export("xlsx");
+  REQUIRE_MESSAGE(r.status == 200, r.body);
+  CHECK(r.body.starts_with("PK"));
+  std::string file = f.dir.Write("cases.xlsx", r.body);
+  std::string sheet, strings;
+  REQUIRE(Shell("unzip -p '" + file + "' xl/worksheets/sheet1.xml", &sheet) ==
+          0);
+  REQUIRE(Shell("unzip -p '" + file + "' xl/sharedStrings.xml", &strings) == 0);
+  CHECK(Count(sheet, "<row ") == kTexts.size() + 1);
+  for (const char* header : {"编号", "状态", "类别", "描述", "地址", "村/社区",
+                             "网格", "支部", "责任科室", "上报时间", "受理时限",
+                             "办结时限", "是否超期", "经度", "纬度"}) {
+    CHECK_MESSAGE(
+        strings.find(std::string(">") + header + "<") != std::string::npos,
+        header);
+  }
+  CHECK(strings.find("普通一件") != std::string::npos);
+  CHECK(strings.find("TY-20261126-0004") != std::string::npos);
+}
+
+TEST_CASE("Ledger export: GeoJSON points that GDAL reads") {
+  Fixture f;
+  for (size_t i = 0; i < kTexts.size(); ++i) {
+    f.Report(kTexts[i], "k" + std::to_string(i));
+  }
+  ApiResponse r = f.Export("geojson");
+  REQUIRE_MESSAGE(r.status == 200, r.body);
+  json j = json::parse(r.body);
+  CHECK(j["type"] == "FeatureCollection");
+  CHECK(j["features"].size() == kTexts.size());
+  std::string file = f.dir.Write("cases.geojson", r.body);
+  std::string out;
+  REQUIRE(Shell("ogrinfo -ro -al -so '" + file + "' 2>&1", &out) == 0);
+  CAPTURE(out);
+  CHECK(out.find("Feature Count: " + std::to_string(kTexts.size())) !=
+        std::string::npos);
+  CHECK(out.find("Geometry: Point") != std::string::npos);
+  CHECK(out.find("description: String") != std::string::npos);
+  // Unauthenticated: 401.
+  ApiResponse anon = f.api->Handle(
+      {"GET", "/api/v1/export/cases.geojson", {}, {}, "", "127.0.0.1"});
+  CHECK(anon.status == 401);
+}
