@@ -160,13 +160,6 @@ Timing TimeParallel(int threads, int64_t n,
   return timing;
 }
 
-Figure Summarise(std::string name, std::vector<double> values,
-                 std::string unit) {
-  std::sort(values.begin(), values.end());
-  return {std::move(name), values[values.size() / 2], values.front(),
-          values.back(), std::move(unit)};
-}
-
 struct Check {
   int64_t agree = 0;
   int64_t on_edge = 0;
@@ -206,65 +199,6 @@ Check CrossCheck(const std::vector<Feature>& cells,
   }
   return c;
 }
-
-std::string Thousands(int64_t v) {
-  std::string s = std::to_string(v);
-  for (int i = int(s.size()) - 3; i > 0; i -= 3) s.insert(size_t(i), ",");
-  return s;
-}
-
-std::string Format(const char* fmt, double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, fmt, v);
-  return buf;
-}
-
-// "median (min–max)" with a precision suited to the magnitude.
-std::string Range(const Figure& f) {
-  const char* fmt = f.median >= 100 ? "%.0f" : f.median >= 10 ? "%.1f" : "%.2f";
-  return Format(fmt, f.median) + " (" + Format(fmt, f.min) + "–" +
-         Format(fmt, f.max) + ")";
-}
-
-class Table {
- public:
-  void Row(std::vector<std::string> cells) {
-    rows_.push_back(std::move(cells));
-  }
-  std::string Render() const {
-    std::vector<size_t> width;
-    for (const auto& row : rows_) {
-      width.resize(std::max(width.size(), row.size()));
-      for (size_t i = 0; i < row.size(); ++i) {
-        width[i] = std::max(width[i], Display(row[i]));
-      }
-    }
-    std::string out;
-    for (size_t r = 0; r < rows_.size(); ++r) {
-      out += "|";
-      for (size_t i = 0; i < rows_[r].size(); ++i) {
-        out += " " + rows_[r][i] +
-               std::string(width[i] - Display(rows_[r][i]), ' ') + " |";
-      }
-      out += "\n";
-      if (r == 0) {
-        out += "|";
-        for (size_t w : width) out += std::string(w + 2, '-') + "|";
-        out += "\n";
-      }
-    }
-    return out;
-  }
-
- private:
-  // Display width: UTF-8 continuation bytes take no column.
-  static size_t Display(const std::string& s) {
-    size_t n = 0;
-    for (unsigned char c : s) n += (c & 0xC0) != 0x80;
-    return n;
-  }
-  std::vector<std::vector<std::string>> rows_;
-};
 
 struct SizeRun {
   const LocateOptions& options;
@@ -588,27 +522,6 @@ Result<LocateReport> RunLocateBench(const LocateOptions& options,
       << table.Render();
   report.table = out.str();
   return report;
-}
-
-std::string RecordsToJson(const std::vector<Record>& records) {
-  nlohmann::ordered_json all = nlohmann::ordered_json::array();
-  for (const Record& r : records) {
-    nlohmann::ordered_json j;
-    j["benchmark"] = r.benchmark;
-    j["size"] = r.size;
-    j["method"] = r.method;
-    j["threads"] = r.threads;
-    j["points"] = r.points;
-    for (const Figure& f : r.figures) {
-      j["figures"][f.name] = {{"median", f.median},
-                              {"min", f.min},
-                              {"max", f.max},
-                              {"unit", f.unit}};
-    }
-    if (!r.note.empty()) j["note"] = r.note;
-    all.push_back(j);
-  }
-  return all.dump(2) + "\n";
 }
 
 }  // namespace wangge::bench

@@ -23,28 +23,9 @@
 #include <vector>
 
 #include "base/result.h"
+#include "bench/record.h"
 
 namespace wangge::bench {
-
-// One measured quantity of a record: the median of the runs and their range.
-struct Figure {
-  std::string name;  // e.g. "ns_per_query"
-  double median = 0;
-  double min = 0;
-  double max = 0;
-  std::string unit;  // e.g. "ns", "s", "bytes"
-};
-
-// One (benchmark, size, method, threads) row.
-struct Record {
-  std::string benchmark;  // "locate"
-  int64_t size = 0;       // cells
-  std::string method;     // "wangge", "geos-prepared", "postgis"
-  int threads = 1;
-  int64_t points = 0;  // query points timed per run
-  std::vector<Figure> figures;
-  std::string note;
-};
 
 struct LocateOptions {
   bool quick = false;   // tiny sizes, for the smoke test
@@ -64,9 +45,5 @@ struct LocateReport {
 // error here but are counted in the report.
 Result<LocateReport> RunLocateBench(const LocateOptions& options,
                                     std::ostream& progress);
-
-// The records as a JSON array, one object per record, figures keyed by name
-// with median/min/max/unit.
-std::string RecordsToJson(const std::vector<Record>& records);
 
 }  // namespace wangge::bench

@@ -197,18 +197,25 @@ Deadline WorkCalendar::Add(Time start, TimeLimit limit) const {
   return out;
 }
 
-std::string FormatLocal(Time t) {
-  auto local = t + kOffset;
-  sys_days d = floor<days>(local);
-  hh_mm_ss hms(local - d);
+namespace {
+
+std::string Format(Time t, const char* zone) {
+  sys_days d = floor<days>(t);
+  hh_mm_ss hms(t - d);
   char buf[40];
   year_month_day ymd(d);
-  std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02d+08:00",
+  std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02d%s",
                 int(ymd.year()), unsigned(ymd.month()), unsigned(ymd.day()),
                 int(hms.hours().count()), int(hms.minutes().count()),
-                int(hms.seconds().count()));
+                int(hms.seconds().count()), zone);
   return buf;
 }
+
+}  // namespace
+
+std::string FormatLocal(Time t) { return Format(t + kOffset, "+08:00"); }
+
+std::string FormatUtc(Time t) { return Format(t, "Z"); }
 
 Result<Time> ParseTime(const std::string& text) {
   int y, mo, d, h = 0, mi = 0, s = 0;

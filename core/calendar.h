@@ -91,6 +91,8 @@ class WorkCalendar {
 
 // Local (UTC+8) ISO 8601 text, e.g. "2026-10-08T18:00:00+08:00".
 std::string FormatLocal(Time t);
+// UTC ISO 8601 text, e.g. "2026-10-08T10:00:00Z" (token expiry, versions).
+std::string FormatUtc(Time t);
 // Parses "2026-10-08T09:30", "2026-10-08 09:30:00", with an optional "Z" or
 // "+08:00"-style offset; no offset means China Standard Time.
 Result<Time> ParseTime(const std::string& text);

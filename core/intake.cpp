@@ -143,7 +143,12 @@ Result<IntakeResult> SubmitReport(Store& store, const Town& town,
   auto placed = town.locator->Locate({*report.lon, *report.lat});
   if (!placed) return std::unexpected(placed.error());
   auto assignment = Route(*placed, report.category, reported, town.config);
-  if (!assignment) return std::unexpected(assignment.error());
+  if (!assignment) {
+    // An unknown category is a mistake in the request, not a missing page.
+    Error e = assignment.error();
+    if (e.code == ErrorCode::kNotFound) e.code = ErrorCode::kInvalidArgument;
+    return std::unexpected(e);
+  }
 
   // Fingerprint of what the client sent, to tell a retry from a reuse.
   json canonical = {{"category", report.category},

@@ -38,6 +38,42 @@ Result<core::Store*> StoreFor(const std::string& path) {
   return raw;
 }
 
+// JSON routes take at most this much (photos go to attachments, which set
+// their own limit; the HTTP layer refuses anything over 16 MiB).
+constexpr size_t kMaxJsonBody = 1 << 20;
+
+// Refuses bodies that no JSON route may take: too large (413) or not
+// declared as JSON (415). Attachments and Open311 check their own.
+std::optional<ApiResponse> CheckBody(const ApiRequest& req) {
+  if (req.body.empty() || !req.path.starts_with("/api/v1/") ||
+      req.path.ends_with("/attachments")) {
+    return std::nullopt;
+  }
+  if (req.body.size() > kMaxJsonBody) {
+    return internal::ErrorResponse(
+        413, "payload_too_large",
+        "请求体过大 / the body is " + std::to_string(req.body.size()) +
+            " bytes; JSON requests take at most 1 MiB (photos go to "
+            "/api/v1/cases/{id}/attachments)",
+        "body");
+  }
+  auto it = req.headers.find("content-type");
+  if (it != req.headers.end()) {
+    std::string type = it->second.substr(0, it->second.find(';'));
+    while (!type.empty() && type.back() == ' ') type.pop_back();
+    for (char& ch : type) ch = char(std::tolower((unsigned char)ch));
+    if (type != "application/json") {
+      return internal::ErrorResponse(
+          415, "unsupported_media_type",
+          "请用 JSON / send the body as JSON with `Content-Type: "
+          "application/json`, not " +
+              it->second,
+          "Content-Type");
+    }
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 namespace internal {
@@ -85,17 +121,7 @@ ApiResponse FromError(const Error& e) {
                        e.field);
 }
 
-std::string IsoUtc(core::Time t) {
-  auto day = std::chrono::floor<std::chrono::days>(t);
-  std::chrono::year_month_day ymd(day);
-  std::chrono::hh_mm_ss hms(t - day);
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02dZ",
-                int(ymd.year()), unsigned(ymd.month()), unsigned(ymd.day()),
-                int(hms.hours().count()), int(hms.minutes().count()),
-                int(hms.seconds().count()));
-  return buf;
-}
+std::string IsoUtc(core::Time t) { return core::FormatUtc(t); }
 
 Result<core::User> UserForToken(Context& c, const std::string& token) {
   auto user = c.db.UserForToken(core::Digest(token), IsoUtc(c.now));
@@ -359,10 +385,11 @@ struct Api::Impl {
     const std::string& m = req.method;
     const std::string& p = req.path;
     if (auto r = StaticFilesRoute(c)) return *r;
-    if (auto r = AttachmentsRoute(c)) return *r;
-    if (auto r = WorkflowRoute(c)) return *r;
+    if (auto r = LayersRoute(c)) return *r;
     if (auto r = Open311Route(c)) return *r;
     if (auto r = LedgerRoute(c)) return *r;
+    if (auto r = AttachmentsRoute(c)) return *r;
+    if (auto r = WorkflowRoute(c)) return *r;
     if (m == "GET" && p == "/metrics") {
       c.route = "/metrics";
       return MetricsText(api, db);
@@ -575,6 +602,9 @@ ApiResponse Api::Handle(const ApiRequest& request) {
       r = Json(200, ordered_json{{"status", "ok"},
                                  {"boundary_version", town->version}}
                         .dump());
+    } else if (auto refused = CheckBody(request)) {
+      r = *refused;
+      route = "refused";
     } else if (auto store = StoreFor(options_.db_path); !store) {
       r = FromError(store.error());
     } else {

@@ -64,9 +64,10 @@ Result<core::CaseFilter> ParseCaseFilter(const Context& c);
 
 // Route modules, each in its own file.
 std::optional<ApiResponse> StaticFilesRoute(Context& c);  // static_files.cpp
-std::optional<ApiResponse> WorkflowRoute(Context& c);     // workflow_api.cpp
+std::optional<ApiResponse> LayersRoute(Context& c);       // layers_api.cpp
 std::optional<ApiResponse> Open311Route(Context& c);      // open311.cpp
 std::optional<ApiResponse> LedgerRoute(Context& c);       // ledger_api.cpp
+std::optional<ApiResponse> WorkflowRoute(Context& c);     // workflow_api.cpp
 // attachments_api.cpp; also adds "attachments" to the workflow module's
 // case answers (GET /api/v1/cases/{id}, POST .../actions).
 std::optional<ApiResponse> AttachmentsRoute(Context& c);

@@ -4,7 +4,8 @@
 //
 // TCP_NODELAY is on (cpp-httplib leaves Nagle on, ~40 ms per response), the
 // worker pool has `threads` threads, keep-alive is allowed for many
-// requests, bodies are limited to 1 MiB. One access-log line per request on
+// requests, bodies are limited to 16 MiB (JSON routes take 1 MiB, checked by
+// Api). One access-log line per request on
 // stderr: time, client, method, path, status, milliseconds, user.
 //
 //   auto api = Api::Open({.db_path = "town.db"});
@@ -20,12 +21,17 @@ namespace wangge::server {
 
 struct ServeOptions {
   std::string host = "127.0.0.1";
-  int port = 8080;  // 0: any free port (reported through on_listening)
-  int threads = 8;
+  int port = 8080;   // 0: any free port (reported through on_listening)
+  int threads = 64;  // each open connection holds one
   // Called once the socket listens, with the port.
   std::function<void(int port)> on_listening;
 };
 
 Result<void> Serve(Api& api, const ServeOptions& options);
+
+// The same HTTP server with a trivial handler (every POST: 201 and a small
+// JSON body, no Api, no database): the ceiling of the HTTP library itself,
+// for `wangge bench intake`.
+Result<void> ServeTrivial(const ServeOptions& options);
 
 }  // namespace wangge::server

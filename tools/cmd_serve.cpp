@@ -23,7 +23,7 @@ constexpr const char* kServeUsage =
     "       wangge serve --demo [--data DIR] [--listen HOST:PORT]\n"
     "  Serves the JSON API (/api/v1/), /healthz and /metrics.\n"
     "  --listen   Default: 127.0.0.1:8080 (port 0: any free port)\n"
-    "  --threads  worker threads. Default: 16\n"
+    "  --threads  worker threads; each open connection holds one. Default: 64\n"
     "  --demo     uses wangge-demo.db, creating it from DIR (default\n"
     "             data/taiyao, the synthetic sample town) with demo logins\n";
 
@@ -36,6 +36,9 @@ constexpr const char* kUserUsage =
     "       wangge user passwd --db FILE --username U --password-stdin\n"
     "       wangge user disable --db FILE --username U\n"
     "       wangge user list --db FILE\n"
+    "       wangge user token --db FILE --username U [--days N]\n"
+    "  token prints a new API key for U (Bearer token, Open311 api_key),\n"
+    "  valid N days (Default: 365), for scripts and Open311 clients.\n"
     "  Roles: grid_leader, branch, office, dispatcher, leader, gis, admin.\n"
     "  Scope: a branch code (branch), an office code (office), else empty.\n"
     "  The password is read from the first line of standard input.\n";
@@ -79,21 +82,23 @@ Result<void> MakeDemo(const std::string& data) {
 
 int RunServe(int argc, char** argv) {
   Args args = ParseArgs(argc, argv, 2, {"db", "listen", "threads", "data"},
-                        {"help", "demo"});
+                        {"help", "demo", "trivial"});
   if (args.Has("help")) {
     std::cout << kServeUsage;
     return 0;
   }
   bool demo = args.Has("demo");
+  // --trivial (for wangge bench intake): the HTTP layer alone, no database.
+  bool trivial = args.Has("trivial");
   if (!args.error.empty() || !args.positional.empty() ||
-      demo == args.Flag("db").has_value()) {
+      (!trivial && demo == args.Flag("db").has_value())) {
     if (!args.error.empty())
       std::cerr << "wangge serve: " << args.error << "\n";
     std::cerr << kServeUsage;
     return 2;
   }
   server::ServeOptions options;
-  options.threads = 16;
+  options.threads = 64;
   std::string listen = args.Flag("listen").value_or("127.0.0.1:8080");
   auto colon = listen.rfind(':');
   char* end = nullptr;
@@ -115,6 +120,15 @@ int RunServe(int argc, char** argv) {
       return 2;
     }
     options.threads = int(n);
+  }
+  if (trivial) {
+    options.on_listening = [&](int p) {
+      std::cerr << "wangge serving nothing (trivial handler) on http://"
+                << options.host << ":" << p << "/\n";
+    };
+    auto served = server::ServeTrivial(options);
+    if (!served) return Fail1("serve", served.error());
+    return 0;
   }
   std::string db = args.Flag("db").value_or(kDemoDb);
   if (demo && !std::filesystem::exists(kDemoDb)) {
@@ -184,9 +198,10 @@ int RunUser(int argc, char** argv) {
     return 2;
   }
   std::string action = argv[2];
-  Args args = ParseArgs(argc, argv, 3,
-                        {"db", "username", "role", "scope", "person", "name"},
-                        {"help", "password-stdin"});
+  Args args =
+      ParseArgs(argc, argv, 3,
+                {"db", "username", "role", "scope", "person", "name", "days"},
+                {"help", "password-stdin"});
   if (args.Has("help") || action == "--help") {
     std::cout << kUserUsage;
     return 0;
@@ -195,7 +210,7 @@ int RunUser(int argc, char** argv) {
   if (!args.error.empty() || !args.Flag("db") || !args.positional.empty() ||
       (needs_user && !args.Flag("username")) ||
       (action != "add" && action != "passwd" && action != "disable" &&
-       action != "list")) {
+       action != "list" && action != "token")) {
     if (!args.error.empty()) std::cerr << "wangge user: " << args.error << "\n";
     std::cerr << kUserUsage;
     return 2;
@@ -243,6 +258,35 @@ int RunUser(int argc, char** argv) {
     std::cerr << "wangge user: no user " << *args.Flag("username")
               << "; see wangge user list\n";
     return 1;
+  }
+  if (action == "token") {
+    long long days = 365;
+    if (auto d = args.Flag("days")) {
+      char* end = nullptr;
+      days = std::strtoll(d->c_str(), &end, 10);
+      if (d->empty() || *end || days < 1 || days > 3650) {
+        std::cerr << "wangge user: --days takes 1..3650\n";
+        return 2;
+      }
+    }
+    if (user->disabled) {
+      std::cerr << "wangge user: " << user->username
+                << " is disabled; set a password first (wangge user passwd)\n";
+      return 1;
+    }
+    std::string token = core::NewToken();
+    auto expires = std::chrono::floor<std::chrono::seconds>(
+                       std::chrono::system_clock::now()) +
+                   std::chrono::days(days);
+    if (auto ok = (*store)->AddToken(core::Digest(token), user->id,
+                                     core::FormatUtc(expires));
+        !ok) {
+      return Fail1("user", ok.error());
+    }
+    std::cout << token << "\n";
+    std::cerr << "token for " << user->username << " valid until "
+              << core::FormatUtc(expires) << "\n";
+    return 0;
   }
   if (action == "passwd") {
     auto hash = core::HashPassword(ReadPassword());

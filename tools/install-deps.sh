@@ -10,7 +10,7 @@ packages=(
   libgeos-dev postgresql-15-postgis-3 libpq-dev
   chromium chromium-driver fonts-wqy-microhei
   zlib1g-dev libimage-exiftool-perl
-  libxml2-utils curl libxlsxwriter-dev unzip
+  libxml2-utils curl libxlsxwriter-dev unzip wrk
 )
 
 missing=()
@@ -39,7 +39,6 @@ if ((${#missing[@]} == 0)); then
   npm_ci
   exit 0
 fi
-
 
 echo "install-deps: installing ${missing[*]}"
 sudo=""

@@ -39,13 +39,15 @@ int Wangge(const std::string& args) {
 // A `wangge serve` child process on a free port; killed on destruction.
 class Server {
  public:
-  Server(const std::string& db, const std::string& log) : log_(log) {
+  Server(const std::string& db, const std::string& log, int threads = 4)
+      : log_(log) {
+    std::string thread_count = std::to_string(threads);
     pid_ = fork();
     if (pid_ == 0) {
       FILE* out = std::freopen(log.c_str(), "a", stderr);
       (void)out;
       execl(WANGGE_BIN, WANGGE_BIN, "serve", "--db", db.c_str(), "--listen",
-            "127.0.0.1:0", "--threads", "4", nullptr);
+            "127.0.0.1:0", "--threads", thread_count.c_str(), nullptr);
       _exit(127);
     }
     // Wait for "on http://127.0.0.1:PORT/".
@@ -231,4 +233,78 @@ TEST_CASE(
   // Reports in flight at the kill may be stored without an answer; none
   // acknowledged may be missing.
   CHECK(stored >= std::min<size_t>(acknowledged.size(), 500));
+}
+
+TEST_CASE(
+    "wangge serve: 64 clients for 10 seconds, every acknowledged report "
+    "stored exactly once") {
+  TempDir dir;
+  std::string db = dir / "town.db";
+  REQUIRE(Wangge("init --db '" + db + "' --data '" + kTown + "' 2>/dev/null") ==
+          0);
+  std::string pw = dir.Write("pw", "a-long-password\n");
+  REQUIRE(Wangge("user add --db '" + db +
+                 "' --username phone --role dispatcher --password-stdin <'" +
+                 pw + "' 2>/dev/null") == 0);
+  Server server(db, dir / "log", 80);
+  httplib::Client login_client("127.0.0.1", server.port());
+  auto login = login_client.Post(
+      "/api/v1/login", R"({"username":"phone","password":"a-long-password"})",
+      "application/json");
+  REQUIRE(login);
+  std::string token = json::parse(login->body)["token"];
+  const std::string body =
+      R"({"category":"05001","description":"垃圾堆放","lon":110.2444,"lat":34.518})";
+  constexpr int kClients = 64;
+  std::vector<std::vector<std::string>> acknowledged(kClients);
+  std::atomic<int> failures{0};
+  auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  std::vector<std::thread> clients;
+  for (int t = 0; t < kClients; ++t) {
+    clients.emplace_back([&, t] {
+      httplib::Client http("127.0.0.1", server.port());
+      http.set_keep_alive(true);
+      http.set_read_timeout(30);
+      for (int i = 0; std::chrono::steady_clock::now() < until; ++i) {
+        std::string key = "c" + std::to_string(t) + "-" + std::to_string(i);
+        auto r = http.Post(
+            "/api/v1/reports",
+            {{"Authorization", "Bearer " + token}, {"Idempotency-Key", key}},
+            body, "application/json");
+        if (r && r->status == 201) {
+          acknowledged[t].push_back(key);
+        } else {
+          ++failures;
+        }
+      }
+    });
+  }
+  for (auto& c : clients) c.join();
+  size_t total = 0;
+  for (const auto& keys : acknowledged) total += keys.size();
+  MESSAGE("64 clients, 10 s: " << total << " reports acknowledged, "
+                               << failures.load() << " failed");
+  CHECK(failures == 0);
+  REQUIRE(total > 64);
+  // Every client got answers, not just a lucky few connections.
+  for (const auto& keys : acknowledged) CHECK(!keys.empty());
+  // The database holds exactly the acknowledged reports...
+  auto metrics = login_client.Get("/metrics");
+  REQUIRE(metrics);
+  CHECK(metrics->body.find("wangge_cases{status=\"reported\"} " +
+                           std::to_string(total) + "\n") != std::string::npos);
+  // ...and each key maps to its own case: resending a sample returns it.
+  std::set<int> ids;
+  for (const auto& keys : acknowledged) {
+    for (size_t i = 0; i < keys.size(); i += 50) {
+      auto r = login_client.Post(
+          "/api/v1/reports",
+          {{"Authorization", "Bearer " + token}, {"Idempotency-Key", keys[i]}},
+          body, "application/json");
+      REQUIRE(r);
+      REQUIRE(r->status == 200);
+      CHECK(ids.insert(json::parse(r->body)["id"].get<int>()).second);
+    }
+  }
+  CHECK(server.Stop(SIGTERM) == 0);
 }

@@ -1,0 +1,336 @@
+#include "bench/intake_bench.h"
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <sstream>
+#include <thread>
+
+#include "core/store.h"
+#include "core/town.h"
+
+namespace wangge::bench {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string Slurp(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::string Quote(const std::string& s) { return "'" + s + "'"; }
+
+// Runs a shell command; its output goes to `log`.
+Result<void> Shell(const std::string& command, const std::string& log) {
+  int raw =
+      std::system(("(" + command + ") >>" + Quote(log) + " 2>&1").c_str());
+  if (!WIFEXITED(raw) || WEXITSTATUS(raw) != 0) {
+    return Fail(ErrorCode::kInternal,
+                "`" + command + "` failed: " + Slurp(log));
+  }
+  return {};
+}
+
+// A child process serving on a free loopback port until Stop().
+class Child {
+ public:
+  static Result<std::unique_ptr<Child>> Start(std::vector<std::string> argv,
+                                              const std::string& log) {
+    std::unique_ptr<Child> c(new Child);
+    c->pid_ = fork();
+    if (c->pid_ == 0) {
+      FILE* out = std::freopen(log.c_str(), "w", stderr);
+      (void)out;
+      std::vector<char*> args;
+      for (auto& a : argv) args.push_back(a.data());
+      args.push_back(nullptr);
+      execv(args[0], args.data());
+      _exit(127);
+    }
+    for (int i = 0; i < 400 && c->port_ == 0; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(25));
+      std::string text = Slurp(log);
+      auto at = text.find("on http://127.0.0.1:");
+      if (at != std::string::npos) c->port_ = std::atoi(text.c_str() + at + 20);
+      if (waitpid(c->pid_, nullptr, WNOHANG) == c->pid_) {
+        c->pid_ = -1;
+        return Fail(ErrorCode::kInternal, "the server exited: " + Slurp(log));
+      }
+    }
+    if (c->port_ == 0) {
+      return Fail(ErrorCode::kInternal,
+                  "the server did not listen within 10 s: " + Slurp(log));
+    }
+    return c;
+  }
+  ~Child() { Stop(); }
+  void Stop() {
+    if (pid_ <= 0) return;
+    kill(pid_, SIGTERM);
+    for (int i = 0; i < 200; ++i) {
+      if (waitpid(pid_, nullptr, WNOHANG) == pid_) {
+        pid_ = -1;
+        return;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    kill(pid_, SIGKILL);
+    waitpid(pid_, nullptr, 0);
+    pid_ = -1;
+  }
+  int port() const { return port_; }
+
+ private:
+  pid_t pid_ = -1;
+  int port_ = 0;
+};
+
+// Points inside the town's cells (and a few just outside), each with a
+// category, as Lua table rows.
+Result<std::string> LuaPoints(const std::string& db) {
+  auto town = core::LoadTown(core::TownSource{.db = db});
+  if (!town) return std::unexpected(town.error());
+  std::vector<std::string> categories;
+  for (const auto& [code, cat] : town->config.categories) {
+    categories.push_back(code);
+  }
+  const auto& cells = town->locator->cells().features();
+  spatial::Box box = spatial::BoundsOf(cells.front().shape);
+  for (const auto& f : cells) {
+    spatial::Box b = spatial::BoundsOf(f.shape);
+    box.min.x = std::min(box.min.x, b.min.x);
+    box.min.y = std::min(box.min.y, b.min.y);
+    box.max.x = std::max(box.max.x, b.max.x);
+    box.max.y = std::max(box.max.y, b.max.y);
+  }
+  LonLat lo = spatial::ToLonLat(box.min), hi = spatial::ToLonLat(box.max);
+  std::mt19937_64 rng(20261130);
+  std::uniform_real_distribution<double> lon(lo.lon, hi.lon),
+      lat(lo.lat, hi.lat);
+  std::string rows;
+  int made = 0, outside = 0;
+  for (int tries = 0; made < 1000 && tries < 100000; ++tries) {
+    LonLat p{lon(rng), lat(rng)};
+    auto placed = town->locator->Locate(p);
+    if (!placed) continue;
+    if (!placed->inside && outside++ >= 10) continue;  // about 1% outside
+    char row[128];
+    std::snprintf(row, sizeof row, "{%.7f,%.7f,\"%s\"},\n", p.lon, p.lat,
+                  categories[size_t(made) % categories.size()].c_str());
+    rows += row;
+    ++made;
+  }
+  return rows;
+}
+
+constexpr const char* kScript = R"lua(
+-- Realistic reports, each with its own Idempotency-Key.
+local texts = {"村口有人焚烧秸秆", "邻里因宅基地边界发生争吵", "路灯不亮，夜间行人不便",
+  "垃圾堆放在渠边，气味大", "广告牌松动，有坠落危险", "下水道堵塞，污水外溢"}
+local next_thread = 0
+function setup(thread)
+  next_thread = next_thread + 1
+  thread:set("tid", next_thread)
+end
+local counter = 0
+function request()
+  counter = counter + 1
+  local p = points[(counter % #points) + 1]
+  local body = string.format(
+    '{"category":"%s","description":"%s（第%d条）","lon":%.7f,"lat":%.7f,"accuracy_m":15}',
+    p[3], texts[(counter % #texts) + 1], counter, p[1], p[2])
+  return wrk.format("POST", "/api/v1/reports", {
+    ["Content-Type"] = "application/json",
+    ["Authorization"] = "Bearer " .. token,
+    ["Idempotency-Key"] = run .. "-" .. tid .. "-" .. counter}, body)
+end
+function done(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format("WRK_RESULT %d %d %d %d %d %d %.1f %.1f %.1f\n",
+    summary.requests, e.status, e.connect, e.read, e.write, e.timeout,
+    latency:percentile(50), latency:percentile(99), summary.duration))
+end
+)lua";
+
+struct RunResult {
+  double per_s = 0, p50_ms = 0, p99_ms = 0;
+  int64_t acknowledged = 0, errors = 0;
+};
+
+Result<RunResult> Drive(const std::string& dir, const std::string& script,
+                        int port, const IntakeOptions& o) {
+  std::string out = dir + "/wrk.out";
+  fs::remove(out);
+  std::string cmd =
+      "wrk -t2 -c" + std::to_string(o.connections) + " -d" +
+      std::to_string(o.seconds) + "s --timeout 10s -s " + Quote(script) +
+      " http://127.0.0.1:" + std::to_string(port) + "/api/v1/reports";
+  if (auto ok = Shell(cmd, out); !ok) return std::unexpected(ok.error());
+  std::string text = Slurp(out);
+  auto at = text.find("WRK_RESULT ");
+  long long requests, status, conn, rd, wr, timeout;
+  double p50, p99, duration_us;
+  if (at == std::string::npos ||
+      std::sscanf(text.c_str() + at,
+                  "WRK_RESULT %lld %lld %lld %lld %lld %lld %lf %lf %lf",
+                  &requests, &status, &conn, &rd, &wr, &timeout, &p50, &p99,
+                  &duration_us) != 9) {
+    return Fail(ErrorCode::kInternal, "cannot read wrk's output: " + text);
+  }
+  RunResult r;
+  r.acknowledged = requests - status;
+  r.errors = status + conn + rd + wr + timeout;
+  r.per_s = double(r.acknowledged) / (duration_us / 1e6);
+  r.p50_ms = p50 / 1000;
+  r.p99_ms = p99 / 1000;
+  return r;
+}
+
+}  // namespace
+
+Result<IntakeReport> RunIntakeBench(const IntakeOptions& given,
+                                    std::ostream& progress) {
+  IntakeOptions o = given;
+  if (o.quick) {
+    o.connections = 8;
+    o.seconds = 2;
+    o.runs = 1;
+  }
+  if (std::system("command -v wrk >/dev/null 2>&1") != 0) {
+    return Fail(ErrorCode::kUnavailable,
+                "wrk is not installed: run `bash tools/install-deps.sh` "
+                "(Debian package wrk)");
+  }
+  char pattern[] = "/tmp/wangge-intake-XXXXXX";
+  if (!mkdtemp(pattern)) {
+    return Fail(ErrorCode::kInternal, "cannot make a temporary directory");
+  }
+  std::string dir = pattern;
+  struct Cleanup {
+    std::string dir;
+    ~Cleanup() { fs::remove_all(dir); }
+  } cleanup{dir};
+  std::string bin = Quote(o.wangge), log = dir + "/setup.log";
+  std::string db0 = dir + "/town.db";
+  progress << "intake: a fresh database of " << o.data << "\n";
+  if (auto ok = Shell(
+          bin + " init --db " + Quote(db0) + " --data " + Quote(o.data), log);
+      !ok) {
+    return std::unexpected(ok.error());
+  }
+  std::ofstream(dir + "/pw") << "bench-password-1\n";
+  if (auto ok = Shell(bin + " user add --db " + Quote(db0) +
+                          " --username bench --role dispatcher "
+                          "--password-stdin <" +
+                          Quote(dir + "/pw"),
+                      log);
+      !ok) {
+    return std::unexpected(ok.error());
+  }
+  if (auto ok = Shell(bin + " user token --db " + Quote(db0) +
+                          " --username bench --days 1 2>/dev/null >" +
+                          Quote(dir + "/token"),
+                      log);
+      !ok) {
+    return std::unexpected(ok.error());
+  }
+  std::string token = Slurp(dir + "/token");
+  while (!token.empty() && token.back() == '\n') token.pop_back();
+  auto points = LuaPoints(db0);
+  if (!points) return std::unexpected(points.error());
+
+  IntakeReport report;
+  std::vector<RunResult> wangge_runs, trivial_runs;
+  for (int run = 0; run < o.runs; ++run) {
+    for (bool trivial : {false, true}) {
+      std::string db = dir + "/run" + std::to_string(run) + ".db";
+      fs::copy_file(db0, db, fs::copy_options::overwrite_existing);
+      std::string script = dir + "/report.lua";
+      std::ofstream(script) << "token = \"" << token << "\"\nrun = \"r" << run
+                            << (trivial ? "t" : "w") << "\"\npoints = {\n"
+                            << *points << "}\n"
+                            << kScript;
+      std::vector<std::string> argv = {
+          o.wangge,      "serve",     "--listen",
+          "127.0.0.1:0", "--threads", std::to_string(o.connections + 16)};
+      if (trivial) {
+        argv.push_back("--trivial");
+      } else {
+        argv.push_back("--db");
+        argv.push_back(db);
+      }
+      auto server = Child::Start(argv, dir + "/serve.log");
+      if (!server) return std::unexpected(server.error());
+      auto result = Drive(dir, script, (*server)->port(), o);
+      (*server)->Stop();
+      if (!result) return std::unexpected(result.error());
+      progress << "intake run " << run + 1 << "/" << o.runs << " "
+               << (trivial ? "httplib-trivial" : "wangge") << ": "
+               << Format("%.0f", result->per_s) << " reports/s, p50 "
+               << Format("%.2f", result->p50_ms) << " ms, p99 "
+               << Format("%.2f", result->p99_ms) << " ms, " << result->errors
+               << " errors\n";
+      if (!trivial) {
+        auto store = core::Store::Open(db);
+        if (!store) return std::unexpected(store.error());
+        auto counts = (*store)->CountCasesByStatus();
+        if (!counts) return std::unexpected(counts.error());
+        int64_t stored = 0;
+        for (const auto& [status, n] : *counts) stored += n;
+        if (stored < result->acknowledged ||
+            stored > result->acknowledged + o.connections) {
+          progress << "intake: " << result->acknowledged << " acknowledged but "
+                   << stored << " stored\n";
+          report.lost += std::max<int64_t>(1, result->acknowledged - stored);
+        }
+        report.lost += result->errors;
+        wangge_runs.push_back(*result);
+      } else {
+        trivial_runs.push_back(*result);
+      }
+      fs::remove(db);
+    }
+  }
+  Table table;
+  table.Row({"method", "connections", "reports/s", "p50 ms", "p99 ms",
+             "vs httplib ceiling"});
+  double ceiling = 0;
+  for (bool trivial : {true, false}) {
+    const auto& runs = trivial ? trivial_runs : wangge_runs;
+    std::vector<double> per_s, p50, p99;
+    for (const auto& r : runs) {
+      per_s.push_back(r.per_s);
+      p50.push_back(r.p50_ms);
+      p99.push_back(r.p99_ms);
+    }
+    Record rec{.benchmark = "intake",
+               .size = o.connections,
+               .method = trivial ? "httplib-trivial" : "wangge",
+               .threads = 2};
+    rec.figures = {Summarise("reports_per_s", per_s, "1/s"),
+                   Summarise("p50_latency", p50, "ms"),
+                   Summarise("p99_latency", p99, "ms")};
+    rec.note = trivial ? "cpp-httplib, a handler that does nothing"
+                       : "durable (synchronous=FULL) reports, " +
+                             std::to_string(o.seconds) + " s per run";
+    if (trivial) ceiling = rec.figures[0].median;
+    table.Row(
+        {rec.method, std::to_string(o.connections), Range(rec.figures[0]),
+         Range(rec.figures[1]), Range(rec.figures[2]),
+         trivial ? "1" : Format("%.2f", rec.figures[0].median / ceiling)});
+    report.records.push_back(std::move(rec));
+  }
+  report.table = table.Render();
+  return report;
+}
+
+}  // namespace wangge::bench
