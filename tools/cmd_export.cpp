@@ -1,8 +1,12 @@
 // wangge export: one layer of a boundary version to a GIS file.
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <iostream>
 
+#include "core/ledger.h"
 #include "core/store.h"
+#include "core/town.h"
 #include "spatial/layer_writer.h"
 #include "tools/args.h"
 #include "tools/commands.h"
@@ -22,7 +26,12 @@ constexpr const char* kExportUsage =
     "                     WGS84 by definition, CSV cannot record a CRS)\n"
     "  --force            replace an existing FILE (never replaced otherwise)\n"
     "  A CSV export has WKT geometry in lon/lat: import it with\n"
-    "  --s-srs EPSG:4326.\n";
+    "  --s-srs EPSG:4326.\n"
+    "       wangge export --db FILE --layer cases --out "
+    "FILE.xlsx|.csv|.geojson\n"
+    "         [--force]\n"
+    "  Writes the case ledger (台账), one row per case, in the format of the\n"
+    "  file's extension (the same as GET /api/v1/export/cases.*).\n";
 
 int Usage(const std::string& error) {
   if (!error.empty()) std::cerr << "wangge export: " << error << "\n";
@@ -42,6 +51,56 @@ std::optional<int64_t> ParseVersion(const std::string& s) {
   return v;
 }
 
+// `wangge export --layer cases`: the case ledger, offline.
+int ExportCases(const Args& args) {
+  if (!args.Flag("db") || !args.Flag("out")) {
+    return Usage("--db and --out are required");
+  }
+  std::string out = *args.Flag("out");
+  std::string ext = std::filesystem::path(out).extension().string();
+  if (ext != ".xlsx" && ext != ".csv" && ext != ".geojson") {
+    return Usage("--out must end in .xlsx, .csv or .geojson for --layer cases");
+  }
+  if (std::filesystem::exists(out) && !args.Has("force")) {
+    return Failed(Error{ErrorCode::kConflict,
+                        out + " exists; choose another name or add --force"});
+  }
+  auto store = core::Store::Open(*args.Flag("db"));
+  if (!store) return Failed(store.error());
+  auto town = core::LoadTown(**store, std::nullopt);
+  if (!town) return Failed(town.error());
+  std::vector<core::CaseRecord> cases;
+  core::CaseFilter f;
+  f.limit = 500;
+  for (f.offset = 0;; f.offset += f.limit) {
+    auto page = (*store)->ListCases(f);
+    if (!page) return Failed(page.error());
+    cases.insert(cases.end(), page->begin(), page->end());
+    if (int64_t(page->size()) < f.limit) break;
+  }
+  auto now = std::chrono::floor<std::chrono::seconds>(
+      std::chrono::system_clock::now());
+  auto rows = core::LedgerRows(town->config, cases, now);
+  std::string bytes;
+  if (ext == ".csv") {
+    bytes = core::LedgerCsv(rows);
+  } else if (ext == ".geojson") {
+    bytes = core::LedgerGeoJson(rows);
+  } else {
+    auto xlsx = core::LedgerXlsx(rows);
+    if (!xlsx) return Failed(xlsx.error());
+    bytes = std::move(*xlsx);
+  }
+  std::ofstream file(out, std::ios::binary | std::ios::trunc);
+  file << bytes;
+  file.close();
+  if (!file) {
+    return Failed(Error{ErrorCode::kUnavailable, "cannot write " + out});
+  }
+  std::cerr << "exported " << rows.size() << " cases to " << out << "\n";
+  return 0;
+}
+
 }  // namespace
 
 int RunExport(int argc, char** argv) {
@@ -57,6 +116,7 @@ int RunExport(int argc, char** argv) {
   if (!args.positional.empty()) {
     return Usage("unexpected argument " + args.positional[0]);
   }
+  if (args.Flag("layer") == "cases") return ExportCases(args);
   for (const char* required : {"db", "layer", "format", "out"}) {
     if (!args.Flag(required)) {
       return Usage("--" + std::string(required) + " is required");
