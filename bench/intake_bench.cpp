@@ -141,13 +141,19 @@ function setup(thread)
   next_thread = next_thread + 1
   thread:set("tid", next_thread)
 end
+function init(args)
+  math.randomseed(tid * 7919)
+end
 local counter = 0
 function request()
   counter = counter + 1
-  local p = points[(counter % #points) + 1]
+  local p = points[math.random(#points)]
+  -- Within about 100 m of a point known to be inside a cell.
+  local lon = p[1] + (math.random() - 0.5) * 0.002
+  local lat = p[2] + (math.random() - 0.5) * 0.002
   local body = string.format(
     '{"category":"%s","description":"%s（第%d条）","lon":%.7f,"lat":%.7f,"accuracy_m":15}',
-    p[3], texts[(counter % #texts) + 1], counter, p[1], p[2])
+    p[3], texts[(counter % #texts) + 1], counter, lon, lat)
   return wrk.format("POST", "/api/v1/reports", {
     ["Content-Type"] = "application/json",
     ["Authorization"] = "Bearer " .. token,
@@ -215,10 +221,16 @@ Result<IntakeReport> RunIntakeBench(const IntakeOptions& given,
     return Fail(ErrorCode::kInternal, "cannot make a temporary directory");
   }
   std::string dir = pattern;
+  // WANGGE_BENCH_KEEP=1 keeps the folder (databases, logs, script).
   struct Cleanup {
     std::string dir;
-    ~Cleanup() { fs::remove_all(dir); }
+    ~Cleanup() {
+      if (std::getenv("WANGGE_BENCH_KEEP")) return;
+      fs::remove_all(dir);
+    }
   } cleanup{dir};
+  if (std::getenv("WANGGE_BENCH_KEEP"))
+    progress << "intake: in " << dir << "\n";
   std::string bin = Quote(o.wangge), log = dir + "/setup.log";
   std::string db0 = dir + "/town.db";
   progress << "intake: a fresh database of " << o.data << "\n";
@@ -297,7 +309,7 @@ Result<IntakeReport> RunIntakeBench(const IntakeOptions& given,
       } else {
         trivial_runs.push_back(*result);
       }
-      fs::remove(db);
+      if (!std::getenv("WANGGE_BENCH_KEEP")) fs::remove(db);
     }
   }
   Table table;

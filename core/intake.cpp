@@ -107,7 +107,8 @@ Result<ReportInput> ParseReport(const std::string& body) {
 
 Result<IntakeResult> SubmitReport(Store& store, const Town& town,
                                   const User& user, const ReportInput& report,
-                                  const std::string& key, Time now) {
+                                  const std::string& key, Time now,
+                                  CaseWriter* writer) {
   if (key.empty() || key.size() > 200) {
     return Fail(ErrorCode::kInvalidArgument,
                 "send an Idempotency-Key header (1-200 characters, e.g. a "
@@ -198,7 +199,8 @@ Result<IntakeResult> SubmitReport(Store& store, const Town& town,
                       {"handle_by", c.handle_by},
                       {"level",
                        c.level}}.dump()};
-  auto inserted = store.InsertCase(c, first);
+  auto inserted =
+      writer ? writer->Insert(c, first) : store.InsertCase(c, first);
   if (!inserted) return std::unexpected(inserted.error());
   if (inserted->existed && inserted->record.request_hash != c.request_hash) {
     return Fail(ErrorCode::kConflict,

@@ -15,6 +15,7 @@
 
 #include "base/result.h"
 #include "core/calendar.h"
+#include "core/case_writer.h"
 #include "core/store.h"
 #include "core/town.h"
 #include "core/workflow.h"
@@ -42,10 +43,12 @@ struct IntakeResult {
   std::vector<PossibleDuplicate> possible_duplicates;
 };
 
-// REQUIRES: user is an active account.
+// REQUIRES: user is an active account. With `writer`, the case is stored
+// through its group commit (the server); else through `store` alone.
 Result<IntakeResult> SubmitReport(Store& store, const Town& town,
                                   const User& user, const ReportInput& report,
-                                  const std::string& idempotency_key, Time now);
+                                  const std::string& idempotency_key, Time now,
+                                  CaseWriter* writer = nullptr);
 
 // The case as the API shows it: fields, placement, assignment (with
 // reasons) and, if given, its events.

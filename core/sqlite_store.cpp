@@ -148,6 +148,15 @@ UPDATE cases SET version = (SELECT COUNT(*) FROM case_events e WHERE
   e.case_id = cases.id);
 CREATE INDEX cases_category_received ON cases(category, received_at);
 )sql",
+    // 5: case numbers per day from a counter, not a count of the day's rows.
+    R"sql(
+CREATE TABLE case_counters (
+  day TEXT PRIMARY KEY,
+  n INTEGER NOT NULL
+);
+INSERT INTO case_counters SELECT substr(received_at, 1, 10), COUNT(*)
+  FROM cases GROUP BY 1;
+)sql",
 };
 
 std::string NowUtc() {
@@ -733,27 +742,45 @@ class SqliteStore : public Store {
 
   Result<Inserted> InsertCase(const CaseRecord& c,
                               const CaseEvent& first) override {
-    if (auto ok = Exec("BEGIN IMMEDIATE"); !ok)
-      return std::unexpected(ok.error());
-    auto done = [&](Result<Inserted> r) -> Result<Inserted> {
-      if (!r) {
-        (void)Exec("ROLLBACK");
-        return r;
+    auto all = InsertCases({{c, first}});
+    return all.front();
+  }
+
+  std::vector<Result<Inserted>> InsertCases(
+      const std::vector<NewCase>& cases) override {
+    std::vector<Result<Inserted>> out;
+    if (auto ok = Exec("BEGIN IMMEDIATE"); !ok) {
+      out.assign(cases.size(), std::unexpected(ok.error()));
+      return out;
+    }
+    // Each case in a savepoint: a refused one leaves the others in.
+    for (const NewCase& n : cases) {
+      if (auto ok = Exec("SAVEPOINT one"); !ok) {
+        out.push_back(std::unexpected(ok.error()));
+        continue;
       }
-      if (auto ok = Exec("COMMIT"); !ok) {
-        (void)Exec("ROLLBACK");
-        return std::unexpected(ok.error());
-      }
-      return r;
-    };
+      out.push_back(InsertOne(n.record, n.first));
+      if (!out.back()) (void)Exec("ROLLBACK TO one");
+      (void)Exec("RELEASE one");
+    }
+    if (auto ok = Exec("COMMIT"); !ok) {
+      (void)Exec("ROLLBACK");
+      out.assign(cases.size(), std::unexpected(ok.error()));
+    }
+    return out;
+  }
+
+  // Inside a transaction.
+  Result<Inserted> InsertOne(const CaseRecord& c, const CaseEvent& first) {
+    auto done = [](Result<Inserted> r) { return r; };
     if (auto existing = CaseByKey(c.reporter, c.idempotency_key)) {
       return done(Inserted{*existing, true});
     }
     // Numbers count per day of receipt: TY-20261130-0007.
     std::string day = c.received_at.substr(0, 10);
     Statement count(db_,
-                    "SELECT COUNT(*) FROM cases WHERE substr(received_at, 1, "
-                    "10) = ?");
+                    "INSERT INTO case_counters(day, n) VALUES (?, 1) ON "
+                    "CONFLICT(day) DO UPDATE SET n = n + 1 RETURNING n - 1");
     count.Bind(1, day);
     if (count.Step() != SQLITE_ROW)
       return done(std::unexpected(DbError("numbering")));
@@ -807,27 +834,39 @@ class SqliteStore : public Store {
   }
 
   Result<std::vector<CaseRecord>> ListCases(const CaseFilter& f) override {
-    // Fixed SQL; an empty parameter disables its condition.
+    // Only the conditions in use, so that SQLite can pick an index (an
+    // "(?1 = '' OR status = ?1)" form defeats them); fixed fragments, values
+    // always bound, never spliced.
+    bool restricted = f.reporter.has_value() || !f.cells_in.empty();
+    std::string where = "1";
+    auto add = [&](bool on, const char* condition) {
+      if (on) where += std::string(" AND ") + condition;
+    };
+    add(!f.status.empty(), "status = ?1");
+    add(!f.category.empty(), "category = ?2");
+    add(!f.village.empty(), "village = ?3");
+    add(!f.cell.empty(), "cell = ?4");
+    add(!f.branch.empty(), "branch = ?5");
+    add(!f.office.empty(), "office = ?6");
+    add(restricted,
+        "(reporter = ?7 OR (?8 <> '' AND instr(?8, ',' || cell || ',') > 0))");
+    add(!f.text.empty(),
+        "(instr(description, ?11) > 0 OR instr(address, ?11) > 0)");
+    add(f.bbox.has_value(),
+        "?12 = 1 AND lon >= ?13 AND lat >= ?14 AND lon <= ?15 AND lat <= ?16");
+    add(!f.received_from.empty(), "received_at >= ?17");
+    add(!f.received_to.empty(), "received_at < ?18");
+    add(!f.overdue_at.empty(),
+        "handle_by < ?19 AND status NOT IN ('closed', 'rejected')");
     std::string sql = std::string("SELECT ") + kCaseColumns +
-                      " FROM cases WHERE (?1 = '' OR status = ?1) AND (?2 = "
-                      "'' OR category = ?2) AND (?3 = '' OR village = ?3) AND "
-                      "(?4 = '' OR cell = ?4) AND (?5 = '' OR branch = ?5) "
-                      "AND (?6 = '' OR office = ?6) AND (?7 < 0 OR reporter "
-                      "= ?7 OR (?8 <> '' AND instr(?8, ',' || cell || ',') "
-                      "> 0)) AND (?11 = '' OR instr(description, ?11) > 0 OR "
-                      "instr(address, ?11) > 0) AND (?12 = 0 OR (lon >= ?13 "
-                      "AND lat >= ?14 AND lon <= ?15 AND lat <= ?16)) AND "
-                      "(?17 = '' OR received_at >= ?17) AND (?18 = '' OR "
-                      "received_at < ?18) AND (?19 = '' OR (handle_by < ?19 "
-                      "AND status NOT IN ('closed', 'rejected'))) ORDER BY "
-                      "id DESC LIMIT ?9 OFFSET ?10";
+                      " FROM cases WHERE " + where +
+                      " AND ?20 = 20 ORDER BY id DESC LIMIT ?9 OFFSET ?10";
     Statement q(db_, sql.c_str());
     std::string cells;
     if (!f.cells_in.empty()) {
       cells = ",";
       for (const auto& c : f.cells_in) cells += c + ",";
     }
-    bool restricted = f.reporter.has_value() || !f.cells_in.empty();
     q.Bind(1, f.status).Bind(2, f.category).Bind(3, f.village).Bind(4, f.cell);
     q.Bind(5, f.branch).Bind(6, f.office);
     q.Bind(7, restricted ? f.reporter.value_or(0) : int64_t(-1));
@@ -837,6 +876,7 @@ class SqliteStore : public Store {
       sqlite3_bind_double(q.get(), 13 + k, f.bbox ? (*f.bbox)[k] : 0.0);
     }
     q.Bind(17, f.received_from).Bind(18, f.received_to).Bind(19, f.overdue_at);
+    q.Bind(20, int64_t(20));  // makes every index 1..20 a valid parameter
     std::vector<CaseRecord> out;
     while (q.Step() == SQLITE_ROW) out.push_back(ReadCase(q));
     return out;
@@ -1070,7 +1110,13 @@ class SqliteStore : public Store {
 };
 
 Result<std::unique_ptr<Store>> OpenAt(const std::string& path, int flags) {
+  // Memory statistics take a global mutex on every allocation; wangge
+  // never reads them. Must precede SQLite's initialisation (else ignored).
+  static const int kNoMemStatus = sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+  (void)kNoMemStatus;
   sqlite3* db = nullptr;
+  // A Store is used by one thread at a time: no per-connection mutex.
+  flags |= SQLITE_OPEN_NOMUTEX;
   if (sqlite3_open_v2(path.c_str(), &db, flags, nullptr) != SQLITE_OK) {
     std::string why = db ? sqlite3_errmsg(db) : "out of memory";
     sqlite3_close(db);

@@ -206,6 +206,15 @@ class Store {
   };
   virtual Result<Inserted> InsertCase(const CaseRecord& record,
                                       const CaseEvent& first) = 0;
+  // Group commit: stores many cases in ONE durable transaction, each as
+  // InsertCase would (a refused one does not stop the others); one result
+  // per case, in order. If the commit fails, every result is that error.
+  struct NewCase {
+    CaseRecord record;
+    CaseEvent first;
+  };
+  virtual std::vector<Result<Inserted>> InsertCases(
+      const std::vector<NewCase>& cases) = 0;
   virtual Result<CaseRecord> GetCase(int64_t id) = 0;
   virtual Result<std::vector<CaseRecord>> ListCases(const CaseFilter& f) = 0;
   virtual Result<std::vector<CaseEvent>> Events(int64_t case_id) = 0;

@@ -839,7 +839,7 @@ Result<std::vector<PossibleDuplicate>> FindDuplicates(Store& store,
   f.bbox = std::array<double, 4>{record.lon - dlon, record.lat - dlat,
                                  record.lon + dlon, record.lat + dlat};
   f.received_from = FormatLocal(now - kDuplicateWindow);
-  f.limit = 200;
+  f.limit = 20;  // the most recent; enough to point a dispatcher at them
   auto cases = store.ListCases(f);
   if (!cases) return std::unexpected(cases.error());
   std::vector<PossibleDuplicate> out;

@@ -148,7 +148,8 @@ struct TickReport {
 Result<TickReport> Tick(Store& store, const Town& town, Time now);
 
 // Open cases of the same category within the category's duplicate radius
-// and kDuplicateWindow before `now`, nearest first, `record` excluded.
+// and kDuplicateWindow before `now`, nearest first, `record` excluded; drawn
+// from the 20 most recent such cases in the bounding box of the radius.
 inline constexpr std::chrono::hours kDuplicateWindow{24 * 7};
 struct PossibleDuplicate {
   int64_t id = 0;

@@ -429,7 +429,7 @@ struct Api::Impl {
       auto key = req.headers.find("idempotency-key");
       auto in = core::SubmitReport(db, c.town, *user, *report,
                                    key == req.headers.end() ? "" : key->second,
-                                   c.now);
+                                   c.now, api.case_writer());
       if (!in) return FromError(in.error());
       ApiResponse r = Json(in->existed ? 200 : 201, core::IntakeJson(*in));
       r.headers["Location"] = "/api/v1/cases/" + std::to_string(in->record.id);
@@ -578,6 +578,9 @@ Result<std::unique_ptr<Api>> Api::Open(Options options) {
   if (!town) return std::unexpected(town.error());
   std::unique_ptr<Api> api(new Api(std::move(options)));
   api->town_ = std::make_shared<const core::Town>(std::move(*town));
+  auto writer = core::CaseWriter::Open(api->options_.db_path);
+  if (!writer) return std::unexpected(writer.error());
+  api->writer_ = std::move(*writer);
   return api;
 }
 

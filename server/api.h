@@ -22,6 +22,7 @@
 
 #include "base/result.h"
 #include "core/calendar.h"
+#include "core/case_writer.h"
 #include "core/town.h"
 
 namespace wangge::server {
@@ -65,6 +66,8 @@ class Api {
   // Prometheus text for /metrics; also fed by Record().
   void Record(const std::string& route, int status, double seconds);
   int64_t boundary_version() const { return town_->version; }
+  // Intake's group commit: every new case goes through it.
+  core::CaseWriter* case_writer() const { return writer_.get(); }
 
  private:
   explicit Api(Options options) : options_(std::move(options)) {}
@@ -73,6 +76,7 @@ class Api {
 
   Options options_;
   std::shared_ptr<const core::Town> town_;
+  std::unique_ptr<core::CaseWriter> writer_;
   std::mutex metrics_mu_;
   std::map<std::pair<std::string, int>, int64_t> requests_;
   std::vector<int64_t> latency_buckets_ = std::vector<int64_t>(12, 0);

@@ -517,7 +517,8 @@ struct Call {
       fields.erase("api_key");
       idem = "open311:" + core::Digest(ordered_json(fields).dump());
     }
-    auto in = core::SubmitReport(c.db, c.town, user, report, idem, c.now);
+    auto in = core::SubmitReport(c.db, c.town, user, report, idem, c.now,
+                                 c.api.case_writer());
     if (!in) return ErrorOf(format, in.error());
     const core::CaseRecord& r = in->record;
     std::string who =

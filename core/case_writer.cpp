@@ -1,0 +1,74 @@
+#include "core/case_writer.h"
+
+namespace wangge::core {
+
+// Batches larger than this wait for the next commit.
+constexpr size_t kMaxBatch = 512;
+
+struct CaseWriter::Job {
+  Store::NewCase input;
+  std::optional<Result<Store::Inserted>> result;
+  std::condition_variable done;
+};
+
+Result<std::unique_ptr<CaseWriter>> CaseWriter::Open(const std::string& path) {
+  auto store = Store::Open(path);
+  if (!store) return std::unexpected(store.error());
+  return std::unique_ptr<CaseWriter>(new CaseWriter(std::move(*store)));
+}
+
+CaseWriter::CaseWriter(std::unique_ptr<Store> store)
+    : store_(std::move(store)), thread_([this] { Loop(); }) {}
+
+CaseWriter::~CaseWriter() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  thread_.join();
+}
+
+size_t CaseWriter::max_batch() const {
+  std::lock_guard lock(mu_);
+  return max_batch_;
+}
+
+Result<Store::Inserted> CaseWriter::Insert(const CaseRecord& record,
+                                           const CaseEvent& first) {
+  Job job{{record, first}, std::nullopt, {}};
+  std::unique_lock lock(mu_);
+  if (stopping_) {
+    return Fail(ErrorCode::kUnavailable, "the server is shutting down");
+  }
+  queue_.push_back(&job);
+  wake_.notify_all();
+  job.done.wait(lock, [&] { return job.result.has_value(); });
+  return std::move(*job.result);
+}
+
+void CaseWriter::Loop() {
+  std::unique_lock lock(mu_);
+  while (true) {
+    wake_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+    if (queue_.empty()) return;  // stopping, nothing left
+    std::vector<Job*> batch;
+    while (!queue_.empty() && batch.size() < kMaxBatch) {
+      batch.push_back(queue_.front());
+      queue_.pop_front();
+    }
+    max_batch_ = std::max(max_batch_, batch.size());
+    lock.unlock();
+    std::vector<Store::NewCase> cases;
+    cases.reserve(batch.size());
+    for (Job* j : batch) cases.push_back(j->input);
+    auto results = store_->InsertCases(cases);
+    lock.lock();
+    for (size_t i = 0; i < batch.size(); ++i) {
+      batch[i]->result = std::move(results[i]);
+      batch[i]->done.notify_all();
+    }
+  }
+}
+
+}  // namespace wangge::core

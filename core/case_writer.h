@@ -1,0 +1,54 @@
+#pragma once
+// CaseWriter: group commit for intake. Many threads hand it new cases; one
+// writer thread with its own connection stores whatever has queued up in a
+// single durable transaction (Store::InsertCases) and then wakes each
+// caller with its own result. A caller is answered only after the commit
+// holding its case is durable, so "acknowledged" still means "survives
+// power loss", while one fsync serves many reports.
+//
+// Insert() is safe from many threads. The destructor finishes the queued
+// work, then stops the thread.
+//
+//   auto writer = CaseWriter::Open("town.db");
+//   auto stored = (*writer)->Insert(record, first_event);  // blocks
+
+#include <condition_variable>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "base/result.h"
+#include "core/store.h"
+
+namespace wangge::core {
+
+class CaseWriter {
+ public:
+  // Opens its own connection to the database at `path`.
+  static Result<std::unique_ptr<CaseWriter>> Open(const std::string& path);
+  ~CaseWriter();
+
+  // As Store::InsertCase, through the next group commit.
+  Result<Store::Inserted> Insert(const CaseRecord& record,
+                                 const CaseEvent& first);
+
+  // Largest batch yet (for tests and metrics).
+  size_t max_batch() const;
+
+ private:
+  struct Job;
+  explicit CaseWriter(std::unique_ptr<Store> store);
+  void Loop();
+
+  std::unique_ptr<Store> store_;
+  mutable std::mutex mu_;
+  std::condition_variable wake_;
+  std::deque<Job*> queue_;
+  bool stopping_ = false;
+  size_t max_batch_ = 0;
+  std::thread thread_;
+};
+
+}  // namespace wangge::core
