@@ -143,6 +143,21 @@ bool WorkCalendar::IsWorkingDay(year_month_day ymd,
   return wd != Saturday && wd != Sunday;
 }
 
+double WorkCalendar::WorkingHoursBetween(Time from, Time to) const {
+  if (to <= from) return 0;
+  int64_t seconds = 0;
+  for (sys_days day = LocalDay(from); day <= LocalDay(to); day += days(1)) {
+    if (!IsWorkingDay(year_month_day(day))) continue;
+    for (const WorkPeriod& p : hours_) {
+      Time begin = Midnight(day) + minutes(p.begin);
+      Time end = Midnight(day) + minutes(p.end);
+      Time a = std::max(begin, from), b = std::min(end, to);
+      if (b > a) seconds += (b - a).count();
+    }
+  }
+  return double(seconds) / 3600;
+}
+
 Deadline WorkCalendar::Add(Time start, TimeLimit limit) const {
   std::set<std::string> warnings;
   Deadline out;

@@ -79,6 +79,9 @@ class WorkCalendar {
 
   // The deadline `limit` after `start`.
   Deadline Add(Time start, TimeLimit limit) const;
+  // Working hours between `from` and `to` (0 if to <= from): the parts of
+  // the working periods of working days that lie between them.
+  double WorkingHoursBetween(Time from, Time to) const;
 
   const std::vector<WorkPeriod>& hours() const { return hours_; }
   const std::set<int>& covered_years() const { return years_; }

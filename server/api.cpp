@@ -386,6 +386,7 @@ struct Api::Impl {
     const std::string& p = req.path;
     if (auto r = StaticFilesRoute(c)) return *r;
     if (auto r = LayersRoute(c)) return *r;
+    if (auto r = StatsRoute(c)) return *r;
     if (auto r = Open311Route(c)) return *r;
     if (auto r = LedgerRoute(c)) return *r;
     if (auto r = AttachmentsRoute(c)) return *r;
@@ -530,6 +531,14 @@ struct Api::Impl {
        "branch, office, text, bbox=minlon,minlat,maxlon,maxlat, from, to "
        "(received), overdue=true; paging limit, offset");
     op("/api/v1/cases/{id}", "get", "One case with its event timeline");
+    op("/api/v1/stats", "get",
+       "Statistics ?group=branch|office|village|cell|category|leader&from=&to= "
+       "(cases received in the period): received, closed, close_rate, "
+       "on_time_close_rate, on_time_handle_rate, rework_rate, overdue_now, "
+       "mean_handle_working_hours, satisfaction_rate");
+    op("/api/v1/layers/{layer}.geojson", "get",
+       "villages, cells, zones, households or shopfronts as GeoJSON, "
+       "?bbox=minlon,minlat,maxlon,maxlat");
     op("/api/v1/cases/{id}/attachments", "post",
        "Attach a photo: the raw JPEG, PNG or WebP as the body (checked by "
        "content, at most 10 MiB, 413 over); EXIF GPS read into lon/lat, all "

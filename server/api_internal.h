@@ -67,6 +67,7 @@ std::optional<ApiResponse> StaticFilesRoute(Context& c);  // static_files.cpp
 std::optional<ApiResponse> LayersRoute(Context& c);       // layers_api.cpp
 std::optional<ApiResponse> Open311Route(Context& c);      // open311.cpp
 std::optional<ApiResponse> LedgerRoute(Context& c);       // ledger_api.cpp
+std::optional<ApiResponse> StatsRoute(Context& c);        // stats_api.cpp
 std::optional<ApiResponse> WorkflowRoute(Context& c);     // workflow_api.cpp
 // attachments_api.cpp; also adds "attachments" to the workflow module's
 // case answers (GET /api/v1/cases/{id}, POST .../actions).

@@ -221,3 +221,28 @@ TEST_CASE(
   CHECK(f.Call("GET", "/api/v1/cases/99999999999999999999", "", td).status ==
         404);
 }
+
+TEST_CASE("Api: statistics for dispatchers, refused to grid leaders") {
+  Fixture f;
+  auto [user, at] = f.LeaderAndPoint();
+  std::string leader = f.Login(user);
+  REQUIRE(f.Call("POST", "/api/v1/reports", Report(at).dump(), leader,
+                 {{"idempotency-key", "s1"}})
+              .status == 201);
+  std::string dispatcher = f.Login("p0021");
+  ApiResponse r =
+      f.Call("GET", "/api/v1/stats", "", dispatcher, {}, {{"group", "cell"}});
+  REQUIRE_MESSAGE(r.status == 200, r.body);
+  json j = json::parse(r.body);
+  CHECK(j["total"]["received"] == 1);
+  REQUIRE(j["rows"].size() == 1);
+  CHECK(j["rows"][0]["key"] == at["cell"]);
+  CHECK(j["rows"][0]["close_rate"] == 0.0);
+  CHECK(f.Call("GET", "/api/v1/stats", "", leader).status == 403);
+  CHECK(
+      f.Call("GET", "/api/v1/stats", "", dispatcher, {}, {{"group", "weather"}})
+          .status == 400);
+  CHECK(f.Call("GET", "/api/v1/stats", "", dispatcher, {},
+               {{"from", "2026-12-01"}, {"to", "2026-11-01"}})
+            .status == 400);
+}
