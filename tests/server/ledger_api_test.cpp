@@ -11,7 +11,7 @@
 #include "core/store.h"
 #include "core/town.h"
 #include "server/api.h"
-#include "tests/temp_dir.h"
+#include "tests/server/api_fixture.h"
 
 using namespace wangge;
 using namespace wangge::server;
@@ -20,7 +20,6 @@ using wangge::testing::TempDir;
 
 namespace {
 
-const std::string kTown = std::string(WANGGE_DATA_DIR) + "/taiyao";
 constexpr const char* kPassword = "test-password";
 
 int Shell(const std::string& cmd, std::string* out) {
@@ -72,23 +71,11 @@ std::vector<std::vector<std::string>> ParseCsv(const std::string& text) {
   return rows;
 }
 
-struct Fixture {
-  TempDir dir;
-  std::string db = dir / "town.db";
-  core::Time now = *core::ParseTime("2026-11-26T10:00");
-  std::unique_ptr<Api> api;
+// The shared in-process fixture, logged in as the dispatcher.
+struct Fixture : testing::Fixture {
   std::string token;
 
   Fixture() {
-    auto input = core::ReadTownFolder(kTown);
-    REQUIRE(input);
-    auto store = core::Store::Create(db);
-    REQUIRE(store);
-    REQUIRE((*store)->AddVersion(*input));
-    REQUIRE(core::CreatePeopleAccounts(**store, kPassword));
-    auto opened = Api::Open({.db_path = db, .now = [this] { return now; }});
-    REQUIRE(opened);
-    api = std::move(*opened);
     ApiResponse r = api->Handle(
         {"POST",
          "/api/v1/login",

@@ -13,7 +13,7 @@
 #include "core/store.h"
 #include "core/town.h"
 #include "server/api.h"
-#include "tests/temp_dir.h"
+#include "tests/server/api_fixture.h"
 
 using namespace wangge;
 using namespace wangge::server;
@@ -22,7 +22,6 @@ using wangge::testing::TempDir;
 
 namespace {
 
-const std::string kTown = std::string(WANGGE_DATA_DIR) + "/taiyao";
 constexpr const char* kPassword = "test-password";
 // A point inside the sample town (the same one tests/tools uses).
 constexpr const char* kLon = "110.2444";
@@ -76,24 +75,8 @@ std::string XmlLint(const TempDir& dir, const std::string& text,
   return out;
 }
 
-struct Fixture {
-  TempDir dir;
-  std::string db = dir / "town.db";
-  core::Time now = *core::ParseTime("2026-11-26T10:00");
-  std::unique_ptr<Api> api;
-
-  Fixture() {
-    auto input = core::ReadTownFolder(kTown);
-    REQUIRE(input);
-    auto store = core::Store::Create(db);
-    REQUIRE(store);
-    REQUIRE((*store)->AddVersion(*input));
-    REQUIRE(core::CreatePeopleAccounts(**store, kPassword));
-    auto opened = Api::Open({.db_path = db, .now = [this] { return now; }});
-    REQUIRE(opened);
-    api = std::move(*opened);
-  }
-
+// The shared in-process fixture, with Open311 calls.
+struct Fixture : testing::Fixture {
   ApiResponse Get(const std::string& path,
                   std::map<std::string, std::string> query = {}) {
     return api->Handle(
