@@ -1,17 +1,12 @@
 #include "bench/intake_bench.h"
 
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <random>
-#include <sstream>
-#include <thread>
 
+#include "bench/child_process.h"
 #include "core/store.h"
 #include "core/town.h"
 
@@ -19,80 +14,6 @@ namespace wangge::bench {
 namespace {
 
 namespace fs = std::filesystem;
-
-std::string Slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-std::string Quote(const std::string& s) { return "'" + s + "'"; }
-
-// Runs a shell command; its output goes to `log`.
-Result<void> Shell(const std::string& command, const std::string& log) {
-  int raw =
-      std::system(("(" + command + ") >>" + Quote(log) + " 2>&1").c_str());
-  if (!WIFEXITED(raw) || WEXITSTATUS(raw) != 0) {
-    return Fail(ErrorCode::kInternal,
-                "`" + command + "` failed: " + Slurp(log));
-  }
-  return {};
-}
-
-// A child process serving on a free loopback port until Stop().
-class Child {
- public:
-  static Result<std::unique_ptr<Child>> Start(std::vector<std::string> argv,
-                                              const std::string& log) {
-    std::unique_ptr<Child> c(new Child);
-    c->pid_ = fork();
-    if (c->pid_ == 0) {
-      FILE* out = std::freopen(log.c_str(), "w", stderr);
-      (void)out;
-      std::vector<char*> args;
-      for (auto& a : argv) args.push_back(a.data());
-      args.push_back(nullptr);
-      execv(args[0], args.data());
-      _exit(127);
-    }
-    for (int i = 0; i < 400 && c->port_ == 0; ++i) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(25));
-      std::string text = Slurp(log);
-      auto at = text.find("on http://127.0.0.1:");
-      if (at != std::string::npos) c->port_ = std::atoi(text.c_str() + at + 20);
-      if (waitpid(c->pid_, nullptr, WNOHANG) == c->pid_) {
-        c->pid_ = -1;
-        return Fail(ErrorCode::kInternal, "the server exited: " + Slurp(log));
-      }
-    }
-    if (c->port_ == 0) {
-      return Fail(ErrorCode::kInternal,
-                  "the server did not listen within 10 s: " + Slurp(log));
-    }
-    return c;
-  }
-  ~Child() { Stop(); }
-  void Stop() {
-    if (pid_ <= 0) return;
-    kill(pid_, SIGTERM);
-    for (int i = 0; i < 200; ++i) {
-      if (waitpid(pid_, nullptr, WNOHANG) == pid_) {
-        pid_ = -1;
-        return;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    kill(pid_, SIGKILL);
-    waitpid(pid_, nullptr, 0);
-    pid_ = -1;
-  }
-  int port() const { return port_; }
-
- private:
-  pid_t pid_ = -1;
-  int port_ = 0;
-};
 
 // Points inside the town's cells (and a few just outside), each with a
 // category, as Lua table rows.
@@ -280,7 +201,7 @@ Result<IntakeReport> RunIntakeBench(const IntakeOptions& given,
         argv.push_back("--db");
         argv.push_back(db);
       }
-      auto server = Child::Start(argv, dir + "/serve.log");
+      auto server = ChildProcess::Start(argv, dir + "/serve.log");
       if (!server) return std::unexpected(server.error());
       auto result = Drive(dir, script, (*server)->port(), o);
       (*server)->Stop();

@@ -1,0 +1,178 @@
+#include "bench/startup_bench.h"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "bench/child_process.h"
+#include "bench/import_bench.h"
+
+namespace wangge::bench {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+
+double Seconds(Clock::duration d) {
+  return std::chrono::duration<double>(d).count();
+}
+
+// A field of /proc/PID/status in bytes (e.g. "VmRSS"), -1 if unreadable.
+int64_t StatusBytes(pid_t pid, const std::string& field) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind(field + ":", 0) == 0) {
+      std::istringstream rest(line.substr(field.size() + 1));
+      int64_t kib = -1;
+      rest >> kib;
+      return kib < 0 ? -1 : kib * 1024;
+    }
+  }
+  return -1;
+}
+
+// User + system CPU time of a process in clock ticks, -1 if unreadable.
+int64_t CpuTicks(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string text((std::istreambuf_iterator<char>(in)),
+                   std::istreambuf_iterator<char>());
+  auto close = text.rfind(')');  // the command name may hold spaces
+  if (close == std::string::npos) return -1;
+  std::istringstream rest(text.substr(close + 2));
+  std::string skip;
+  // Fields 3..13, then utime (14) and stime (15).
+  for (int i = 3; i <= 13; ++i) rest >> skip;
+  int64_t utime = 0, stime = 0;
+  if (!(rest >> utime >> stime)) return -1;
+  return utime + stime;
+}
+
+constexpr double kMiB = 1024.0 * 1024.0;
+
+struct RunResult {
+  double healthy_s = 0;
+  double cpu_s = 0;  // the server's CPU time until then
+  double rss_mib = 0, peak_mib = 0;
+  double settled_rss_mib = 0, settled_peak_mib = 0;
+};
+
+Result<RunResult> StartOnce(const StartupOptions& o, const std::string& db,
+                            const std::string& log) {
+  auto server = ChildProcess::Start(
+      {o.wangge, "serve", "--db", db, "--listen", "127.0.0.1:0"}, log,
+      {.poll = milliseconds(2), .timeout = std::chrono::seconds(120)});
+  if (!server) return std::unexpected(server.error());
+  ChildProcess& s = **server;
+  RunResult r;
+  auto deadline = s.spawned() + std::chrono::seconds(120);
+  std::string last;
+  while (true) {
+    auto status = HttpGetStatus(s.port(), "/healthz");
+    if (status && *status == 200) break;
+    last =
+        status ? "status " + std::to_string(*status) : status.error().message;
+    if (Clock::now() > deadline) {
+      return Fail(ErrorCode::kUnavailable,
+                  "wangge serve did not answer /healthz with 200 within "
+                  "120 s (last: " +
+                      last + "): " + Slurp(log));
+    }
+    std::this_thread::sleep_for(milliseconds(2));
+  }
+  r.healthy_s = Seconds(Clock::now() - s.spawned());
+  r.cpu_s = double(CpuTicks(s.pid())) / double(sysconf(_SC_CLK_TCK));
+  r.rss_mib = double(StatusBytes(s.pid(), "VmRSS")) / kMiB;
+  r.peak_mib = double(StatusBytes(s.pid(), "VmHWM")) / kMiB;
+  // Idle: less than 2 ticks of CPU in each of two 500 ms windows, at most
+  // 60 s.
+  int64_t ticks = CpuTicks(s.pid());
+  int quiet = 0;
+  for (int i = 0; i < 120 && quiet < 2; ++i) {
+    std::this_thread::sleep_for(milliseconds(500));
+    int64_t now = CpuTicks(s.pid());
+    quiet = (now - ticks < 2) ? quiet + 1 : 0;
+    ticks = now;
+  }
+  r.settled_rss_mib = double(StatusBytes(s.pid(), "VmRSS")) / kMiB;
+  r.settled_peak_mib = double(StatusBytes(s.pid(), "VmHWM")) / kMiB;
+  s.Stop();
+  return r;
+}
+
+}  // namespace
+
+Result<StartupReport> RunStartupBench(const StartupOptions& given,
+                                      std::ostream& progress) {
+  StartupOptions o = given;
+  if (o.quick) {
+    o.cols = 50;
+    o.rows = 40;
+    o.runs = 1;
+  }
+  auto dir = TempDir::Make("wangge-startup");
+  if (!dir) return std::unexpected(dir.error());
+  if (std::getenv("WANGGE_BENCH_KEEP")) {
+    progress << "startup: in " << dir->path() << "\n";
+  }
+  auto town = MakeSyntheticTown(dir->path(), o.data, o.cols, o.rows, progress);
+  if (!town) return std::unexpected(town.error());
+  std::string db = town->base_db;
+  progress << "startup: importing " << Thousands(town->cells) << " cells into "
+           << db << "\n";
+  auto start = Clock::now();
+  auto version = ImportCells(db, town->cells_shp);
+  if (!version) return std::unexpected(version.error());
+  progress << "startup: imported as boundary version " << *version << " in "
+           << Format("%.1f", Seconds(Clock::now() - start)) << " s\n";
+
+  std::vector<double> healthy, cpu, rss, peak, settled, settled_peak;
+  for (int run = 0; run < o.runs; ++run) {
+    auto r = StartOnce(o, db, dir->path() + "/serve.log");
+    if (!r) return std::unexpected(r.error());
+    progress << "startup run " << run + 1 << "/" << o.runs << ": healthy in "
+             << Format("%.3f", r->healthy_s) << " s (CPU "
+             << Format("%.2f", r->cpu_s) << " s), RSS "
+             << Format("%.0f", r->rss_mib) << " MiB (peak "
+             << Format("%.0f", r->peak_mib) << "), idle RSS "
+             << Format("%.0f", r->settled_rss_mib) << " MiB (peak "
+             << Format("%.0f", r->settled_peak_mib) << ")\n";
+    healthy.push_back(r->healthy_s);
+    cpu.push_back(r->cpu_s);
+    rss.push_back(r->rss_mib);
+    peak.push_back(r->peak_mib);
+    settled.push_back(r->settled_rss_mib);
+    settled_peak.push_back(r->settled_peak_mib);
+  }
+
+  StartupReport report;
+  Record rec{.benchmark = "startup", .size = town->cells, .method = "wangge"};
+  double vertices = double(town->vertices);
+  rec.figures = {
+      Summarise("healthy_s", healthy, "s"),
+      Summarise("cpu_s_to_healthy", cpu, "s"),
+      Summarise("rss_at_healthy", rss, "MiB"),
+      Summarise("peak_rss_at_healthy", peak, "MiB"),
+      Summarise("rss_idle", settled, "MiB"),
+      Summarise("peak_rss_idle", settled_peak, "MiB"),
+      Summarise("vertices", {vertices, vertices, vertices}, "count")};
+  rec.note =
+      "wangge serve --db DB: fork to /healthz 200 (wall, and the server's "
+      "CPU); VmRSS/VmHWM then and once idle";
+  Table table;
+  table.Row({"cells", "vertices", "healthy s", "CPU s", "RSS MiB", "peak MiB",
+             "idle RSS MiB", "idle peak MiB"});
+  table.Row({Thousands(town->cells), Thousands(town->vertices),
+             Range(rec.figures[0]), Range(rec.figures[1]),
+             Range(rec.figures[2]), Range(rec.figures[3]),
+             Range(rec.figures[4]), Range(rec.figures[5])});
+  report.records.push_back(std::move(rec));
+  report.table = table.Render();
+  return report;
+}
+
+}  // namespace wangge::bench
