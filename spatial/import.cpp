@@ -80,11 +80,11 @@ void CheckLayer(ImportResult& result, const std::vector<Feature>* villages,
   TopologyOptions o = options;
   o.file = result.file;
   std::vector<TopologyReport> reports;
-  reports.push_back(CheckOverlaps(result.features, o));
-  if (result.layer == LayerKind::kCells) {
-    if (villages) {
-      reports.push_back(CheckCellsInVillages(result.features, *villages, o));
-    } else {
+  if (result.layer == LayerKind::kCells && villages) {
+    reports.push_back(CheckCells(result.features, *villages, o));
+  } else {
+    reports.push_back(CheckOverlaps(result.features, o));
+    if (result.layer == LayerKind::kCells) {
       reports.push_back(CheckGapsBetweenCells(result.features, o));
     }
   }

@@ -13,6 +13,7 @@
 #include <cstdio>
 #include <limits>
 #include <map>
+#include <optional>
 #include <unordered_map>
 #include <utility>
 
@@ -426,21 +427,36 @@ Result<Normalized> NormalizeUnsafe(Shape shape) {
 
 // --- layer checks ----------------------------------------------------------
 
+// The features' bounding boxes in an R-tree; their Boost shapes are made on
+// first use (an exact tiling skips most of them).
 struct Indexed {
   Frame frame;
   std::vector<const Feature*> features;
-  std::vector<BMulti> shapes;
+  std::vector<BBox> boxes;
+  std::vector<std::optional<BMulti>> made;
   bgi::rtree<std::pair<BBox, size_t>, bgi::rstar<16>> tree;
+
+  const BMulti& shape(size_t i) {
+    if (!made[i]) made[i] = ToB(features[i]->shape, frame);
+    return *made[i];
+  }
 };
+
+BBox BoxOf(const Shape& shape, Frame f) {
+  Box b = BoundsOf(shape);
+  return BBox(ToB(b.min, f), ToB(b.max, f));
+}
 
 Indexed Index(const std::vector<const Feature*>& features, Frame frame) {
   Indexed ix;
   ix.frame = frame;
   ix.features = features;
+  ix.made.resize(features.size());
   std::vector<std::pair<BBox, size_t>> boxes;
+  boxes.reserve(features.size());
   for (size_t i = 0; i < features.size(); ++i) {
-    ix.shapes.push_back(ToB(features[i]->shape, frame));
-    boxes.emplace_back(Envelope(ix.shapes.back()), i);
+    ix.boxes.push_back(BoxOf(features[i]->shape, frame));
+    boxes.emplace_back(ix.boxes.back(), i);
   }
   ix.tree = decltype(ix.tree)(boxes.begin(), boxes.end());  // packed
   return ix;
@@ -512,6 +528,204 @@ void CheckFailed(TopologyReport& report, const TopologyOptions& o,
            "); fix the invalid geometry reported above and check again"});
 }
 
+Frame FrameOf(const std::vector<Feature>& cells,
+              const std::vector<Feature>& villages) {
+  std::vector<const Feature*> all = Pointers(cells);
+  for (const Feature& v : villages) all.push_back(&v);
+  return FrameOf(all);
+}
+
+// Each cell's village as an index into `villages`, -1 when unknown.
+std::vector<int> VillageOf(const std::vector<Feature>& cells,
+                           const std::vector<Feature>& villages) {
+  std::unordered_map<std::string, int> at;
+  for (size_t i = 0; i < villages.size(); ++i) {
+    at.emplace(villages[i].code, int(i));
+  }
+  std::vector<int> out;
+  out.reserve(cells.size());
+  for (const Feature& cell : cells) {
+    auto it = at.find(cell.Attribute("village"));
+    out.push_back(it == at.end() ? -1 : it->second);
+  }
+  return out;
+}
+
+// A directed edge as its lexicographically smaller end first, and +1 or -1
+// for the direction it is used in, times the weight of its ring.
+struct ChainEdge {
+  Pt a;
+  Pt b;
+  int weight;
+};
+
+bool LexLess(Pt p, Pt q) { return p.x < q.x || (p.x == q.x && p.y < q.y); }
+
+// Appends the edges of `shape`'s rings, outer rings counter-clockwise and
+// holes clockwise, each with `weight`.
+void AppendEdges(const Shape& shape, int weight, std::vector<ChainEdge>& out) {
+  for (const Polygon& part : shape.parts) {
+    for (size_t r = 0; r < part.rings.size(); ++r) {
+      const Ring& ring = part.rings[r];
+      size_t n = ring.size();
+      if (n < 3) continue;
+      bool ccw = SignedArea(ring) > 0;
+      int w = (ccw == (r == 0)) ? weight : -weight;
+      for (size_t i = 0; i < n; ++i) {
+        Pt a = ring[i], b = ring[(i + 1) % n];
+        if (a == b) continue;
+        if (LexLess(a, b)) {
+          out.push_back({a, b, w});
+        } else {
+          out.push_back({b, a, -w});
+        }
+      }
+    }
+  }
+}
+
+// Which villages their cells tile exactly. The boundary of a valid polygon,
+// outer rings counter-clockwise and holes clockwise, winds once around each
+// point inside it and never around a point outside. So when the cells'
+// boundaries and the village's reversed boundary cancel edge for edge (the
+// same vertices: what a tiling with shared edges gives), the cells' winding
+// numbers add up to the village's everywhere: each point of the village lies
+// in exactly one cell, and no cell reaches outside it. No overlap, gap or
+// outside piece, not even a sliver. Anything else (an edge of one cell
+// running along two of its neighbour's, a hole, an overlap) leaves edges
+// uncancelled, and the village gets the full geometric checks.
+// REQUIRES: the cells and villages are valid (NormalizeShape's output).
+std::vector<bool> ExactlyTiled(const std::vector<Feature>& cells,
+                               const std::vector<int>& village_of,
+                               const std::vector<Feature>& villages) {
+  std::vector<std::vector<size_t>> members(villages.size());
+  for (size_t i = 0; i < cells.size(); ++i) {
+    if (village_of[i] >= 0) members[size_t(village_of[i])].push_back(i);
+  }
+  std::vector<bool> exact(villages.size(), false);
+  for (size_t v = 0; v < villages.size(); ++v) {
+    if (members[v].empty()) continue;
+    std::vector<ChainEdge> edges;
+    AppendEdges(villages[v].shape, -1, edges);
+    if (edges.empty()) continue;
+    for (size_t i : members[v]) AppendEdges(cells[i].shape, 1, edges);
+    std::sort(edges.begin(), edges.end(),
+              [](const ChainEdge& l, const ChainEdge& r) {
+                if (l.a != r.a) return LexLess(l.a, r.a);
+                return LexLess(l.b, r.b);
+              });
+    bool cancels = true;
+    for (size_t i = 0; i < edges.size() && cancels;) {
+      size_t j = i;
+      int sum = 0;
+      for (; j < edges.size() && edges[j].a == edges[i].a &&
+             edges[j].b == edges[i].b;
+           ++j) {
+        sum += edges[j].weight;
+      }
+      cancels = sum == 0;
+      i = j;
+    }
+    exact[v] = cancels;
+  }
+  return exact;
+}
+
+// One Problem per pair of features whose interiors overlap by more than a
+// sliver. With `group`, pairs of one group (>= 0) are not compared.
+void Overlaps(Indexed& ix, const std::vector<int>* group,
+              const TopologyOptions& options, TopologyReport& report) {
+  for (size_t i = 0; i < ix.features.size(); ++i) {
+    std::vector<std::pair<BBox, size_t>> hits;
+    ix.tree.query(bgi::intersects(ix.boxes[i]), std::back_inserter(hits));
+    std::sort(hits.begin(), hits.end(),
+              [](const auto& l, const auto& r) { return l.second < r.second; });
+    for (const auto& [box, j] : hits) {
+      if (j <= i) continue;
+      if (group && (*group)[i] >= 0 && (*group)[i] == (*group)[j]) continue;
+      BMulti overlap;
+      bg::intersection(ix.shape(i), ix.shape(j), overlap);
+      Pieces kept = Keep(overlap, ix.frame, options, report);
+      if (kept.count == 0) continue;
+      const std::string& a = ix.features[i]->code;
+      const std::string& b = ix.features[j]->code;
+      report.problems.push_back(
+          {a, "overlap",
+           Prefix(options) + "feature " + a + " overlaps " + b + " by " +
+               Metres2(kept.area_m2) + " near " + Where(kept.where) +
+               ". Move the shared border in QGIS (snap to the neighbour's "
+               "vertices) so each place belongs to one feature",
+           kept.where, kept.area_m2, b});
+    }
+  }
+}
+
+// Unknown villages, cells reaching outside their village, and gaps in each
+// village; villages `exact` says are tiled exactly need no geometry.
+void AgainstVillages(Indexed& cell_ix, const std::vector<Feature>& villages,
+                     const std::vector<int>& village_of,
+                     const std::vector<bool>& exact,
+                     const TopologyOptions& options, TopologyReport& report) {
+  Frame frame = cell_ix.frame;
+  std::vector<std::optional<BMulti>> village_shapes(villages.size());
+  auto village_shape = [&](size_t v) -> const BMulti& {
+    if (!village_shapes[v]) village_shapes[v] = ToB(villages[v].shape, frame);
+    return *village_shapes[v];
+  };
+  for (size_t i = 0; i < cell_ix.features.size(); ++i) {
+    const Feature& cell = *cell_ix.features[i];
+    std::string village = cell.Attribute("village");
+    if (village_of[i] < 0) {
+      report.problems.push_back(
+          {cell.code, "unknown_village",
+           Prefix(options) + "feature " + cell.code + ": its village `" +
+               village +
+               "` is not in the villages layer. Correct the cell's "
+               "`village` code or add the village",
+           std::nullopt, 0, village});
+      continue;
+    }
+    size_t v = size_t(village_of[i]);
+    if (exact[v]) continue;
+    BMulti outside;
+    bg::difference(cell_ix.shape(i), village_shape(v), outside);
+    Pieces kept = Keep(outside, frame, options, report);
+    if (kept.count == 0) continue;
+    report.problems.push_back(
+        {cell.code, "outside_village",
+         Prefix(options) + "feature " + cell.code + " reaches " +
+             Metres2(kept.area_m2) + " outside its village " + village +
+             " near " + Where(kept.where) +
+             ". Move its border inside the village, or correct its "
+             "`village` code",
+         kept.where, kept.area_m2, village});
+  }
+  for (size_t v = 0; v < villages.size(); ++v) {
+    if (exact[v]) continue;
+    std::vector<std::pair<BBox, size_t>> hits;
+    cell_ix.tree.query(bgi::intersects(BoxOf(villages[v].shape, frame)),
+                       std::back_inserter(hits));
+    std::vector<BMulti> covering;
+    for (const auto& [box, j] : hits) covering.push_back(cell_ix.shape(j));
+    BMulti covered = CascadedUnion(std::move(covering));
+    BMulti gaps;
+    bg::difference(village_shape(v), covered, gaps);
+    for (const BPolygon& gap : gaps) {
+      BMulti one{gap};
+      Pieces kept = Keep(one, frame, options, report);
+      if (kept.count == 0) continue;
+      const std::string& code = villages[v].code;
+      report.problems.push_back(
+          {code, "gap",
+           Prefix(options) + "village " + code + " has a gap of " +
+               Metres2(kept.area_m2) + " near " + Where(kept.where) +
+               " that no cell covers. Extend a neighbouring cell over it "
+               "or add a cell",
+           kept.where, kept.area_m2, ""});
+    }
+  }
+}
+
 }  // namespace
 
 Result<Normalized> NormalizeShape(Shape shape) {
@@ -535,30 +749,7 @@ TopologyReport CheckOverlaps(const std::vector<Feature>& features,
   try {
     auto pointers = Pointers(features);
     Indexed ix = Index(pointers, FrameOf(pointers));
-    for (size_t i = 0; i < ix.shapes.size(); ++i) {
-      std::vector<std::pair<BBox, size_t>> hits;
-      ix.tree.query(bgi::intersects(Envelope(ix.shapes[i])),
-                    std::back_inserter(hits));
-      std::sort(hits.begin(), hits.end(), [](const auto& l, const auto& r) {
-        return l.second < r.second;
-      });
-      for (const auto& [box, j] : hits) {
-        if (j <= i) continue;
-        BMulti overlap;
-        bg::intersection(ix.shapes[i], ix.shapes[j], overlap);
-        Pieces kept = Keep(overlap, ix.frame, options, report);
-        if (kept.count == 0) continue;
-        const std::string& a = ix.features[i]->code;
-        const std::string& b = ix.features[j]->code;
-        report.problems.push_back(
-            {a, "overlap",
-             Prefix(options) + "feature " + a + " overlaps " + b + " by " +
-                 Metres2(kept.area_m2) + " near " + Where(kept.where) +
-                 ". Move the shared border in QGIS (snap to the neighbour's "
-                 "vertices) so each place belongs to one feature",
-             kept.where, kept.area_m2, b});
-      }
-    }
+    Overlaps(ix, nullptr, options, report);
   } catch (const std::exception& e) {
     CheckFailed(report, options, "overlaps", e);
   }
@@ -570,66 +761,41 @@ TopologyReport CheckCellsInVillages(const std::vector<Feature>& cells,
                                     const TopologyOptions& options) {
   TopologyReport report;
   try {
-    std::vector<const Feature*> all = Pointers(cells);
-    for (const Feature& v : villages) all.push_back(&v);
-    Frame frame = FrameOf(all);
+    Frame frame = FrameOf(cells, villages);
     Indexed cell_ix = Index(Pointers(cells), frame);
-    std::map<std::string, size_t> village_at;
-    std::vector<BMulti> village_shapes;
-    for (size_t i = 0; i < villages.size(); ++i) {
-      village_at.emplace(villages[i].code, i);
-      village_shapes.push_back(ToB(villages[i].shape, frame));
-    }
+    std::vector<int> village_of = VillageOf(cells, villages);
+    std::vector<bool> exact = ExactlyTiled(cells, village_of, villages);
+    AgainstVillages(cell_ix, villages, village_of, exact, options, report);
+  } catch (const std::exception& e) {
+    CheckFailed(report, options, "cells against villages", e);
+  }
+  return report;
+}
+
+TopologyReport CheckCells(const std::vector<Feature>& cells,
+                          const std::vector<Feature>& villages,
+                          const TopologyOptions& options) {
+  TopologyReport report;
+  std::vector<int> village_of = VillageOf(cells, villages);
+  std::vector<bool> exact = ExactlyTiled(cells, village_of, villages);
+  Frame frame = FrameOf(cells, villages);
+  std::optional<Indexed> cell_ix;
+  try {
+    cell_ix = Index(Pointers(cells), frame);
+    // Cells of one exactly tiled village cannot overlap each other.
+    std::vector<int> group(cells.size(), -1);
     for (size_t i = 0; i < cells.size(); ++i) {
-      const Feature& cell = cells[i];
-      std::string village = cell.Attribute("village");
-      auto it = village_at.find(village);
-      if (it == village_at.end()) {
-        report.problems.push_back(
-            {cell.code, "unknown_village",
-             Prefix(options) + "feature " + cell.code + ": its village `" +
-                 village +
-                 "` is not in the villages layer. Correct the cell's "
-                 "`village` code or add the village",
-             std::nullopt, 0, village});
-        continue;
-      }
-      BMulti outside;
-      bg::difference(cell_ix.shapes[i], village_shapes[it->second], outside);
-      Pieces kept = Keep(outside, frame, options, report);
-      if (kept.count == 0) continue;
-      report.problems.push_back(
-          {cell.code, "outside_village",
-           Prefix(options) + "feature " + cell.code + " reaches " +
-               Metres2(kept.area_m2) + " outside its village " + village +
-               " near " + Where(kept.where) +
-               ". Move its border inside the village, or correct its "
-               "`village` code",
-           kept.where, kept.area_m2, village});
-    }
-    for (size_t v = 0; v < villages.size(); ++v) {
-      std::vector<std::pair<BBox, size_t>> hits;
-      cell_ix.tree.query(bgi::intersects(Envelope(village_shapes[v])),
-                         std::back_inserter(hits));
-      std::vector<BMulti> covering;
-      for (const auto& [box, j] : hits) covering.push_back(cell_ix.shapes[j]);
-      BMulti covered = CascadedUnion(std::move(covering));
-      BMulti gaps;
-      bg::difference(village_shapes[v], covered, gaps);
-      for (const BPolygon& gap : gaps) {
-        BMulti one{gap};
-        Pieces kept = Keep(one, frame, options, report);
-        if (kept.count == 0) continue;
-        const std::string& code = villages[v].code;
-        report.problems.push_back(
-            {code, "gap",
-             Prefix(options) + "village " + code + " has a gap of " +
-                 Metres2(kept.area_m2) + " near " + Where(kept.where) +
-                 " that no cell covers. Extend a neighbouring cell over it "
-                 "or add a cell",
-             kept.where, kept.area_m2, ""});
+      if (village_of[i] >= 0 && exact[size_t(village_of[i])]) {
+        group[i] = village_of[i];
       }
     }
+    Overlaps(*cell_ix, &group, options, report);
+  } catch (const std::exception& e) {
+    CheckFailed(report, options, "overlaps", e);
+  }
+  try {
+    if (!cell_ix) cell_ix = Index(Pointers(cells), frame);
+    AgainstVillages(*cell_ix, villages, village_of, exact, options, report);
   } catch (const std::exception& e) {
     CheckFailed(report, options, "cells against villages", e);
   }

@@ -93,10 +93,25 @@ TopologyReport CheckOverlaps(const std::vector<Feature>& features,
 // Checks cells against their villages: a cell whose `village` attribute
 // names no village (unknown_village), the part of a cell outside its village
 // (outside_village), and the parts of each village covered by no cell (gap,
-// reported under the village's code).
+// reported under the village's code). Villages their cells tile exactly
+// (see CheckCells) need no geometry.
 TopologyReport CheckCellsInVillages(const std::vector<Feature>& cells,
                                     const std::vector<Feature>& villages,
                                     const TopologyOptions& options);
+
+// CheckOverlaps and CheckCellsInVillages together, as an import of cells
+// runs them, in linear time where the cells tile their village exactly:
+// when the cells' edges (outer rings counter-clockwise, holes clockwise) and
+// the village's reversed edges cancel edge for edge — a tiling whose
+// neighbours share the very same vertices — every point of the village is
+// in exactly one cell and no cell reaches outside, so that village's cells
+// are neither intersected with each other nor cut against it. Other
+// villages, and pairs of cells from different villages, get the geometric
+// checks. Reports the same problems as the two checks (an exact tiling has
+// none, not even slivers).
+TopologyReport CheckCells(const std::vector<Feature>& cells,
+                          const std::vector<Feature>& villages,
+                          const TopologyOptions& options);
 
 // Without a villages layer: gaps are holes in the union of the cells that
 // share a `village` code (places enclosed by cells but covered by none).

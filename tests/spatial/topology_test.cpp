@@ -2,9 +2,13 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <map>
+#include <tuple>
 
+#include "spatial/jagged_grid.h"
 #include "spatial/layer_reader.h"
 
 using namespace wangge;
@@ -233,4 +237,150 @@ TEST_CASE("CheckCellsInVillages: outside, unknown village and gaps") {
   TopologyReport ok = CheckCellsInVillages(exact, villages, {});
   CHECK(ok.problems.empty());
   CHECK(ok.slivers == 0);
+}
+
+namespace {
+
+// A cols x rows JaggedGrid (shared edges, same vertices) split into two
+// villages V1 (west) and V2 (east) at column `split`.
+struct Tiled {
+  std::vector<Feature> villages;
+  std::vector<Feature> cells;
+};
+
+Tiled JaggedTown(int cols, int rows, int split) {
+  JaggedGrid grid({.origin = {110000000000, 34600000000},
+                   .cols = cols,
+                   .rows = rows,
+                   .cell_width = 7270000,
+                   .cell_height = 6000000,
+                   .seed = 7});
+  Tiled t;
+  for (auto [code, c0, c1] :
+       {std::tuple{"V1", 0, split}, std::tuple{"V2", split, cols}}) {
+    Feature v;
+    v.code = code;
+    v.shape.parts.push_back({{grid.BlockRing(c0, 0, c1, rows)}});
+    t.villages.push_back(std::move(v));
+  }
+  for (int row = 0; row < rows; ++row) {
+    for (int col = 0; col < cols; ++col) {
+      Feature f;
+      f.code = "C" + std::to_string(col) + "_" + std::to_string(row);
+      f.attributes["village"] = col < split ? "V1" : "V2";
+      f.shape.parts.push_back({{grid.CellRing(col, row)}});
+      t.cells.push_back(std::move(f));
+    }
+  }
+  return t;
+}
+
+std::vector<std::string> Kinds(const TopologyReport& r) {
+  std::vector<std::string> out;
+  for (const Problem& p : r.problems) out.push_back(p.kind + " " + p.feature);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+// What CheckCells must agree with: the two checks run one after the other.
+std::vector<std::string> Separately(const std::vector<Feature>& cells,
+                                    const std::vector<Feature>& villages) {
+  TopologyReport a = CheckOverlaps(cells, {});
+  TopologyReport b = CheckCellsInVillages(cells, villages, {});
+  for (Problem& p : b.problems) a.problems.push_back(p);
+  return Kinds(a);
+}
+
+}  // namespace
+
+TEST_CASE("CheckCells: cells tiling their villages edge for edge pass") {
+  Tiled t = JaggedTown(6, 4, 3);
+  TopologyReport r = CheckCells(t.cells, t.villages, {});
+  CHECK(r.problems.empty());
+  CHECK(r.slivers == 0);
+  CHECK(Separately(t.cells, t.villages).empty());
+}
+
+TEST_CASE("CheckCells: a missing cell is a gap where it was") {
+  Tiled t = JaggedTown(6, 4, 3);
+  Feature gone = t.cells[7];  // column 1, row 1: inside V1
+  t.cells.erase(t.cells.begin() + 7);
+  TopologyReport r = CheckCells(t.cells, t.villages, {});
+  REQUIRE(r.problems.size() == 1);
+  CHECK(r.problems[0].kind == "gap");
+  CHECK(r.problems[0].feature == "V1");
+  CHECK(r.problems[0].area_m2 ==
+        doctest::Approx(AreaSquareMetres(gone.shape)).epsilon(0.001));
+  REQUIRE(r.problems[0].where);
+  CHECK(Classify(gone.shape, *ToFixed(*r.problems[0].where)) == Side::kInside);
+  CHECK(Kinds(r) == Separately(t.cells, t.villages));
+}
+
+TEST_CASE("CheckCells: a cell given twice is an overlap") {
+  Tiled t = JaggedTown(6, 4, 3);
+  Feature twin = t.cells[9];
+  twin.code = "TWIN";
+  t.cells.push_back(twin);
+  TopologyReport r = CheckCells(t.cells, t.villages, {});
+  REQUIRE(r.problems.size() == 1);
+  CHECK(r.problems[0].kind == "overlap");
+  CHECK(r.problems[0].other == "TWIN");
+  CHECK(Kinds(r) == Separately(t.cells, t.villages));
+}
+
+TEST_CASE("CheckCells: a cell with the wrong village code") {
+  Tiled t = JaggedTown(6, 4, 3);
+  t.cells[0].attributes["village"] = "V2";  // lies in V1
+  TopologyReport r = CheckCells(t.cells, t.villages, {});
+  // V1 is still covered (by any cell), but the cell lies outside V2.
+  std::vector<std::string> want = {"outside_village " + t.cells[0].code};
+  CHECK(Kinds(r) == want);
+  CHECK(Kinds(r) == Separately(t.cells, t.villages));
+}
+
+TEST_CASE("CheckCells: a cell overlapping into the next village") {
+  Tiled t = JaggedTown(6, 4, 3);
+  // Column 2 of V1 stretched over column 3 of V2: the block outline of
+  // columns 2..3 as one cell.
+  JaggedGrid grid({.origin = {110000000000, 34600000000},
+                   .cols = 6,
+                   .rows = 4,
+                   .cell_width = 7270000,
+                   .cell_height = 6000000,
+                   .seed = 7});
+  Feature& wide = t.cells[2];  // column 2, row 0
+  wide.shape.parts[0].rings[0] = grid.BlockRing(2, 0, 4, 1);
+  TopologyReport r = CheckCells(t.cells, t.villages, {});
+  std::vector<std::string> want = {"outside_village C2_0", "overlap C2_0"};
+  CHECK(Kinds(r) == want);
+  CHECK(Kinds(r) == Separately(t.cells, t.villages));
+}
+
+TEST_CASE("CheckCells: holes and islands cancel too") {
+  std::vector<Feature> villages = {Cell("V1", Square(110, 34.5, 0.03, 0.03))};
+  Feature ring = Cell("O",
+                      "POLYGON((110 34.5,110.03 34.5,110.03 34.53,110 34.53,"
+                      "110 34.5),(110.01 34.51,110.01 34.52,110.02 34.52,"
+                      "110.02 34.51,110.01 34.51))");
+  Feature island = Cell("I", Square(110.01, 34.51, 0.01, 0.01));
+  TopologyReport r = CheckCells({ring, island}, villages, {});
+  CHECK(r.problems.empty());
+  // Without the island the hole is a gap.
+  TopologyReport gap = CheckCells({ring}, villages, {});
+  REQUIRE(gap.problems.size() == 1);
+  CHECK(gap.problems[0].kind == "gap");
+  CHECK(gap.problems[0].area_m2 ==
+        doctest::Approx(SphereM2(0.01, 0.01, 34.515)).epsilon(0.006));
+}
+
+TEST_CASE("CheckCells: the examples of the separate checks agree") {
+  std::vector<Feature> villages = {Cell("V1", Square(110, 34.5, 0.02, 0.01))};
+  std::vector<Feature> cells = {
+      Cell("A", Square(110, 34.5, 0.01, 0.01)),
+      Cell("B", Square(110.01, 34.5, 0.005, 0.012)),
+      Cell("Z", Square(110.01, 34.5, 0.001, 0.001), "V7"),
+  };
+  TopologyReport r = CheckCells(cells, villages, {});
+  CHECK(Kinds(r) == Separately(cells, villages));
+  CHECK(r.problems.size() == 4);  // outside B, unknown Z, gap V1, overlap
 }
