@@ -118,11 +118,11 @@ Result<ImportOutcome> ImportLayer(Store& store,
   outcome.diff.to = current->version + 1;
   CaseFilter in_changed;
   in_changed.limit = 1 << 30;
+  in_changed.reach.emplace();
   for (const CellChange& c : outcome.diff.changes) {
-    if (c.change != "added") in_changed.cells_in.push_back(c.code);
+    if (c.change != "added") in_changed.reach->cells.push_back(c.code);
   }
-  if (!in_changed.cells_in.empty()) {
-    in_changed.reporter = 0;  // no account has id 0: select by cell only
+  if (!in_changed.reach->cells.empty()) {
     auto cases = store.ListCases(in_changed);
     if (!cases) return std::unexpected(cases.error());
     for (CaseRecord& c : *cases) {

@@ -178,7 +178,7 @@ ordered_json Leaf(const char* code, const char* name, const char* office,
                   const char* kind, const char* urgency, ordered_json accept,
                   ordered_json handle, int radius,
                   std::vector<std::string> co = {}, const char* level = "",
-                  bool photo = false) {
+                  bool photo = false, ordered_json escalation = nullptr) {
   ordered_json c;
   c["code"] = code;
   c["name"] = name;
@@ -191,6 +191,7 @@ ordered_json Leaf(const char* code, const char* name, const char* office,
   c["handle"] = handle;
   c["duplicate_radius_m"] = radius;
   if (photo) c["requires_photo"] = true;
+  if (!escalation.is_null()) c["escalation"] = escalation;
   return c;
 }
 
@@ -205,7 +206,7 @@ ordered_json Categories() {
   return ordered_json::array({
       group("01", "矛盾纠纷",
             {Leaf("01001", "邻里纠纷", "SFS", "event", "normal", wh(4), wd(5),
-                  250),
+                  250, {}, "", false, {{"max", "town"}}),
              Leaf("01002", "土地承包纠纷", "NYB", "event", "normal", wd(1),
                   wd(15), 250, {"SFS"}),
              Leaf("01003", "宅基地纠纷", "NYB", "event", "normal", wd(1),
@@ -218,12 +219,14 @@ ordered_json Categories() {
             {Leaf("02001", "治安隐患", "PCS", "event", "urgent", nh(1), wd(3),
                   250),
              Leaf("02002", "涉稳线索", "PCS", "event", "critical", nh(0.5),
-                  nd(1), 500, {"ZZZX"}, "town")}),
+                  nd(1), 500, {"ZZZX"}, "town", false,
+                  {{"steps", 1}, {"at_least", "town"}})}),
       group("03", "安全生产",
             {Leaf("03001", "自建房安全隐患", "AJB", "event", "urgent", wh(2),
                   wd(5), 100, {"CJB"}, "", true),
              Leaf("03002", "燃气安全隐患", "AJB", "event", "critical", nh(0.5),
-                  nd(1), 200, {}, "town"),
+                  nd(1), 200, {}, "town", false,
+                  {{"steps", 1}, {"at_least", "town"}}),
              Leaf("03003", "消防安全隐患", "AJB", "event", "urgent", nh(2),
                   wd(3), 200),
              Leaf("03004", "道路交通安全隐患", "AJB", "event", "normal", wh(4),

@@ -837,7 +837,6 @@ class SqliteStore : public Store {
     // Only the conditions in use, so that SQLite can pick an index (an
     // "(?1 = '' OR status = ?1)" form defeats them); fixed fragments, values
     // always bound, never spliced.
-    bool restricted = f.reporter.has_value() || !f.cells_in.empty();
     std::string where = "1";
     auto add = [&](bool on, const char* condition) {
       if (on) where += std::string(" AND ") + condition;
@@ -848,8 +847,14 @@ class SqliteStore : public Store {
     add(!f.cell.empty(), "cell = ?4");
     add(!f.branch.empty(), "branch = ?5");
     add(!f.office.empty(), "office = ?6");
-    add(restricted,
-        "(reporter = ?7 OR (?8 <> '' AND instr(?8, ',' || cell || ',') > 0))");
+    add(f.reach.has_value(),
+        "((?7 > 0 AND (reporter = ?7 OR assignee = ?7)) OR "
+        "(?8 <> '' AND instr(?8, ',' || cell || ',') > 0) OR "
+        "(?21 <> '' AND (office = ?21 OR (json_valid(co_offices) AND EXISTS "
+        "(SELECT 1 FROM json_each(co_offices) WHERE json_extract(value, "
+        "'$.code') = ?21)) OR (json_valid(assignment) AND EXISTS (SELECT 1 "
+        "FROM json_each(assignment, '$.offices') WHERE json_extract(value, "
+        "'$.code') = ?21)))))");
     add(!f.text.empty(),
         "(instr(description, ?11) > 0 OR instr(address, ?11) > 0)");
     add(f.bbox.has_value(),
@@ -863,20 +868,21 @@ class SqliteStore : public Store {
                       " AND ?20 = 20 ORDER BY id DESC LIMIT ?9 OFFSET ?10";
     Statement q(db_, sql.c_str());
     std::string cells;
-    if (!f.cells_in.empty()) {
+    if (f.reach && !f.reach->cells.empty()) {
       cells = ",";
-      for (const auto& c : f.cells_in) cells += c + ",";
+      for (const auto& c : f.reach->cells) cells += c + ",";
     }
     q.Bind(1, f.status).Bind(2, f.category).Bind(3, f.village).Bind(4, f.cell);
     q.Bind(5, f.branch).Bind(6, f.office);
-    q.Bind(7, restricted ? f.reporter.value_or(0) : int64_t(-1));
+    q.Bind(7, f.reach ? f.reach->user : int64_t(0));
     q.Bind(8, cells).Bind(9, f.limit).Bind(10, f.offset).Bind(11, f.text);
     q.Bind(12, int64_t(f.bbox.has_value()));
     for (int k = 0; k < 4; ++k) {
       sqlite3_bind_double(q.get(), 13 + k, f.bbox ? (*f.bbox)[k] : 0.0);
     }
     q.Bind(17, f.received_from).Bind(18, f.received_to).Bind(19, f.overdue_at);
-    q.Bind(20, int64_t(20));  // makes every index 1..20 a valid parameter
+    q.Bind(20, int64_t(20));  // makes every index 1..21 a valid parameter
+    q.Bind(21, f.reach ? f.reach->office : std::string());
     std::vector<CaseRecord> out;
     while (q.Step() == SQLITE_ROW) out.push_back(ReadCase(q));
     return out;

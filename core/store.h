@@ -137,8 +137,17 @@ struct CaseFilter {
   std::string received_from;  // ISO 8601 local (+08:00), inclusive
   std::string received_to;    // exclusive
   std::string overdue_at;     // non-empty: open cases whose handle_by < it
-  std::optional<int64_t> reporter;
-  std::vector<std::string> cells_in;  // non-empty: only these cells
+  // Set: only the cases this reach covers (a user's read scope, see
+  // core::ScopeTo, or a set of cells). A case is in reach when any holds:
+  // `user` (> 0) reported it or is its assignee; its cell is in `cells`;
+  // `office` is its first office, an office its routing names (协办) or
+  // one added by escalation (吹哨, co_offices).
+  struct Reach {
+    int64_t user = 0;
+    std::vector<std::string> cells;
+    std::string office;
+  };
+  std::optional<Reach> reach;
   int64_t limit = 50;
   int64_t offset = 0;
 };

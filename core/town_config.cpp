@@ -99,14 +99,53 @@ Result<TimeLimit> Limit(const json& obj, const std::string& key,
   return TimeLimit{value->get<double>(), *unit};
 }
 
-Result<Level> ParseLevel(const std::string& name, const std::string& where) {
+Result<Level> ParseLevel(const std::string& name, const std::string& where,
+                         const std::string& field = "start_level") {
   for (Level l :
        {Level::kGrid, Level::kVillage, Level::kTown, Level::kCounty}) {
     if (name == LevelName(l)) return l;
   }
-  return std::unexpected(Bad(where + ": start_level \"" + name +
+  return std::unexpected(Bad(where + ": " + field + " \"" + name +
                                  "\" must be grid, village, town or county",
-                             "start_level"));
+                             field));
+}
+
+// The optional `escalation` object of a category.
+Result<Escalation> ParseEscalation(const json& c, const std::string& at) {
+  Escalation e;
+  auto it = c.find("escalation");
+  if (it == c.end()) return e;
+  if (!it->is_object()) {
+    return std::unexpected(
+        Bad(at + ": escalation must be an object {steps, at_least, max}",
+            "escalation"));
+  }
+  if (auto steps = it->find("steps"); steps != it->end()) {
+    if (!steps->is_number_integer() || steps->get<int64_t>() < 0 ||
+        steps->get<int64_t>() > 3) {
+      return std::unexpected(
+          Bad(at + ": escalation.steps must be a whole number from 0 to 3",
+              "escalation.steps"));
+    }
+    e.steps = int(steps->get<int64_t>());
+  }
+  for (auto [key, out] :
+       {std::pair{"at_least", &e.at_least}, std::pair{"max", &e.max}}) {
+    auto v = it->find(key);
+    if (v == it->end()) continue;
+    std::string field = std::string("escalation.") + key;
+    if (!v->is_string()) {
+      return std::unexpected(Bad(
+          at + ": " + field + " must be grid, village, town or county", field));
+    }
+    WANGGE_ASSIGN_OR_RETURN(*out, ParseLevel(v->get<std::string>(), at, field));
+  }
+  if (int(e.at_least) > int(e.max)) {
+    return std::unexpected(
+        Bad(at + ": escalation.at_least is above escalation.max",
+            "escalation.at_least"));
+  }
+  return e;
 }
 
 bool AllDigits(const std::string& s, size_t n) {
@@ -280,6 +319,7 @@ Result<void> LoadCategories(const json& j, TownConfig& town) {
         cat.duplicate_radius_m = radius->get<double>();
       }
       cat.requires_photo = c.value("requires_photo", false);
+      WANGGE_ASSIGN_OR_RETURN(cat.escalation, ParseEscalation(c, at));
       if (!town.categories.emplace(cat.code, cat).second) {
         return std::unexpected(Bad(at + " is used twice", "code"));
       }

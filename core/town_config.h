@@ -14,7 +14,8 @@
 //                     name, office, co_offices?, kind: event|component,
 //                     urgency: normal|urgent|critical, start_level?,
 //                     accept: {value, unit}, handle: {value, unit},
-//                     duplicate_radius_m, requires_photo?}]}]
+//                     duplicate_radius_m, requires_photo?,
+//                     escalation?: {steps?, at_least?, max?}}]}]
 //   routing.json     {triage_office, levels, overrides: [{categories,
 //                     villages?, zones?, zone_themes?, office, reason}]}
 //   calendar.csv     date,kind,name (holiday | workday)
@@ -69,6 +70,15 @@ enum class Level { kGrid = 1, kVillage = 2, kTown = 3, kCounty = 4 };
 const char* LevelName(Level level);    // "grid", "village", ...
 const char* LevelNameZh(Level level);  // "网格", "村", ...
 
+// What the deadline ticker does when a case of the category misses a
+// deadline: raise its level by `steps`, to at least `at_least`, never above
+// `max` (a case already at `max` is only marked overdue).
+struct Escalation {
+  int steps = 1;
+  Level at_least = Level::kGrid;
+  Level max = Level::kCounty;
+};
+
 struct Category {
   std::string code;  // 5 digits: 大类 2 + 小类 3
   std::string name;
@@ -83,6 +93,7 @@ struct Category {
   TimeLimit handle;
   double duplicate_radius_m = 250;
   bool requires_photo = false;
+  Escalation escalation;
 };
 
 struct Override {

@@ -52,12 +52,19 @@ bool InReach(const CaseRecord& r, const User& u, const Town& town,
       return true;
     case Reach::kCell: {
       if (u.role == "office") {
-        return r.office == u.scope || PendingCoOffice(r, u.scope) || [&] {
-          for (const auto& o : CoOffices(r)) {
-            if (o.value("code", "") == u.scope) return true;
+        // The first office, an office the routing named (协办), or one
+        // added by 吹哨 (co_offices). ScopeTo() says the same in SQL.
+        if (u.scope.empty()) return false;
+        if (r.office == u.scope) return true;
+        json a = json::parse(r.assignment, nullptr, false);
+        json routed =
+            a.is_object() ? a.value("offices", json::array()) : json::array();
+        for (const json& list : {CoOffices(r), routed}) {
+          for (const auto& o : list) {
+            if (o.is_object() && o.value("code", "") == u.scope) return true;
           }
-          return false;
-        }();
+        }
+        return false;
       }
       auto cell = town.config.cells.find(r.cell);
       if (cell == town.config.cells.end()) return false;
@@ -409,6 +416,25 @@ bool MayRead(const CaseRecord& r, const User& u, const Town& town) {
   return true;
 }
 
+CaseFilter ScopeTo(const User& u, const Town& town, CaseFilter f) {
+  if (u.role != "grid_leader" && u.role != "branch" && u.role != "office") {
+    return f;
+  }
+  CaseFilter::Reach& reach = f.reach.emplace();
+  reach.user = u.id;
+  if (u.role == "office") {
+    reach.office = u.scope;
+    return f;
+  }
+  for (const auto& [code, cell] : town.config.cells) {
+    if (u.role == "grid_leader" ? cell.leader == u.person
+                                : cell.branch == u.scope) {
+      reach.cells.push_back(code);
+    }
+  }
+  return f;
+}
+
 void ApplyEvent(CaseRecord& r, const CaseEvent& e) {
   json d = Details(e);
   if (!e.to.empty()) r.status = e.to;
@@ -749,6 +775,25 @@ Result<Outcome> PerformAction(Store& store, const Town& town, const User& user,
   }
   auto outcome = ApplyAction(*record, *events, user, in, town, now);
   if (!outcome) return outcome;
+  if (!in.attachments.empty()) {
+    auto own = store.Attachments(case_id);
+    if (!own) return std::unexpected(own.error());
+    for (int64_t id : in.attachments) {
+      bool found = std::any_of(own->begin(), own->end(),
+                               [&](const Attachment& a) { return a.id == id; });
+      if (!found) {
+        std::string c = std::to_string(case_id);
+        return Fail(ErrorCode::kInvalidArgument,
+                    "附件 " + std::to_string(id) + " 不属于案件 " + c +
+                        "; attachment " + std::to_string(id) +
+                        " is not one of case " + c +
+                        "'s photos: upload it first with POST "
+                        "/api/v1/cases/" +
+                        c + "/attachments",
+                    "attachments");
+      }
+    }
+  }
   auto stored =
       store.AppendEvents(outcome->record, record->version, outcome->events);
   if (!stored) return std::unexpected(stored.error());
@@ -793,14 +838,14 @@ Result<TickReport> Tick(Store& store, const Town& town, Time now) {
               (status == "reported" ? "未按时受理 not accepted by "
                                     : "未按时处置 not handled by ") +
               deadline);
-      int level = LevelIndex(r.level);
-      int next = level + 1;
+      // The category's rule (categories.json `escalation`); Level counts
+      // from 1, kLevels from 0.
+      Escalation rule;
       auto cat = town.config.categories.find(r.category);
-      if (cat != town.config.categories.end() &&
-          cat->second.urgency == "critical") {
-        next = std::max(next, 2);
-      }
-      next = std::min(next, 3);
+      if (cat != town.config.categories.end()) rule = cat->second.escalation;
+      int level = LevelIndex(r.level);
+      int next = std::max(level + rule.steps, int(rule.at_least) - 1);
+      next = std::min({next, int(rule.max) - 1, 3});
       bool escalated = next > level;
       if (escalated) {
         add("escalate",

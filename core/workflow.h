@@ -102,6 +102,10 @@ std::vector<std::string> AllowedActions(const CaseRecord& record,
                                         const User& user, const Town& town);
 // Whether `user` may read `record` (its scope, assignee or co-office).
 bool MayRead(const CaseRecord& record, const User& user, const Town& town);
+// Narrows `f` to exactly the cases MayRead() lets `user` read: a grid
+// leader's or branch's cells, an office's own and co-handled cases, and for
+// all three what they reported or are assigned; everyone else sees all.
+CaseFilter ScopeTo(const User& user, const Town& town, CaseFilter f);
 
 // The new events and row, or an error (see the header comment). `events`
 // are the case's events so far.

@@ -3,7 +3,6 @@
 #include <cmath>
 #include <cstdio>
 #include <nlohmann/json.hpp>
-#include <regex>
 #include <thread>
 
 #include "core/accounts.h"
@@ -143,39 +142,6 @@ Result<core::User> Authenticate(Context& c) {
                 "Authorization");
   }
   return UserForToken(c, it->second.substr(7));
-}
-
-core::CaseFilter Scope(const core::Town& town, const core::User& u,
-                       core::CaseFilter f) {
-  if (u.role == "grid_leader") {
-    f.reporter = u.id;
-    for (const auto& [code, cell] : town.config.cells) {
-      if (cell.leader == u.person) f.cells_in.push_back(code);
-    }
-    if (f.cells_in.empty()) f.cells_in.push_back("-");
-  } else if (u.role == "branch") {
-    f.reporter = u.id;
-    for (const auto& [code, cell] : town.config.cells) {
-      if (cell.branch == u.scope) f.cells_in.push_back(code);
-    }
-    if (f.cells_in.empty()) f.cells_in.push_back("-");
-  } else if (u.role == "office") {
-    f.office = u.scope;
-  }
-  return f;
-}
-
-bool MaySee(const core::Town& town, const core::User& u,
-            const core::CaseRecord& c) {
-  if (u.role == "grid_leader" || u.role == "branch") {
-    if (c.reporter == u.id) return true;
-    auto cell = town.config.cells.find(c.cell);
-    if (cell == town.config.cells.end()) return false;
-    return u.role == "grid_leader" ? cell->second.leader == u.person
-                                   : cell->second.branch == u.scope;
-  }
-  if (u.role == "office") return c.office == u.scope;
-  return true;
 }
 
 Result<core::CaseFilter> ParseCaseFilter(const Context& c) {
@@ -403,10 +369,7 @@ struct Api::Impl {
       c.route = p;
       return Json(200, OpenApi());
     }
-    static const std::regex kCase(R"(/api/v1/cases/(\d{1,18}))");
-    std::smatch match;
-    bool is_case = std::regex_match(p, match, kCase);
-    c.route = is_case ? "/api/v1/cases/{id}" : p;
+    c.route = p;
     auto user = Authenticate(c);
     if (!user) {
       return ErrorResponse(401, "unauthenticated", user.error().message,
@@ -435,31 +398,6 @@ struct Api::Impl {
       ApiResponse r = Json(in->existed ? 200 : 201, core::IntakeJson(*in));
       r.headers["Location"] = "/api/v1/cases/" + std::to_string(in->record.id);
       return r;
-    }
-    if (m == "GET" && is_case) {
-      auto found = db.GetCase(std::stoll(match[1]));
-      if (!found || !MaySee(c.town, *user, *found)) {
-        return ErrorResponse(404, "not_found",
-                             "case " + std::string(match[1]) +
-                                 " does not exist or is not yours to see");
-      }
-      auto events = db.Events(found->id);
-      if (!events) return FromError(events.error());
-      return Json(200, core::CaseJson(*found, &*events));
-    }
-    if (m == "GET" && p == "/api/v1/cases") {
-      auto f = ParseCaseFilter(c);
-      if (!f) return FromError(f.error());
-      auto cases = db.ListCases(Scope(c.town, *user, *f));
-      if (!cases) return FromError(cases.error());
-      std::string body = "{\"cases\":[";
-      for (size_t i = 0; i < cases->size(); ++i) {
-        if (i) body += ',';
-        body += core::CaseJson((*cases)[i]);
-      }
-      body += "],\"limit\":" + std::to_string(f->limit) +
-              ",\"offset\":" + std::to_string(f->offset) + "}";
-      return Json(200, body);
     }
     c.route = "unmatched";
     return ErrorResponse(

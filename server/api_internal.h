@@ -50,13 +50,6 @@ Result<core::User> UserForToken(Context& c, const std::string& token);
 // The user of the request's `Authorization: Bearer` header.
 Result<core::User> Authenticate(Context& c);
 
-// Narrows `f` to the cases `u` may see: a grid leader their cells and own
-// reports, a branch its cells and own reports, an office its cases.
-core::CaseFilter Scope(const core::Town& town, const core::User& u,
-                       core::CaseFilter f);
-bool MaySee(const core::Town& town, const core::User& u,
-            const core::CaseRecord& c);
-
 // The case-list filters of the request's query (status, category, village,
 // cell, branch, office, text, bbox, from, to, overdue, limit, offset);
 // kInvalidArgument names the bad parameter.

@@ -5,6 +5,7 @@
 #include <regex>
 
 #include "core/ledger.h"
+#include "core/workflow.h"
 #include "server/api_internal.h"
 
 namespace wangge::server::internal {
@@ -32,7 +33,7 @@ std::optional<ApiResponse> LedgerRoute(Context& c) {
   }
   auto f = ParseCaseFilter(c);
   if (!f) return FromError(f.error());
-  core::CaseFilter scoped = Scope(c.town, *user, *f);
+  core::CaseFilter scoped = core::ScopeTo(*user, c.town, *f);
   scoped.limit = kPage;
   std::vector<core::CaseRecord> cases;
   for (scoped.offset = 0;; scoped.offset += kPage) {

@@ -545,7 +545,7 @@ struct Call {
     if (auto bad = CheckJurisdiction()) return *bad;
     const std::optional<core::User>& user = *reader;
     core::CaseFilter scope;
-    if (user) scope = Scope(c.town, *user, scope);
+    if (user) scope = core::ScopeTo(*user, c.town, scope);
     bool full = user.has_value();
     ordered_json list = ordered_json::array();
 

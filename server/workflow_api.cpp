@@ -195,7 +195,7 @@ std::optional<ApiResponse> WorkflowRoute(Context& c) {
     case kList: {
       auto f = ParseCaseFilter(c);
       if (!f) return FromError(f.error());
-      auto cases = c.db.ListCases(Scope(c.town, *user, *f));
+      auto cases = c.db.ListCases(core::ScopeTo(*user, c.town, *f));
       if (!cases) return FromError(cases.error());
       UserNames names(c.db);
       ordered_json list = ordered_json::array();

@@ -74,6 +74,27 @@ TEST_CASE(
                 "categories.json: 04001 names office \"环保办\", which is not "
                 "in offices.json");
   }
+  SUBCASE("an escalation rule with an unknown level") {
+    ExpectError(LoadEdited("categories.json", "\"code\": \"01002\",",
+                           "\"code\": \"01002\", "
+                           "\"escalation\": {\"max\": \"province\"},"),
+                "categories.json: 01002: escalation.max \"province\" must be "
+                "grid, village, town or county");
+  }
+  SUBCASE("an escalation rule of too many steps") {
+    ExpectError(LoadEdited("categories.json", "\"code\": \"01002\",",
+                           "\"code\": \"01002\", "
+                           "\"escalation\": {\"steps\": 7},"),
+                "categories.json: 01002: escalation.steps must be a whole "
+                "number from 0 to 3");
+  }
+  SUBCASE("an escalation rule whose floor is above its ceiling") {
+    ExpectError(
+        LoadEdited("categories.json", "\"code\": \"01002\",",
+                   "\"code\": \"01002\", \"escalation\": {\"at_least\": "
+                   "\"county\", \"max\": \"town\"},"),
+        "categories.json: 01002: escalation.at_least is above escalation.max");
+  }
   SUBCASE("broken JSON") {
     ExpectError(
         LoadEdited("offices.json", "\"code\": \"SFS\",", "\"code\": \"SFS\""),

@@ -7,6 +7,7 @@
 
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <sstream>
 
 #include "core/accounts.h"
@@ -76,30 +77,33 @@ struct Db {
     REQUIRE(s);
     store = std::move(*s);
     REQUIRE((*store).AddVersion(*input));
-    auto add = [&](User u) {
-      u.password_hash = "x";
-      u.username = u.role + "-" + u.scope;
-      auto id = store->AddUser(u);
-      REQUIRE(id);
-      u.id = *id;
-      return u;
-    };
     auto [at, cell] = PointInCell();
     std::string leader_person = SampleTown().config.cells.at(cell).leader;
-    reporter = add(MakeUser(0, "grid_leader", "", leader_person));
-    dispatcher = add(MakeUser(0, "dispatcher"));
-    office = add(MakeUser(0, "office", "HBB"));
-    leader = add(MakeUser(0, "leader"));
+    reporter = Add(MakeUser(0, "grid_leader", "", leader_person));
+    dispatcher = Add(MakeUser(0, "dispatcher"));
+    office = Add(MakeUser(0, "office", "HBB"));
+    leader = Add(MakeUser(0, "leader"));
+  }
+
+  // Stores `u` under the username role-scope-person; returns it with its id.
+  User Add(User u) {
+    u.password_hash = "x";
+    u.username = u.role + "-" + u.scope + "-" + u.person;
+    auto id = store->AddUser(u);
+    REQUIRE_MESSAGE(id, (id ? "" : id.error().message));
+    u.id = *id;
+    return u;
   }
 
   CaseRecord Report(const std::string& category, Time now, int nth_cell = 0,
-                    const std::string& key = "k") {
+                    const std::string& key = "k", const User* by = nullptr) {
     auto [at, cell] = PointInCell(nth_cell);
     ReportInput in{.category = category,
                    .description = "测试",
                    .lon = at.lon,
                    .lat = at.lat};
-    auto r = SubmitReport(*store, SampleTown(), reporter, in, key, now);
+    auto r =
+        SubmitReport(*store, SampleTown(), by ? *by : reporter, in, key, now);
     REQUIRE_MESSAGE(r, (r ? "" : r.error().message));
     return r->record;
   }
@@ -431,6 +435,145 @@ TEST_CASE(
   auto rejected = db.store->GetCase(second->record.id);
   CHECK(rejected->status == "rejected");
   CHECK(rejected->duplicate_of == first.id);
+}
+
+TEST_CASE(
+    "Workflow: each role's case list holds exactly the cases it may read, "
+    "assigned and co-handled ones included") {
+  Db db;
+  const Town& town = SampleTown();
+  Time t = At("2026-11-26T09:00");
+  auto cell_of = [](int nth) { return PointInCell(nth).second; };
+  User leader2 = db.Add(MakeUser(0, "grid_leader", "",
+                                 town.config.cells.at(cell_of(120)).leader));
+  REQUIRE(leader2.person != db.reporter.person);
+  User branch =
+      db.Add(MakeUser(0, "branch", town.config.cells.at(cell_of(60)).branch));
+  User nyb = db.Add(MakeUser(0, "office", "NYB"));
+  User sfs = db.Add(MakeUser(0, "office", "SFS"));
+  User mzb = db.Add(MakeUser(0, "office", "MZB"));
+  User pcs = db.Add(MakeUser(0, "office", "PCS"));
+
+  CaseRecord own = db.Report("04001", t, 0, "a");  // 生态环保办 HBB
+  // 土地承包纠纷: 农业农村办 first, 司法所 co-handles by routing.
+  CaseRecord routed = db.Report("01002", t, 30, "b");
+  REQUIRE(routed.office == "NYB");
+  // HBB's case dispatched to a 农业农村办 account.
+  CaseRecord assigned = db.Report("04001", t, 60, "c");
+  db.MustAct(db.dispatcher, assigned.id, {{"action", "accept"}}, t);
+  db.MustAct(db.dispatcher, assigned.id,
+             {{"action", "dispatch"}, {"assignee", nyb.username}}, t);
+  // 邻里纠纷 (司法所) with 民政办 called in by 吹哨.
+  CaseRecord whistled = db.Report("01001", t, 90, "d");
+  db.MustAct(db.dispatcher, whistled.id, {{"action", "accept"}}, t);
+  db.MustAct(db.dispatcher, whistled.id,
+             {{"action", "escalate"}, {"offices", {"MZB"}}, {"note", "吹哨"}},
+             t);
+  CaseRecord elsewhere = db.Report("04001", t, 120, "e", &leader2);
+
+  CaseFilter all;
+  all.limit = 1000;
+  auto every = db.store->ListCases(all);
+  REQUIRE(every);
+  REQUIRE(every->size() == 5);
+  auto listed = [&](const User& u, CaseFilter f) {
+    auto cases = db.store->ListCases(ScopeTo(u, town, f));
+    REQUIRE_MESSAGE(cases, (cases ? "" : cases.error().message));
+    std::set<int64_t> ids;
+    for (const auto& c : *cases) ids.insert(c.id);
+    return ids;
+  };
+  for (const User* u : {&db.reporter, &leader2, &branch, &db.office, &nyb, &sfs,
+                        &mzb, &pcs, &db.dispatcher, &db.leader}) {
+    std::set<int64_t> readable;
+    for (const auto& c : *every) {
+      if (MayRead(c, *u, town)) readable.insert(c.id);
+    }
+    CHECK_MESSAGE(listed(*u, all) == readable, u->username);
+  }
+  using Ids = std::set<int64_t>;
+  CHECK(listed(nyb, all) == Ids{routed.id, assigned.id});
+  CHECK(listed(sfs, all) == Ids{routed.id, whistled.id});
+  CHECK(listed(mzb, all) == Ids{whistled.id});
+  CHECK(listed(pcs, all).empty());
+  CHECK(listed(db.office, all) == Ids{own.id, assigned.id, elsewhere.id});
+  CHECK(listed(leader2, all) == Ids{elsewhere.id});
+  CHECK(listed(db.dispatcher, all).size() == 5);
+  // The reach narrows the other filters, never widens them.
+  CaseFilter accepted = all;
+  accepted.status = "accepted";
+  CHECK(listed(sfs, accepted) == Ids{whistled.id});
+  accepted.office = "NYB";
+  CHECK(listed(sfs, accepted).empty());
+}
+
+TEST_CASE(
+    "Workflow: the ticker escalates as the category's escalation rule says") {
+  Db db;
+  Town town = SampleTown();
+  // 露天焚烧, accepted within 1 working hour: two levels per missed
+  // deadline, never above the town.
+  town.config.categories.at("04001").escalation = {.steps = 2,
+                                                   .max = Level::kTown};
+  CaseRecord c = db.Report("04001", At("2026-11-26T10:00"));
+  REQUIRE(c.level == "grid");
+  auto tick = Tick(*db.store, town, At("2026-11-26T11:01"));
+  REQUIRE(tick);
+  CHECK(tick->escalated == 1);
+  CHECK(db.store->GetCase(c.id)->level == "town");
+  db.MustAct(db.dispatcher, c.id, {{"action", "accept"}},
+             At("2026-11-26T11:05"));
+  tick = Tick(*db.store, town, At("2026-11-27T10:00"));
+  CHECK(tick->overdue == 1);
+  CHECK(tick->escalated == 0);  // at its max: only marked overdue
+  CHECK(db.store->GetCase(c.id)->level == "town");
+  CHECK(db.store->GetCase(c.id)->overdue);
+
+  // 燃气安全隐患 as the sample ships it: critical, at least the town.
+  const Category& gas = SampleTown().config.categories.at("03002");
+  CHECK(gas.escalation.at_least == Level::kTown);
+  CHECK(SampleTown().config.categories.at("01001").escalation.max ==
+        Level::kTown);
+  // No rule given: one level at a time up to the county.
+  const Category& fire = SampleTown().config.categories.at("04001");
+  CHECK(fire.escalation.steps == 1);
+  CHECK(fire.escalation.max == Level::kCounty);
+}
+
+TEST_CASE("Workflow: an action may cite only the case's own photos") {
+  Db db;
+  Time t = At("2026-11-26T10:00");
+  CaseRecord mine = db.Report("04001", t, 0, "a");
+  CaseRecord other = db.Report("04001", t, 40, "b");
+  auto attach = [&](int64_t case_id, char fill) {
+    auto added =
+        db.store->AddAttachment({.case_id = case_id,
+                                 .sha256 = std::string(64, fill),
+                                 .mime = "image/jpeg",
+                                 .bytes = 1000,
+                                 .uploaded_by = db.reporter.id,
+                                 .uploaded_at = "2026-11-26T02:00:00Z"});
+    REQUIRE_MESSAGE(added, (added ? "" : added.error().message));
+    return added->attachment.id;
+  };
+  int64_t own_photo = attach(mine.id, 'a');
+  int64_t foreign_photo = attach(other.id, 'b');
+  auto bad = db.Act(db.reporter, mine.id,
+                    {{"action", "comment"},
+                     {"note", "见照片"},
+                     {"attachments", {own_photo, foreign_photo}}},
+                    t);
+  REQUIRE_FALSE(bad);
+  CHECK(bad.error().code == ErrorCode::kInvalidArgument);
+  CHECK(bad.error().field == "attachments");
+  CHECK_MESSAGE(
+      bad.error().message.find("attachment " + std::to_string(foreign_photo)) !=
+          std::string::npos,
+      bad.error().message);
+  CHECK(db.store->Events(mine.id)->size() == 1);  // nothing stored
+  db.MustAct(db.reporter, mine.id,
+             {{"action", "comment"}, {"attachments", {own_photo}}}, t);
+  CHECK(db.store->Events(mine.id)->size() == 2);
 }
 
 TEST_CASE("Workflow: README carries the action table as the code has it") {
