@@ -13,40 +13,16 @@
 #include <map>
 #include <sstream>
 
+#include "tests/gis_fixtures.h"
 #include "tests/temp_dir.h"
 
 using namespace wangge;
 using namespace wangge::spatial;
-using wangge::testing::TempDir;
+using namespace wangge::testing;
 
 namespace {
 
 const std::string kTown = std::string(WANGGE_DATA_DIR) + "/taiyao";
-
-std::string Q(const std::string& s) { return "'" + s + "'"; }
-
-// Runs `ogr2ogr ARGS`; the test stops if GDAL could not write the fixture.
-void Ogr2ogr(const std::string& args) {
-  std::string cmd = "ogr2ogr " + args + " 2>&1";
-  FILE* pipe = popen(cmd.c_str(), "r");
-  REQUIRE(pipe != nullptr);
-  std::string out;
-  char buf[512];
-  while (size_t n = fread(buf, 1, sizeof buf, pipe)) out.append(buf, n);
-  int status = pclose(pipe);
-  REQUIRE_MESSAGE(status == 0, cmd << "\n" << out);
-}
-
-std::string ReadBytes(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-bool Has(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
-}
 
 std::string Square(double x, double y, double size) {
   char buf[256];
@@ -176,9 +152,9 @@ TEST_CASE(
             " -lco ENCODING=GBK -nln cells" + crs.epsg.substr(5));
     std::string base = shp.substr(0, shp.size() - 4);
     // The fixture really is GBK: no UTF-8 "网格" in the DBF, a GBK .cpg.
-    CHECK(ReadBytes(base + ".cpg") == "GBK");
-    CHECK_FALSE(Has(ReadBytes(base + ".dbf"), "网格"));
-    CHECK(Has(ReadBytes(base + ".dbf"), "\xCD\xF8\xB8\xF1"));  // 网格 in GBK
+    CHECK(Slurp(base + ".cpg") == "GBK");
+    CHECK_FALSE(Has(Slurp(base + ".dbf"), "网格"));
+    CHECK(Has(Slurp(base + ".dbf"), "\xCD\xF8\xB8\xF1"));  // 网格 in GBK
     auto r = Read(shp, LayerKind::kCells);
     REQUIRE_MESSAGE(r, (r ? "" : r.error().message));
     CHECK_MESSAGE(r->accepted(), FormatReport(*r));
@@ -194,8 +170,7 @@ TEST_CASE(
     "--encoding GBK") {
   TempDir dir;
   std::string shp = dir / "cells.shp";
-  Ogr2ogr("-f 'ESRI Shapefile' " + Q(shp) + " " + Q(kTown + "/cells.geojson") +
-          " -t_srs EPSG:4525 -lco ENCODING=GBK");
+  GbkGaussKrugerShapefile(kTown + "/cells.geojson", shp);
   std::filesystem::remove(dir / "cells.cpg");
   auto refused = Read(shp, LayerKind::kCells);
   REQUIRE_FALSE(refused);
@@ -516,7 +491,7 @@ TEST_CASE("ReadLayer: corrupt files are errors naming the file, not crashes") {
     CHECK(Has(r.error().message, "notes.txt: cannot be read as a vector file"));
   }
   SUBCASE("a truncated .shp") {
-    std::string bytes = ReadBytes(dir / "cells.shp");
+    std::string bytes = Slurp(dir / "cells.shp");
     std::ofstream(dir / "cells.shp", std::ios::binary | std::ios::trunc)
         << bytes.substr(0, bytes.size() / 3);
     auto r = Read(dir / "cells.shp", LayerKind::kCells);

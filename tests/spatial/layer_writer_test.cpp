@@ -13,31 +13,16 @@
 
 #include "spatial/import.h"
 #include "spatial/layer_reader.h"
+#include "tests/gis_fixtures.h"
 #include "tests/temp_dir.h"
 
 using namespace wangge;
 using namespace wangge::spatial;
-using wangge::testing::TempDir;
+using namespace wangge::testing;
 
 namespace {
 
 const std::string kTown = std::string(WANGGE_DATA_DIR) + "/taiyao";
-
-std::string Slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-std::vector<std::string> Listing(const TempDir& dir) {
-  std::vector<std::string> names;
-  for (const auto& e : std::filesystem::directory_iterator(dir.path())) {
-    names.push_back(e.path().filename().string());
-  }
-  std::sort(names.begin(), names.end());
-  return names;
-}
 
 ImportResult Read(const std::string& source, LayerKind layer,
                   const std::string& source_srs = "") {
@@ -170,34 +155,6 @@ const FormatCase kFormats[] = {
     {ExportFormat::kKml, ".kml", 0, ""},
 };
 
-bool IsUtf8(const std::string& s) {
-  size_t i = 0;
-  while (i < s.size()) {
-    unsigned char c = s[i];
-    size_t len = c < 0x80         ? 1
-                 : (c >> 5) == 6  ? 2
-                 : (c >> 4) == 14 ? 3
-                 : (c >> 3) == 30 ? 4
-                                  : 0;
-    if (len == 0 || i + len > s.size()) return false;
-    for (size_t k = 1; k < len; ++k) {
-      if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) return false;
-    }
-    i += len;
-  }
-  return true;
-}
-
-// The records of a DBF file: what follows its header (whose length is the
-// little-endian 16-bit number at byte 8).
-std::string DbfRecords(const std::string& dbf) {
-  REQUIRE(dbf.size() > 32);
-  size_t header = static_cast<unsigned char>(dbf[8]) |
-                  (static_cast<unsigned char>(dbf[9]) << 8);
-  REQUIRE(header < dbf.size());
-  return dbf.substr(header);
-}
-
 // A WKT literal as a stored shape (open rings, cleaned).
 Shape Clean(const char* wkt) {
   auto parsed = ParseWkt(wkt);
@@ -308,9 +265,9 @@ TEST_CASE(
                             cells, {});
   REQUIRE_MESSAGE(written.has_value(),
                   (written ? "" : written.error().message));
-  CHECK(Listing(dir) == std::vector<std::string>{"cells.cpg", "cells.dbf",
-                                                 "cells.prj", "cells.shp",
-                                                 "cells.shx"});
+  CHECK(Listing(dir.path()) ==
+        std::vector<std::string>{"cells.cpg", "cells.dbf", "cells.prj",
+                                 "cells.shp", "cells.shx"});
   CHECK(Slurp(dir / "cells.cpg").starts_with("GBK"));
   std::string dbf = Slurp(dir / "cells.dbf");
   CHECK_FALSE(IsUtf8(DbfRecords(dbf)));
@@ -350,7 +307,7 @@ TEST_CASE(
   REQUIRE_FALSE(written.has_value());
   CHECK(written.error().message.find(cells[3].code) != std::string::npos);
   CHECK(written.error().message.find("--encoding UTF-8") != std::string::npos);
-  CHECK(Listing(dir).empty());
+  CHECK(Listing(dir.path()).empty());
 }
 
 TEST_CASE(
@@ -398,16 +355,16 @@ TEST_CASE("WriteLayer: an existing file is refused unless overwrite is set") {
         std::string::npos);
   CHECK(refused.error().message.find("--force") != std::string::npos);
   CHECK(Slurp(dir / "cells.dbf") == "not ours");
-  CHECK(Listing(dir) == std::vector<std::string>{"cells.dbf"});
+  CHECK(Listing(dir.path()) == std::vector<std::string>{"cells.dbf"});
 
   dir.Write("cells.qix", "stale index");
   o.overwrite = true;
   auto replaced = WriteLayer(o, SampleCells().features, {});
   REQUIRE_MESSAGE(replaced.has_value(),
                   (replaced ? "" : replaced.error().message));
-  CHECK(Listing(dir) == std::vector<std::string>{"cells.cpg", "cells.dbf",
-                                                 "cells.prj", "cells.shp",
-                                                 "cells.shx"});
+  CHECK(Listing(dir.path()) ==
+        std::vector<std::string>{"cells.cpg", "cells.dbf", "cells.prj",
+                                 "cells.shp", "cells.shx"});
   CHECK(Read(out, LayerKind::kCells).features.size() == 225);
 }
 
