@@ -26,6 +26,25 @@ using server::ApiResponse;
 inline const std::string kTown = std::string(WANGGE_DATA_DIR) + "/taiyao";
 inline constexpr const char* kPassword = "test-password";
 
+// The mean of a ring's vertices: inside most cells of the sample town, not
+// all of them.
+inline LonLat VertexMean(const spatial::Ring& ring) {
+  __int128 x = 0, y = 0;
+  for (const auto& p : ring) {
+    x += p.x;
+    y += p.y;
+  }
+  return spatial::ToLonLat(
+      {int64_t(x / __int128(ring.size())), int64_t(y / __int128(ring.size()))});
+}
+
+// A cell of the sample town, its grid leader and a point inside it.
+struct CellPoint {
+  std::string cell;    // the cell's code
+  std::string leader;  // its grid leader's username
+  LonLat at;           // the vertex mean of its outer ring
+};
+
 // A database of the sample town with accounts for its people, and an Api on
 // it at a fixed time.
 struct Fixture {
@@ -77,19 +96,32 @@ struct Fixture {
     const auto& cells = town->locator->cells().features();
     for (const auto& f : cells) {
       if (f.code != it->first) continue;
-      const auto& ring = f.shape.parts[0].rings[0];
-      __int128 x = 0, y = 0;
-      for (const auto& p : ring) {
-        x += p.x;
-        y += p.y;
-      }
-      LonLat mean = spatial::ToLonLat({int64_t(x / __int128(ring.size())),
-                                       int64_t(y / __int128(ring.size()))});
+      LonLat mean = VertexMean(f.shape.parts[0].rings[0]);
       REQUIRE(town->locator->Locate(mean)->cell == it->first);
       return {username,
               json{{"lon", mean.lon}, {"lat", mean.lat}, {"cell", it->first}}};
     }
     FAIL("cell not found");
+    return {};
+  }
+
+  // The first cell from the `nth` on, in the order of the cells layer, whose
+  // vertex mean lies inside it.
+  CellPoint InsidePoint(size_t nth = 0) {
+    auto store = core::Store::Open(db);
+    REQUIRE(store);
+    auto town = core::LoadTown(**store, std::nullopt);
+    REQUIRE(town);
+    const auto& cells = town->locator->cells().features();
+    for (size_t i = nth; i < cells.size(); ++i) {
+      LonLat mean = VertexMean(cells[i].shape.parts[0].rings[0]);
+      auto placed = town->locator->Locate(mean);
+      if (!placed || placed->cell != cells[i].code) continue;
+      std::string leader = town->config.cells.at(cells[i].code).leader;
+      for (char& c : leader) c = char(std::tolower((unsigned char)c));
+      return {cells[i].code, leader, mean};
+    }
+    FAIL("no cell whose vertex mean lies inside it");
     return {};
   }
 };

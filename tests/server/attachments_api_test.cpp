@@ -5,97 +5,46 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
-#include "core/accounts.h"
+#include "core/attachments.h"
 #include "core/store.h"
 #include "core/town.h"
 #include "server/api.h"
 #include "tests/photo_fixtures.h"
-#include "tests/temp_dir.h"
+#include "tests/server/api_fixture.h"
 
 using namespace wangge;
 using namespace wangge::server;
 using nlohmann::json;
-using wangge::testing::TempDir;
 namespace fs = std::filesystem;
 namespace t = wangge::testing;
 
 namespace {
 
-const std::string kTown = std::string(WANGGE_DATA_DIR) + "/taiyao";
-constexpr const char* kPassword = "test-password";
 constexpr const char* kDispatcher = "p0021";  // 综治中心
 
-struct Fixture {
-  TempDir dir;
-  std::string db = dir / "town.db";
-  std::string files = dir / "photos";
-  TempDir src;  // the phone's files
-  core::Time now = *core::ParseTime("2026-11-30T10:00");
-  std::unique_ptr<Api> api;
+// The shared fixture four days later, with the phone's files and the photos
+// the Api stores (in its default folder beside the database).
+struct Fixture : t::Fixture {
+  std::string files = core::DefaultFilesDir(db);
+  t::TempDir src;  // the phone's files
 
-  Fixture() {
-    auto input = core::ReadTownFolder(kTown);
-    REQUIRE(input);
-    auto store = core::Store::Create(db);
-    REQUIRE(store);
-    REQUIRE((*store)->AddVersion(*input));
-    REQUIRE(core::CreatePeopleAccounts(**store, kPassword));
-    auto opened = Api::Open(
-        {.db_path = db, .now = [this] { return now; }, .files_dir = files});
-    REQUIRE(opened);
-    api = std::move(*opened);
-  }
+  Fixture() { now = *core::ParseTime("2026-11-30T10:00"); }
 
-  ApiResponse Call(const std::string& method, const std::string& path,
-                   const std::string& body = "", const std::string& token = "",
-                   std::map<std::string, std::string> headers = {}) {
-    if (!token.empty()) headers["authorization"] = "Bearer " + token;
-    return api->Handle({method, path, {}, headers, body, "127.0.0.1"});
-  }
-
-  std::string Login(const std::string& user) {
-    ApiResponse r =
-        Call("POST", "/api/v1/login",
-             json{{"username", user}, {"password", kPassword}}.dump());
-    REQUIRE_MESSAGE(r.status == 200, r.body);
-    return json::parse(r.body)["token"];
-  }
-
-  // A grid leader's username and a report they filed in one of their cells;
-  // `nth` picks the cell.
+  // A grid leader's username and a report they filed in one of their cells:
+  // the first from the `nth` cell on with a point inside it.
   std::pair<std::string, int64_t> LeaderCase(int nth) {
-    auto store = core::Store::Open(db);
-    REQUIRE(store);
-    auto town = core::LoadTown(**store, std::nullopt);
-    REQUIRE(town);
-    for (const auto& f : town->locator->cells().features()) {
-      if (nth-- > 0) continue;
-      const auto& ring = f.shape.parts[0].rings[0];
-      __int128 x = 0, y = 0;
-      for (const auto& p : ring) {
-        x += p.x;
-        y += p.y;
-      }
-      LonLat at = spatial::ToLonLat({int64_t(x / __int128(ring.size())),
-                                     int64_t(y / __int128(ring.size()))});
-      auto placed = town->locator->Locate(at);
-      if (!placed || placed->cell != f.code) continue;
-      std::string user = town->config.cells.at(f.code).leader;
-      for (char& ch : user) ch = char(std::tolower((unsigned char)ch));
-      ApiResponse r = Call("POST", "/api/v1/reports",
-                           json{{"category", "04001"},
-                                {"description", "路边堆放垃圾，附照片"},
-                                {"lon", at.lon},
-                                {"lat", at.lat}}
-                               .dump(),
-                           Login(user),
-                           {{"idempotency-key", "photo-" + std::to_string(nth)},
-                            {"content-type", "application/json"}});
-      REQUIRE_MESSAGE(r.status == 201, r.body);
-      return {user, json::parse(r.body)["id"].get<int64_t>()};
-    }
-    FAIL("no cell whose vertex mean lies inside it");
-    return {};
+    t::CellPoint inside = InsidePoint(nth);
+    ApiResponse r = Call("POST", "/api/v1/reports",
+                         json{{"category", "04001"},
+                              {"description", "路边堆放垃圾，附照片"},
+                              {"lon", inside.at.lon},
+                              {"lat", inside.at.lat}}
+                             .dump(),
+                         Login(inside.leader),
+                         {{"idempotency-key", "photo-" + std::to_string(nth)},
+                          {"content-type", "application/json"}});
+    REQUIRE_MESSAGE(r.status == 201, r.body);
+    return {inside.leader, json::parse(r.body)["id"].get<int64_t>()};
   }
 
   // A phone photo: `format` made by GDAL, GPS and the rest by exiftool.

@@ -10,83 +10,48 @@
 #include "core/town.h"
 #include "core/workflow.h"
 #include "server/api.h"
-#include "tests/temp_dir.h"
+#include "tests/server/api_fixture.h"
 
 using namespace wangge;
 using namespace wangge::server;
 using nlohmann::json;
-using wangge::testing::TempDir;
+using wangge::testing::kPassword;
 
 namespace {
 
-const std::string kTown = std::string(WANGGE_DATA_DIR) + "/taiyao";
-constexpr const char* kPassword = "test-password";
-
-struct Fixture {
-  TempDir dir;
-  std::string db = dir / "town.db";
-  core::Time now = *core::ParseTime("2026-11-26T10:00");
-  std::unique_ptr<Api> api;
+// The shared fixture with an admin account and a cell with its grid leader
+// and a point inside it; calls are made as a user, by username.
+struct Fixture : testing::Fixture {
   std::map<std::string, std::string> tokens;
   std::string cell, leader;  // a cell and its grid leader's username
   double lon = 0, lat = 0;
   int keys = 0;
 
   Fixture() {
-    auto input = core::ReadTownFolder(kTown);
-    REQUIRE(input);
-    auto store = core::Store::Create(db);
+    auto store = core::Store::Open(db);
     REQUIRE(store);
-    REQUIRE((*store)->AddVersion(*input));
-    REQUIRE(core::CreatePeopleAccounts(**store, kPassword));
     auto hash = core::HashPassword(kPassword);
     REQUIRE((*store)->AddUser(
         {.username = "admin", .role = "admin", .password_hash = *hash}));
-    auto town = core::LoadTown(**store, std::nullopt);
-    REQUIRE(town);
-    for (const auto& f : town->locator->cells().features()) {
-      const auto& ring = f.shape.parts[0].rings[0];
-      __int128 x = 0, y = 0;
-      for (const auto& p : ring) {
-        x += p.x;
-        y += p.y;
-      }
-      LonLat mean = spatial::ToLonLat({int64_t(x / __int128(ring.size())),
-                                       int64_t(y / __int128(ring.size()))});
-      if (town->locator->Locate(mean)->cell != f.code) continue;
-      cell = f.code;
-      leader = town->config.cells.at(f.code).leader;
-      for (char& ch : leader) ch = char(std::tolower(ch));
-      lon = mean.lon;
-      lat = mean.lat;
-      break;
-    }
-    REQUIRE(!cell.empty());
-    auto opened = Api::Open({.db_path = db, .now = [this] { return now; }});
-    REQUIRE(opened);
-    api = std::move(*opened);
+    testing::CellPoint inside = InsidePoint();
+    cell = inside.cell;
+    leader = inside.leader;
+    lon = inside.at.lon;
+    lat = inside.at.lat;
   }
 
   ApiResponse Call(const std::string& method, const std::string& path,
                    const std::string& body, const std::string& user,
                    std::map<std::string, std::string> headers = {},
                    std::map<std::string, std::string> query = {}) {
-    if (!user.empty()) headers["authorization"] = "Bearer " + Token(user);
-    return api->Handle({method, path, query, headers, body, "127.0.0.1"});
+    return testing::Fixture::Call(
+        method, path, body, user.empty() ? "" : Token(user), headers, query);
   }
 
   std::string Token(const std::string& user) {
     auto it = tokens.find(user);
     if (it != tokens.end()) return it->second;
-    ApiResponse r =
-        api->Handle({"POST",
-                     "/api/v1/login",
-                     {},
-                     {},
-                     json{{"username", user}, {"password", kPassword}}.dump(),
-                     "127.0.0.1"});
-    REQUIRE_MESSAGE(r.status == 200, r.body);
-    return tokens[user] = json::parse(r.body)["token"];
+    return tokens[user] = Login(user);
   }
 
   json Report(const std::string& category = "04001", double dlon = 0) {
