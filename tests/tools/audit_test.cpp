@@ -2,55 +2,29 @@
 // SQLite (with the sqlite3 command-line shell), and a database from before
 // the workflow migration gets its events hashed.
 #include <doctest/doctest.h>
-#include <sys/wait.h>
-
-#include <fstream>
-#include <sstream>
 
 #include "core/accounts.h"
 #include "core/intake.h"
 #include "core/store.h"
 #include "core/town.h"
 #include "core/workflow.h"
+#include "tests/cli.h"
 #include "tests/temp_dir.h"
 
 using namespace wangge;
-using wangge::testing::TempDir;
+using namespace wangge::testing;
 
 namespace {
 
-struct Run {
-  int status = -1;
-  std::string out, err;
-};
-
-std::string Slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-Run Sh(const std::string& command) {
-  TempDir io;
-  std::string cmd =
-      command + " >'" + (io / "out") + "' 2>'" + (io / "err") + "' </dev/null";
-  int raw = std::system(cmd.c_str());
-  return {WIFEXITED(raw) ? WEXITSTATUS(raw) : -1, Slurp(io / "out"),
-          Slurp(io / "err")};
-}
-
 Run Audit(const std::string& db) {
-  return Sh(std::string("'") + WANGGE_BIN + "' audit verify --db '" + db + "'");
+  return Wangge("audit verify --db " + Q(db));
 }
 
 bool HaveSqlite3() { return std::system("command -v sqlite3 >/dev/null") == 0; }
 
 Run Sql(const std::string& db, const std::string& sql) {
-  return Sh("sqlite3 '" + db + "' \"" + sql + "\"");
+  return Sh("sqlite3 " + Q(db) + " \"" + sql + "\"");
 }
-
-const std::string kTown = std::string(WANGGE_DATA_DIR) + "/taiyao";
 
 // A town database with two cases that went some way through the workflow.
 void MakeDb(const std::string& path) {
@@ -146,10 +120,9 @@ TEST_CASE(
 }
 
 TEST_CASE("wangge audit verify: bad arguments are usage errors") {
-  CHECK(Sh(std::string("'") + WANGGE_BIN + "' audit").status == 2);
-  CHECK(Sh(std::string("'") + WANGGE_BIN + "' audit verify").status == 2);
-  CHECK(Sh(std::string("'") + WANGGE_BIN + "' audit verify --db /nonexistent")
-            .status == 1);
+  CHECK(Wangge("audit").status == 2);
+  CHECK(Wangge("audit verify").status == 2);
+  CHECK(Wangge("audit verify --db /nonexistent").status == 1);
 }
 
 TEST_CASE("Store: a database from before the workflow gets its events hashed") {

@@ -1,54 +1,16 @@
 // Runs the real `wangge` executable and checks its output and exit status.
-#include <doctest/doctest.h>
-#include <sys/wait.h>
+#include "tests/cli.h"
 
-#include <cstdio>
+#include <doctest/doctest.h>
+
 #include <filesystem>
-#include <fstream>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
 
 #include "tests/temp_dir.h"
 
-using wangge::testing::TempDir;
-
-namespace {
-
-struct Run {
-  int status = -1;
-  std::string out;
-  std::string err;
-};
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-// Runs `wangge ARGS` through the shell; `input` goes to stdin.
-Run Wangge(const std::string& args, const std::string& input = "") {
-  TempDir io;
-  std::string in = io.Write("stdin", input);
-  std::string cmd = std::string("'") + WANGGE_BIN + "' " + args + " <'" + in +
-                    "' >'" + (io / "stdout") + "' 2>'" + (io / "stderr") + "'";
-  int raw = std::system(cmd.c_str());
-  Run r;
-  r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
-  r.out = ReadFile(io / "stdout");
-  r.err = ReadFile(io / "stderr");
-  return r;
-}
-
-const std::string kTown = std::string(WANGGE_DATA_DIR) + "/taiyao";
-
-bool Has(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
-}
-
-}  // namespace
+using namespace wangge::testing;
 
 TEST_CASE("wangge locate: a point in the sample town prints its cell as JSON") {
   // The middle of cell (col 3, row 4) of the 15 x 15 grid: 太要社区, whose
@@ -184,17 +146,17 @@ TEST_CASE(
   CHECK(files == names(kTown));  // nothing missing, nothing extra
   for (const std::string& f : files) {
     CAPTURE(f);
-    std::string generated = ReadFile(a / f);
+    std::string generated = Slurp(a / f);
     CHECK(generated.size() > 100);
-    CHECK(generated == ReadFile(b / f));
-    CHECK(generated == ReadFile(kTown + "/" + f));
+    CHECK(generated == Slurp(b / f));
+    CHECK(generated == Slurp(kTown + "/" + f));
   }
-  CHECK(Has(ReadFile(a / "cells.geojson"), "\"synthetic\":true"));
+  CHECK(Has(Slurp(a / "cells.geojson"), "\"synthetic\":true"));
   TempDir c;
   REQUIRE(
       Wangge("gen-sample --out '" + c.path().string() + "' --seed 7").status ==
       0);
-  CHECK(ReadFile(c / "cells.geojson") != ReadFile(a / "cells.geojson"));
+  CHECK(Slurp(c / "cells.geojson") != Slurp(a / "cells.geojson"));
   CHECK(Wangge("gen-sample --seed x --out /tmp").status == 2);
 }
 

@@ -1,47 +1,19 @@
 // wangge init / import / versions / diff / locate --db, run as a user would.
 #include <doctest/doctest.h>
-#include <sys/wait.h>
 
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
-#include <sstream>
 
+#include "tests/cli.h"
+#include "tests/gis_fixtures.h"
 #include "tests/temp_dir.h"
 
 using nlohmann::json;
-using wangge::testing::TempDir;
+using namespace wangge::testing;
 
 namespace {
-
-struct Run {
-  int status = -1;
-  std::string out, err;
-};
-
-std::string Slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-Run Sh(const std::string& command) {
-  TempDir io;
-  std::string cmd =
-      command + " >'" + (io / "out") + "' 2>'" + (io / "err") + "' </dev/null";
-  int raw = std::system(cmd.c_str());
-  return {WIFEXITED(raw) ? WEXITSTATUS(raw) : -1, Slurp(io / "out"),
-          Slurp(io / "err")};
-}
-
-Run Wangge(const std::string& args) {
-  return Sh(std::string("'") + WANGGE_BIN + "' " + args);
-}
-
-const std::string kTown = std::string(WANGGE_DATA_DIR) + "/taiyao";
 
 // cells.geojson with one vertex shared by exactly two cells moved by 1e-5°
 // in both, so the tiling stays exact; returns the two codes.
@@ -122,8 +94,7 @@ TEST_CASE(
     "wangge import: a valid re-import makes version 2 and diff shows the "
     "changed cells") {
   TempDir dir;
-  std::string db = dir / "town.db";
-  REQUIRE(Wangge("init --db '" + db + "' --data '" + kTown + "'").status == 0);
+  std::string db = InitDb(dir);
   json cells = json::parse(Slurp(kTown + "/cells.geojson"));
   std::set<std::string> moved =
       MoveSharedVertex(cells, json::parse(Slurp(kTown + "/villages.geojson")));
@@ -171,8 +142,7 @@ TEST_CASE(
     "wangge import: refused imports leave the database byte for byte "
     "unchanged") {
   TempDir dir;
-  std::string db = dir / "town.db";
-  REQUIRE(Wangge("init --db '" + db + "' --data '" + kTown + "'").status == 0);
+  std::string db = InitDb(dir);
   std::string before = Slurp(db);
   json cells = json::parse(Slurp(kTown + "/cells.geojson"));
   std::string bad;
@@ -208,14 +178,8 @@ TEST_CASE(
     "wangge import: a GBK shapefile in CGCS2000 Gauss-Krüger keeps names and "
     "places") {
   TempDir dir;
-  std::string db = dir / "town.db";
-  REQUIRE(Wangge("init --db '" + db + "' --data '" + kTown + "'").status == 0);
-  // As a county GIS office would hand it over: EPSG:4525 (CGCS2000 3-degree
-  // Gauss-Krüger zone 37, central meridian 111°E), DBF in GBK with a .cpg.
-  Run made =
-      Sh("ogr2ogr -f 'ESRI Shapefile' -t_srs EPSG:4525 -lco ENCODING=GBK '" +
-         (dir / "cells_gk.shp") + "' '" + kTown + "/cells.geojson'");
-  REQUIRE_MESSAGE(made.status == 0, made.err);
+  std::string db = InitDb(dir);
+  GbkGaussKrugerShapefile(kTown + "/cells.geojson", dir / "cells_gk.shp");
   CHECK(Slurp(dir / "cells_gk.cpg").find("GBK") != std::string::npos);
   CHECK(Slurp(dir / "cells_gk.prj").find("Zone_37") != std::string::npos);
   Run imported = Wangge("import --db '" + db + "' --layer cells '" +
@@ -242,8 +206,7 @@ TEST_CASE(
   CHECK(missing.status == 1);
   CHECK(missing.err.find("wangge init") != std::string::npos);
   TempDir dir;
-  std::string db = dir / "town.db";
-  REQUIRE(Wangge("init --db '" + db + "' --data '" + kTown + "'").status == 0);
+  std::string db = InitDb(dir);
   Run unknown = Wangge("diff --db '" + db + "' --from 1 --to 9");
   CHECK(unknown.status == 1);
   CHECK(unknown.err.find("version 9 does not exist") != std::string::npos);

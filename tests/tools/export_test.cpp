@@ -1,97 +1,21 @@
 // wangge export, run as a user would: export, open with ogrinfo, import into
 // a fresh database, export again as GeoJSON and compare.
 #include <doctest/doctest.h>
-#include <sys/wait.h>
 
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
-#include <sstream>
 
+#include "tests/cli.h"
+#include "tests/gis_fixtures.h"
 #include "tests/temp_dir.h"
 
 using nlohmann::json;
-using wangge::testing::TempDir;
+using namespace wangge::testing;
 
 namespace {
-
-struct Run {
-  int status = -1;
-  std::string out, err;
-};
-
-std::string Slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-Run Sh(const std::string& command) {
-  TempDir io;
-  std::string cmd =
-      command + " >'" + (io / "out") + "' 2>'" + (io / "err") + "' </dev/null";
-  int raw = std::system(cmd.c_str());
-  return {WIFEXITED(raw) ? WEXITSTATUS(raw) : -1, Slurp(io / "out"),
-          Slurp(io / "err")};
-}
-
-Run Wangge(const std::string& args) {
-  return Sh(std::string("'") + WANGGE_BIN + "' " + args);
-}
-
-const std::string kTown = std::string(WANGGE_DATA_DIR) + "/taiyao";
-
-std::string Q(const std::string& s) { return "'" + s + "'"; }
-
-// A fresh database of the sample town in `dir`.
-std::string InitDb(const TempDir& dir, const std::string& name) {
-  std::string db = dir / name;
-  Run init = Wangge("init --db " + Q(db) + " --data " + Q(kTown));
-  REQUIRE_MESSAGE(init.status == 0, init.err);
-  return db;
-}
-
-std::vector<std::string> Listing(const std::filesystem::path& dir) {
-  std::vector<std::string> names;
-  for (const auto& e : std::filesystem::directory_iterator(dir)) {
-    names.push_back(e.path().filename().string());
-  }
-  std::sort(names.begin(), names.end());
-  return names;
-}
-
-// True when `s` is well-formed UTF-8 (structure only).
-bool IsUtf8(const std::string& s) {
-  size_t i = 0;
-  while (i < s.size()) {
-    unsigned char c = s[i];
-    size_t len = c < 0x80         ? 1
-                 : (c >> 5) == 6  ? 2
-                 : (c >> 4) == 14 ? 3
-                 : (c >> 3) == 30 ? 4
-                                  : 0;
-    if (len == 0 || i + len > s.size()) return false;
-    for (size_t k = 1; k < len; ++k) {
-      if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) return false;
-    }
-    i += len;
-  }
-  return true;
-}
-
-// The records of a DBF file: what follows its header (whose length is the
-// little-endian 16-bit number at byte 8).
-std::string DbfRecords(const std::string& dbf) {
-  REQUIRE(dbf.size() > 32);
-  size_t header = static_cast<unsigned char>(dbf[8]) |
-                  (static_cast<unsigned char>(dbf[9]) << 8);
-  REQUIRE(header < dbf.size());
-  return dbf.substr(header);
-}
 
 struct Vertex {
   double lon = 0, lat = 0;

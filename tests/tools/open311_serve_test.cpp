@@ -3,91 +3,27 @@
 // (--data-urlencode), and read back as JSON and as XML that xmllint parses.
 #include <doctest/doctest.h>
 #include <httplib.h>
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
-#include <fstream>
 #include <nlohmann/json.hpp>
-#include <sstream>
-#include <thread>
 
+#include "tests/cli.h"
 #include "tests/temp_dir.h"
 
 using nlohmann::json;
-using wangge::testing::TempDir;
-
-namespace {
-
-const std::string kTown = std::string(WANGGE_DATA_DIR) + "/taiyao";
-
-std::string ReadAll(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-// Runs a shell command; returns its exit status and puts stdout in `out`.
-int Shell(const std::string& cmd, std::string* out = nullptr) {
-  FILE* p = popen(cmd.c_str(), "r");
-  std::string text;
-  char buf[4096];
-  while (size_t got = fread(buf, 1, sizeof buf, p)) text.append(buf, got);
-  int raw = pclose(p);
-  if (out) *out = text;
-  return WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
-}
-
-// `wangge serve` on a free port, killed when the test ends.
-struct ServeProcess {
-  pid_t pid = -1;
-  int port = 0;
-
-  ServeProcess(const std::string& db, const std::string& log) {
-    pid = fork();
-    if (pid == 0) {
-      FILE* f = std::freopen(log.c_str(), "a", stderr);
-      (void)f;
-      execl(WANGGE_BIN, WANGGE_BIN, "serve", "--db", db.c_str(), "--listen",
-            "127.0.0.1:0", "--threads", "2", nullptr);
-      _exit(127);
-    }
-    for (int i = 0; i < 200 && port == 0; ++i) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-      std::string text = ReadAll(log);
-      if (auto at = text.rfind("on http://127.0.0.1:");
-          at != std::string::npos) {
-        port = std::atoi(text.c_str() + at + 20);
-      }
-    }
-    REQUIRE_MESSAGE(port > 0, ReadAll(log));
-  }
-  ~ServeProcess() {
-    if (pid > 0) {
-      kill(pid, SIGTERM);
-      waitpid(pid, nullptr, 0);
-    }
-  }
-};
-
-}  // namespace
+using namespace wangge::testing;
 
 TEST_CASE(
     "wangge serve: Open311 form POST by curl, read back in JSON and XML") {
   TempDir dir;
-  std::string db = dir / "town.db";
-  std::string wangge = std::string("'") + WANGGE_BIN + "' ";
-  REQUIRE(Shell(wangge + "init --db '" + db + "' --data '" + kTown +
-                "' 2>/dev/null") == 0);
-  std::string pw = dir.Write("pw", "a-long-password\n");
-  REQUIRE(Shell(wangge + "user passwd --db '" + db +
-                "' --username p0021 --password-stdin <'" + pw +
-                "' 2>/dev/null") == 0);
-  ServeProcess server(db, dir / "log");
-  std::string base = "http://127.0.0.1:" + std::to_string(server.port);
+  std::string db = InitDb(dir);
+  REQUIRE(
+      Wangge("user passwd --db " + Q(db) + " --username p0021 --password-stdin",
+             "a-long-password\n")
+          .status == 0);
+  ServeProcess server(db, dir / "log", 2);
+  std::string base = "http://127.0.0.1:" + std::to_string(server.port());
 
-  httplib::Client http("127.0.0.1", server.port);
+  httplib::Client http("127.0.0.1", server.port());
   auto login = http.Post("/api/v1/login",
                          R"({"username":"p0021","password":"a-long-password"})",
                          "application/json");
@@ -105,8 +41,9 @@ TEST_CASE(
       "'long=110.2444' --data-urlencode 'address_string=太要村 东口' "
       "--data-urlencode 'description@" +
       description + "'";
-  std::string out;
-  REQUIRE(Shell(curl, &out) == 0);
+  Run posted = Sh(curl);
+  REQUIRE_MESSAGE(posted.status == 0, posted.err);
+  std::string out = posted.out;
   CAPTURE(out);
   auto nl = out.rfind('\n');
   REQUIRE(nl != std::string::npos);
@@ -115,7 +52,9 @@ TEST_CASE(
   std::string id = created[0]["service_request_id"];
   CHECK(id.starts_with("TY-"));
   // curl retrying the identical form: the same case, no second one.
-  REQUIRE(Shell(curl, &out) == 0);
+  posted = Sh(curl);
+  REQUIRE_MESSAGE(posted.status == 0, posted.err);
+  out = posted.out;
   CHECK(out.substr(out.rfind('\n') + 1) == "200");
   CHECK(json::parse(out.substr(0, out.rfind('\n')))[0]["service_request_id"] ==
         id);
@@ -133,13 +72,14 @@ TEST_CASE(
 
   // XML, checked by a real parser.
   std::string xml_file = dir / "requests.xml";
-  REQUIRE(Shell("curl -sS -o '" + xml_file + "' '" + base +
-                "/open311/v2/requests.xml?api_key=" + token + "'") == 0);
-  std::string selected;
-  REQUIRE(Shell("xmllint --xpath 'string(/service_requests/request/"
-                "description)' '" +
-                    xml_file + "'",
-                &selected) == 0);
+  Run fetched = Sh("curl -sS -o " + Q(xml_file) + " " +
+                   Q(base + "/open311/v2/requests.xml?api_key=" + token));
+  REQUIRE_MESSAGE(fetched.status == 0, fetched.err);
+  Run xpath =
+      Sh("xmllint --xpath 'string(/service_requests/request/description)' " +
+         Q(xml_file));
+  REQUIRE_MESSAGE(xpath.status == 0, xpath.err);
+  std::string selected = xpath.out;
   if (selected.ends_with('\n')) selected.pop_back();
   CHECK(selected == text);
 

@@ -2,118 +2,67 @@
 // durability across kill -9, graceful shutdown on SIGTERM.
 #include <doctest/doctest.h>
 #include <httplib.h>
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <atomic>
-#include <fstream>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <set>
-#include <sstream>
 #include <thread>
 
+#include "tests/cli.h"
 #include "tests/temp_dir.h"
 
 using nlohmann::json;
-using wangge::testing::TempDir;
+using namespace wangge::testing;
 
 namespace {
 
-const std::string kTown = std::string(WANGGE_DATA_DIR) + "/taiyao";
+constexpr const char* kPassword = "a-long-password";
 
-std::string Slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+// `wangge user ARGS --db DB --password-stdin` given kPassword; returns the
+// exit status.
+int User(const std::string& db, const std::string& args) {
+  return Wangge("user " + args + " --db " + Q(db) + " --password-stdin",
+                std::string(kPassword) + "\n")
+      .status;
 }
 
-int Wangge(const std::string& args) {
-  std::string cmd = std::string("'") + WANGGE_BIN + "' " + args;
-  int raw = std::system(cmd.c_str());
-  return WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
+// A token for `username` (password kPassword) from the server `http` talks
+// to; the test stops if the login fails.
+std::string Login(httplib::Client& http, const std::string& username) {
+  auto login =
+      http.Post("/api/v1/login",
+                json{{"username", username}, {"password", kPassword}}.dump(),
+                "application/json");
+  REQUIRE(login);
+  REQUIRE_MESSAGE(login->status == 200, login->body);
+  return json::parse(login->body)["token"];
 }
 
-// A `wangge serve` child process on a free port; killed on destruction.
-class Server {
- public:
-  Server(const std::string& db, const std::string& log, int threads = 4)
-      : log_(log) {
-    std::string thread_count = std::to_string(threads);
-    pid_ = fork();
-    if (pid_ == 0) {
-      FILE* out = std::freopen(log.c_str(), "a", stderr);
-      (void)out;
-      execl(WANGGE_BIN, WANGGE_BIN, "serve", "--db", db.c_str(), "--listen",
-            "127.0.0.1:0", "--threads", thread_count.c_str(), nullptr);
-      _exit(127);
-    }
-    // Wait for "on http://127.0.0.1:PORT/".
-    for (int i = 0; i < 200 && port_ == 0; ++i) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-      std::string text = Slurp(log);
-      auto at = text.rfind("on http://127.0.0.1:");
-      if (at != std::string::npos) {
-        port_ = std::atoi(text.c_str() + at + 20);
-      }
-    }
-    REQUIRE_MESSAGE(port_ > 0, Slurp(log));
-  }
-  ~Server() {
-    if (pid_ > 0) {
-      kill(pid_, SIGKILL);
-      waitpid(pid_, nullptr, 0);
-    }
-  }
-  int port() const { return port_; }
-  // Sends `signal` and returns the exit status.
-  int Stop(int signal) {
-    kill(pid_, signal);
-    int status = 0;
-    waitpid(pid_, &status, 0);
-    pid_ = -1;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
-  }
-
- private:
-  std::string log_;
-  pid_t pid_ = -1;
-  int port_ = 0;
-};
+// The sample town's database in `dir` with the dispatcher `phone`.
+std::string TownWithPhone(const TempDir& dir) {
+  std::string db = InitDb(dir);
+  REQUIRE(User(db, "add --username phone --role dispatcher") == 0);
+  return db;
+}
 
 }  // namespace
 
 TEST_CASE("wangge serve: a report acknowledged survives kill -9") {
   TempDir dir;
-  std::string db = dir / "town.db";
-  REQUIRE(Wangge("init --db '" + db + "' --data '" + kTown + "' 2>/dev/null") ==
-          0);
-  std::string pw = dir.Write("pw", "a-long-password\n");
-  REQUIRE(Wangge("user passwd --db '" + db +
-                 "' --username p0035 --password-stdin <'" + pw +
-                 "' 2>/dev/null") == 0);
-  REQUIRE(Wangge("user add --db '" + db +
-                 "' --username disp --role dispatcher --password-stdin <'" +
-                 pw + "' 2>/dev/null") == 0);
-  CHECK(Wangge("user add --db '" + db +
-               "' --username x --role king --password-stdin <'" + pw +
-               "' 2>/dev/null") == 2);
+  std::string db = InitDb(dir);
+  REQUIRE(User(db, "passwd --username p0035") == 0);
+  REQUIRE(User(db, "add --username disp --role dispatcher") == 0);
+  CHECK(User(db, "add --username x --role king") == 2);
 
   int case_id = 0;
   {
-    Server server(db, dir / "log1");
+    ServeProcess server(db, dir / "log1");
     httplib::Client http("127.0.0.1", server.port());
     auto health = http.Get("/healthz");
     REQUIRE(health);
     CHECK(health->status == 200);
-    auto login = http.Post(
-        "/api/v1/login", R"({"username":"p0035","password":"a-long-password"})",
-        "application/json");
-    REQUIRE(login);
-    REQUIRE_MESSAGE(login->status == 200, login->body);
-    std::string token = json::parse(login->body)["token"];
+    std::string token = Login(http, "p0035");
     httplib::Headers headers = {{"Authorization", "Bearer " + token},
                                 {"Idempotency-Key", "phone-1-report-1"}};
     auto report = http.Post(
@@ -126,13 +75,9 @@ TEST_CASE("wangge serve: a report acknowledged survives kill -9") {
     CHECK(server.Stop(SIGKILL) == -SIGKILL);
   }
   {
-    Server server(db, dir / "log2");
+    ServeProcess server(db, dir / "log2");
     httplib::Client http("127.0.0.1", server.port());
-    auto login = http.Post(
-        "/api/v1/login", R"({"username":"disp","password":"a-long-password"})",
-        "application/json");
-    REQUIRE(login);
-    std::string token = json::parse(login->body)["token"];
+    std::string token = Login(http, "disp");
     auto read = http.Get("/api/v1/cases/" + std::to_string(case_id),
                          {{"Authorization", "Bearer " + token}});
     REQUIRE(read);
@@ -160,23 +105,13 @@ TEST_CASE(
     "wangge serve: killed mid-stream, every acknowledged report is there "
     "exactly once") {
   TempDir dir;
-  std::string db = dir / "town.db";
-  REQUIRE(Wangge("init --db '" + db + "' --data '" + kTown + "' 2>/dev/null") ==
-          0);
-  std::string pw = dir.Write("pw", "a-long-password\n");
-  REQUIRE(Wangge("user add --db '" + db +
-                 "' --username phone --role dispatcher --password-stdin <'" +
-                 pw + "' 2>/dev/null") == 0);
+  std::string db = TownWithPhone(dir);
   std::vector<std::string> acknowledged;
   std::mutex mu;
   {
-    Server server(db, dir / "log");
+    ServeProcess server(db, dir / "log");
     httplib::Client login_client("127.0.0.1", server.port());
-    auto login = login_client.Post(
-        "/api/v1/login", R"({"username":"phone","password":"a-long-password"})",
-        "application/json");
-    REQUIRE(login);
-    std::string token = json::parse(login->body)["token"];
+    std::string token = Login(login_client, "phone");
     std::atomic<bool> stop{false};
     std::vector<std::thread> phones;
     for (int t = 0; t < 6; ++t) {
@@ -206,12 +141,9 @@ TEST_CASE(
   }
   MESSAGE("acknowledged before the kill: " << acknowledged.size());
   REQUIRE(acknowledged.size() > 10);
-  Server server(db, dir / "log2");
+  ServeProcess server(db, dir / "log2");
   httplib::Client http("127.0.0.1", server.port());
-  auto login = http.Post("/api/v1/login",
-                         R"({"username":"phone","password":"a-long-password"})",
-                         "application/json");
-  std::string token = json::parse(login->body)["token"];
+  std::string token = Login(http, "phone");
   // Retrying every acknowledged key returns the stored case (200), never a
   // new one (201): each is there exactly once.
   std::set<int> ids;
@@ -239,20 +171,10 @@ TEST_CASE(
     "wangge serve: 64 clients for 10 seconds, every acknowledged report "
     "stored exactly once") {
   TempDir dir;
-  std::string db = dir / "town.db";
-  REQUIRE(Wangge("init --db '" + db + "' --data '" + kTown + "' 2>/dev/null") ==
-          0);
-  std::string pw = dir.Write("pw", "a-long-password\n");
-  REQUIRE(Wangge("user add --db '" + db +
-                 "' --username phone --role dispatcher --password-stdin <'" +
-                 pw + "' 2>/dev/null") == 0);
-  Server server(db, dir / "log", 80);
+  std::string db = TownWithPhone(dir);
+  ServeProcess server(db, dir / "log", 80);
   httplib::Client login_client("127.0.0.1", server.port());
-  auto login = login_client.Post(
-      "/api/v1/login", R"({"username":"phone","password":"a-long-password"})",
-      "application/json");
-  REQUIRE(login);
-  std::string token = json::parse(login->body)["token"];
+  std::string token = Login(login_client, "phone");
   const std::string body =
       R"({"category":"05001","description":"垃圾堆放","lon":110.2444,"lat":34.518})";
   constexpr int kClients = 64;

@@ -1,61 +1,18 @@
 // Runs the real `wangge validate` on files GDAL writes at test time.
 #include <doctest/doctest.h>
-#include <sys/wait.h>
 
-#include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <nlohmann/json.hpp>
-#include <sstream>
 
+#include "tests/cli.h"
+#include "tests/gis_fixtures.h"
 #include "tests/temp_dir.h"
 
-using wangge::testing::TempDir;
+using namespace wangge::testing;
 
 namespace {
 
-struct Run {
-  int status = -1;
-  std::string out;
-  std::string err;
-};
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-// Runs `PROGRAM ARGS` through the shell, capturing stdout and stderr.
-Run Shell(const std::string& program, const std::string& args) {
-  TempDir io;
-  std::string cmd = program + " " + args + " </dev/null >'" + (io / "stdout") +
-                    "' 2>'" + (io / "stderr") + "'";
-  int raw = std::system(cmd.c_str());
-  Run r;
-  r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
-  r.out = ReadFile(io / "stdout");
-  r.err = ReadFile(io / "stderr");
-  return r;
-}
-
-Run Validate(const std::string& args) {
-  return Shell(std::string("'") + WANGGE_BIN + "' validate", args);
-}
-
-void Ogr2ogr(const std::string& args) {
-  Run r = Shell("ogr2ogr", args);
-  REQUIRE_MESSAGE(r.status == 0, "ogr2ogr " << args << "\n" << r.err);
-}
-
-const std::string kTown = std::string(WANGGE_DATA_DIR) + "/taiyao";
-
-std::string Q(const std::string& s) { return "'" + s + "'"; }
-
-bool Has(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
-}
+Run Validate(const std::string& args) { return Wangge("validate " + args); }
 
 }  // namespace
 
@@ -73,8 +30,7 @@ TEST_CASE(
     "--encoding GBK") {
   TempDir dir;
   std::string shp = dir / "cells.shp";
-  Ogr2ogr("-f 'ESRI Shapefile' " + Q(shp) + " " + Q(kTown + "/cells.geojson") +
-          " -t_srs EPSG:4525 -lco ENCODING=GBK");
+  GbkGaussKrugerShapefile(kTown + "/cells.geojson", shp);
   std::filesystem::remove(dir / "cells.cpg");
   Run refused = Validate("--layer cells " + Q(shp));
   CHECK(refused.status == 1);
