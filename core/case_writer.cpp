@@ -7,6 +7,7 @@ constexpr size_t kMaxBatch = 512;
 
 struct CaseWriter::Job {
   Store::NewCase input;
+  AfterCommit after;
   std::optional<Result<Store::Inserted>> result;
   std::condition_variable done;
 };
@@ -35,8 +36,9 @@ size_t CaseWriter::max_batch() const {
 }
 
 Result<Store::Inserted> CaseWriter::Insert(const CaseRecord& record,
-                                           const CaseEvent& first) {
-  Job job{{record, first}, std::nullopt, {}};
+                                           const CaseEvent& first,
+                                           AfterCommit after) {
+  Job job{{record, first}, std::move(after), std::nullopt, {}};
   std::unique_lock lock(mu_);
   if (stopping_) {
     return Fail(ErrorCode::kUnavailable, "the server is shutting down");
@@ -63,6 +65,15 @@ void CaseWriter::Loop() {
     cases.reserve(batch.size());
     for (Job* j : batch) cases.push_back(j->input);
     auto results = store_->InsertCases(cases);
+    for (size_t i = 0; i < batch.size(); ++i) {
+      if (!batch[i]->after || !results[i]) continue;
+      try {
+        batch[i]->after(*store_, *results[i]);
+      } catch (const std::exception&) {
+        // The hook's work is advisory (e.g. possible duplicates); the case
+        // is stored and its caller must still be answered.
+      }
+    }
     lock.lock();
     for (size_t i = 0; i < batch.size(); ++i) {
       batch[i]->result = std::move(results[i]);

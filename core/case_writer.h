@@ -14,6 +14,7 @@
 
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -30,9 +31,16 @@ class CaseWriter {
   static Result<std::unique_ptr<CaseWriter>> Open(const std::string& path);
   ~CaseWriter();
 
-  // As Store::InsertCase, through the next group commit.
+  // Runs on the writer thread, with its connection, after the commit that
+  // holds the case and before Insert() returns: reads there find a warm
+  // page cache (request threads' connections lose theirs at every commit).
+  using AfterCommit = std::function<void(Store&, const Store::Inserted&)>;
+
+  // As Store::InsertCase, through the next group commit; then `after`, if
+  // given and the case was stored.
   Result<Store::Inserted> Insert(const CaseRecord& record,
-                                 const CaseEvent& first);
+                                 const CaseEvent& first,
+                                 AfterCommit after = nullptr);
 
   // Largest batch yet (for tests and metrics).
   size_t max_batch() const;

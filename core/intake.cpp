@@ -43,6 +43,10 @@ ordered_json AssignmentJson(const Assignment& a) {
           {"warnings", a.warnings}};
 }
 
+// The case as a JSON object (CaseJson without the final dump).
+ordered_json CaseObject(const CaseRecord& c,
+                        const std::vector<CaseEvent>* events);
+
 }  // namespace
 
 Result<ReportInput> ParseReport(const std::string& body) {
@@ -199,9 +203,19 @@ Result<IntakeResult> SubmitReport(Store& store, const Town& town,
                       {"handle_by", c.handle_by},
                       {"level",
                        c.level}}.dump()};
-  auto inserted =
-      writer ? writer->Insert(c, first) : store.InsertCase(c, first);
+  // Possible duplicates: searched on the writer's connection when there is
+  // one (its page cache survives the commits; see CaseWriter).
+  std::vector<PossibleDuplicate> duplicates;
+  auto find_duplicates = [&](Store& s, const Store::Inserted& in) {
+    if (in.existed) return;
+    if (auto d = FindDuplicates(s, town, in.record, now)) {
+      duplicates = std::move(*d);
+    }
+  };
+  auto inserted = writer ? writer->Insert(c, first, find_duplicates)
+                         : store.InsertCase(c, first);
   if (!inserted) return std::unexpected(inserted.error());
+  if (!writer) find_duplicates(store, *inserted);
   if (inserted->existed && inserted->record.request_hash != c.request_hash) {
     return Fail(ErrorCode::kConflict,
                 "Idempotency-Key " + key + " was already used for case " +
@@ -210,16 +224,12 @@ Result<IntakeResult> SubmitReport(Store& store, const Town& town,
                     "report",
                 "Idempotency-Key");
   }
-  IntakeResult result{inserted->record, inserted->existed, {}};
-  if (!result.existed) {
-    auto duplicates = FindDuplicates(store, town, result.record, now);
-    if (duplicates) result.possible_duplicates = std::move(*duplicates);
-  }
-  return result;
+  return IntakeResult{std::move(inserted->record), inserted->existed,
+                      std::move(duplicates)};
 }
 
 std::string IntakeJson(const IntakeResult& in) {
-  ordered_json j = ordered_json::parse(CaseJson(in.record));
+  ordered_json j = CaseObject(in.record, nullptr);
   j["possible_duplicates"] = ordered_json::array();
   for (const auto& d : in.possible_duplicates) {
     j["possible_duplicates"].push_back({{"id", d.id},
@@ -232,6 +242,13 @@ std::string IntakeJson(const IntakeResult& in) {
 
 std::string CaseJson(const CaseRecord& c,
                      const std::vector<CaseEvent>* events) {
+  return CaseObject(c, events).dump();
+}
+
+namespace {
+
+ordered_json CaseObject(const CaseRecord& c,
+                        const std::vector<CaseEvent>* events) {
   ordered_json j;
   j["id"] = c.id;
   j["number"] = c.number;
@@ -295,7 +312,9 @@ std::string CaseJson(const CaseRecord& c,
            {"hash", e.hash}});
     }
   }
-  return j.dump();
+  return j;
 }
+
+}  // namespace
 
 }  // namespace wangge::core

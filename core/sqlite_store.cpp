@@ -5,6 +5,8 @@
 #include <cstring>
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <string>
+#include <unordered_map>
 
 #include "core/store.h"
 #include "core/workflow.h"
@@ -241,14 +243,61 @@ bool DecodeShape(Reader& r, Shape& s) {
 }
 
 // A prepared statement, finalised on destruction.
+// Prepared statements kept per connection by their SQL text: preparing
+// costs more than running most of wangge's statements. A statement in use
+// is taken out of the cache, so nested use of the same SQL prepares a
+// second one; at most kMaxIdle are kept (ListCases makes many shapes).
+class StatementCache {
+ public:
+  explicit StatementCache(sqlite3* db) : db_(db) {}
+  ~StatementCache() { Clear(); }
+  StatementCache(const StatementCache&) = delete;
+  StatementCache& operator=(const StatementCache&) = delete;
+
+  // A statement for `sql`, or nullptr if it does not compile.
+  sqlite3_stmt* Take(const char* sql) {
+    auto it = idle_.find(sql);
+    if (it != idle_.end()) {
+      sqlite3_stmt* stmt = it->second;
+      idle_.erase(it);
+      return stmt;
+    }
+    sqlite3_stmt* stmt = nullptr;
+    if (sqlite3_prepare_v3(db_, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt,
+                           nullptr) != SQLITE_OK) {
+      sqlite3_finalize(stmt);
+      return nullptr;
+    }
+    return stmt;
+  }
+  // Resets `stmt` and keeps it for the next Take() of its SQL.
+  void Give(sqlite3_stmt* stmt) {
+    if (!stmt) return;
+    sqlite3_reset(stmt);
+    sqlite3_clear_bindings(stmt);
+    if (idle_.size() >= kMaxIdle) {
+      sqlite3_finalize(stmt);
+      return;
+    }
+    idle_.emplace(sqlite3_sql(stmt), stmt);
+  }
+  // Finalizes every kept statement (before the connection closes).
+  void Clear() {
+    for (auto& [sql, stmt] : idle_) sqlite3_finalize(stmt);
+    idle_.clear();
+  }
+
+ private:
+  static constexpr size_t kMaxIdle = 128;
+  sqlite3* db_;
+  std::unordered_multimap<std::string, sqlite3_stmt*> idle_;
+};
+
 class Statement {
  public:
-  Statement(sqlite3* db, const char* sql) : db_(db) {
-    if (sqlite3_prepare_v2(db, sql, -1, &stmt_, nullptr) != SQLITE_OK) {
-      stmt_ = nullptr;
-    }
-  }
-  ~Statement() { sqlite3_finalize(stmt_); }
+  Statement(StatementCache& cache, const char* sql)
+      : cache_(&cache), stmt_(cache.Take(sql)) {}
+  ~Statement() { cache_->Give(stmt_); }
   Statement(const Statement&) = delete;
   Statement& operator=(const Statement&) = delete;
 
@@ -280,15 +329,18 @@ class Statement {
   int64_t Int(int col) { return sqlite3_column_int64(stmt_, col); }
 
  private:
-  sqlite3* db_;
+  StatementCache* cache_;
   sqlite3_stmt* stmt_ = nullptr;
 };
 
 class SqliteStore : public Store {
  public:
   explicit SqliteStore(sqlite3* db, std::string path)
-      : db_(db), path_(std::move(path)) {}
-  ~SqliteStore() override { sqlite3_close(db_); }
+      : db_(db), path_(std::move(path)), stmts_(db) {}
+  ~SqliteStore() override {
+    stmts_.Clear();  // else sqlite3_close() refuses to close
+    sqlite3_close(db_);
+  }
 
   Result<void> Exec(const char* sql) {
     char* message = nullptr;
@@ -316,7 +368,7 @@ class SqliteStore : public Store {
 
   Result<void> Migrate() {
     // Refuse somebody else's database rather than add our tables to it.
-    Statement tables(db_,
+    Statement tables(stmts_,
                      "SELECT COUNT(*), SUM(name = 'schema_version') FROM "
                      "sqlite_master WHERE type = 'table'");
     if (!tables.ok() || tables.Step() != SQLITE_ROW) {
@@ -333,7 +385,8 @@ class SqliteStore : public Store {
         !ok) {
       return ok;
     }
-    Statement read(db_, "SELECT COALESCE(MAX(version), 0) FROM schema_version");
+    Statement read(stmts_,
+                   "SELECT COALESCE(MAX(version), 0) FROM schema_version");
     if (!read.ok() || read.Step() != SQLITE_ROW) {
       return std::unexpected(DbError("reading the schema version"));
     }
@@ -353,7 +406,8 @@ class SqliteStore : public Store {
         applied = BackfillEventHashes();
       }
       if (applied) {
-        Statement mark(db_, "INSERT INTO schema_version(version) VALUES (?)");
+        Statement mark(stmts_,
+                       "INSERT INTO schema_version(version) VALUES (?)");
         mark.Bind(1, m + 1);
         if (mark.Step() != SQLITE_DONE) {
           applied = std::unexpected(DbError("recording migration"));
@@ -372,7 +426,7 @@ class SqliteStore : public Store {
   Result<void> BackfillEventHashes() {
     auto events = AllEvents();
     if (!events) return std::unexpected(events.error());
-    Statement u(db_,
+    Statement u(stmts_,
                 "UPDATE case_events SET prev_hash = ?, hash = ? WHERE "
                 "case_id = ? AND seq = ?");
     std::string prev;
@@ -413,7 +467,7 @@ class SqliteStore : public Store {
 
   Result<int64_t> WriteVersion(const VersionInput& input) {
     std::string now = NowUtc();
-    Statement version(db_,
+    Statement version(stmts_,
                       "INSERT INTO boundary_versions(created_at, source, "
                       "actor, note) VALUES (?, ?, ?, ?)");
     version.Bind(1, now)
@@ -424,9 +478,9 @@ class SqliteStore : public Store {
       return std::unexpected(DbError("adding a boundary version"));
     }
     int64_t number = sqlite3_last_insert_rowid(db_);
-    Statement layer(db_,
+    Statement layer(stmts_,
                     "INSERT INTO version_layers(version, layer) VALUES (?, ?)");
-    Statement feature(db_,
+    Statement feature(stmts_,
                       "INSERT INTO features(version, layer, code, name, "
                       "attributes, geometry) VALUES (?, ?, ?, ?, ?, ?)");
     for (const LayerContents& contents : input.layers) {
@@ -464,7 +518,7 @@ class SqliteStore : public Store {
         }
       }
     }
-    Statement config(db_,
+    Statement config(stmts_,
                      "INSERT INTO config_files(name, content, updated_at) "
                      "VALUES (?, ?, ?) ON CONFLICT(name) DO UPDATE SET "
                      "content = excluded.content, updated_at = "
@@ -480,7 +534,7 @@ class SqliteStore : public Store {
   }
 
   Result<std::vector<BoundaryVersion>> Versions() override {
-    Statement q(db_,
+    Statement q(stmts_,
                 "SELECT v.number, v.created_at, v.source, v.actor, v.note, "
                 "group_concat(l.layer, ',') FROM boundary_versions v LEFT "
                 "JOIN version_layers l ON l.version = v.number GROUP BY "
@@ -504,7 +558,7 @@ class SqliteStore : public Store {
 
   Result<StoredTown> LoadLayers(std::optional<int64_t> version) override {
     StoredTown town;
-    Statement newest(db_,
+    Statement newest(stmts_,
                      "SELECT COALESCE(MAX(number), 0) FROM boundary_versions");
     if (!newest.ok() || newest.Step() != SQLITE_ROW) {
       return std::unexpected(DbError("reading versions"));
@@ -522,53 +576,68 @@ class SqliteStore : public Store {
                       std::to_string(latest),
                   "version");
     }
-    Statement q(db_,
-                "SELECT f.layer, f.code, f.name, f.attributes, f.geometry FROM "
-                "features f JOIN (SELECT layer, MAX(version) AS version FROM "
-                "version_layers WHERE version <= ? GROUP BY layer) l ON "
-                "f.layer = l.layer AND f.version = l.version ORDER BY "
-                "f.layer, f.code");
-    if (!q.ok()) return std::unexpected(DbError("reading features"));
-    q.Bind(1, town.version);
+    // Each layer as of `version`, then its features in code order straight
+    // from the (version, layer, code) key: one query over all layers made
+    // SQLite sort every row, geometry included, in a temporary B-tree.
+    Statement layers(stmts_,
+                     "SELECT layer, MAX(version) FROM version_layers WHERE "
+                     "version <= ? GROUP BY layer ORDER BY layer");
+    if (!layers.ok()) return std::unexpected(DbError("reading layers"));
+    layers.Bind(1, town.version);
+    std::vector<std::pair<std::string, int64_t>> stored;
     int rc;
-    while ((rc = q.Step()) == SQLITE_ROW) {
-      std::string layer = q.Text(0);
-      std::map<std::string, std::string> attributes;
-      try {
-        attributes = nlohmann::json::parse(q.Text(3))
-                         .get<std::map<std::string, std::string>>();
-      } catch (const std::exception& e) {
-        return Fail(
-            ErrorCode::kInternal,
-            path_ + ": " + layer + " " + q.Text(1) + ": attributes unreadable");
+    while ((rc = layers.Step()) == SQLITE_ROW) {
+      stored.emplace_back(layers.Text(0), layers.Int(1));
+    }
+    if (rc != SQLITE_DONE) return std::unexpected(DbError("reading layers"));
+    Statement q(stmts_,
+                "SELECT layer, code, name, attributes, geometry FROM features "
+                "WHERE version = ? AND layer = ? ORDER BY code");
+    if (!q.ok()) return std::unexpected(DbError("reading features"));
+    for (const auto& [stored_layer, stored_version] : stored) {
+      q.Reset();
+      q.Bind(1, stored_version).Bind(2, stored_layer);
+      while ((rc = q.Step()) == SQLITE_ROW) {
+        const std::string& layer = stored_layer;
+        std::map<std::string, std::string> attributes;
+        try {
+          attributes = nlohmann::json::parse(q.Text(3))
+                           .get<std::map<std::string, std::string>>();
+        } catch (const std::exception& e) {
+          return Fail(ErrorCode::kInternal, path_ + ": " + layer + " " +
+                                                q.Text(1) +
+                                                ": attributes unreadable");
+        }
+        Reader r(sqlite3_column_blob(q.get(), 4),
+                 sqlite3_column_bytes(q.get(), 4));
+        char tag = 0;
+        bool ok = r.Get(tag);
+        if (ok && tag == 'S') {
+          Feature f{
+              .code = q.Text(1), .name = q.Text(2), .attributes = attributes};
+          ok = DecodeShape(r, f.shape);
+          if (layer == "villages") town.layers.villages.push_back(std::move(f));
+          if (layer == "cells") town.layers.cells.push_back(std::move(f));
+          if (layer == "zones") town.layers.zones.push_back(std::move(f));
+        } else if (ok && tag == 'P') {
+          PointFeature f{
+              .code = q.Text(1), .name = q.Text(2), .attributes = attributes};
+          ok = r.Get(f.at.x) && r.Get(f.at.y);
+          if (layer == "households") town.households.push_back(std::move(f));
+          if (layer == "shopfronts") town.shopfronts.push_back(std::move(f));
+        } else {
+          ok = false;
+        }
+        if (!ok) {
+          return Fail(
+              ErrorCode::kInternal,
+              path_ + ": " + layer + " " + q.Text(1) + ": geometry unreadable");
+        }
       }
-      Reader r(sqlite3_column_blob(q.get(), 4),
-               sqlite3_column_bytes(q.get(), 4));
-      char tag = 0;
-      bool ok = r.Get(tag);
-      if (ok && tag == 'S') {
-        Feature f{
-            .code = q.Text(1), .name = q.Text(2), .attributes = attributes};
-        ok = DecodeShape(r, f.shape);
-        if (layer == "villages") town.layers.villages.push_back(std::move(f));
-        if (layer == "cells") town.layers.cells.push_back(std::move(f));
-        if (layer == "zones") town.layers.zones.push_back(std::move(f));
-      } else if (ok && tag == 'P') {
-        PointFeature f{
-            .code = q.Text(1), .name = q.Text(2), .attributes = attributes};
-        ok = r.Get(f.at.x) && r.Get(f.at.y);
-        if (layer == "households") town.households.push_back(std::move(f));
-        if (layer == "shopfronts") town.shopfronts.push_back(std::move(f));
-      } else {
-        ok = false;
-      }
-      if (!ok) {
-        return Fail(
-            ErrorCode::kInternal,
-            path_ + ": " + layer + " " + q.Text(1) + ": geometry unreadable");
+      if (rc != SQLITE_DONE) {
+        return std::unexpected(DbError("reading features"));
       }
     }
-    if (rc != SQLITE_DONE) return std::unexpected(DbError("reading features"));
     return town;
   }
 
@@ -582,7 +651,7 @@ class SqliteStore : public Store {
   }
 
   Result<int64_t> AddUser(const User& u) override {
-    Statement q(db_,
+    Statement q(stmts_,
                 "INSERT INTO users(username, role, scope, person, "
                 "display_name, password_hash, disabled) VALUES "
                 "(?, ?, ?, ?, ?, ?, ?)");
@@ -605,7 +674,7 @@ class SqliteStore : public Store {
   Result<User> FindUserWhere(const char* where, auto bind) {
     std::string sql =
         std::string("SELECT ") + kUserColumns + " FROM users WHERE " + where;
-    Statement q(db_, sql.c_str());
+    Statement q(stmts_, sql.c_str());
     bind(q);
     if (q.Step() != SQLITE_ROW) {
       return Fail(ErrorCode::kNotFound, "no such user", "username");
@@ -625,14 +694,14 @@ class SqliteStore : public Store {
   Result<std::vector<User>> Users() override {
     std::string sql =
         std::string("SELECT ") + kUserColumns + " FROM users ORDER BY id";
-    Statement q(db_, sql.c_str());
+    Statement q(stmts_, sql.c_str());
     std::vector<User> out;
     while (q.Step() == SQLITE_ROW) out.push_back(ReadUser(q));
     return out;
   }
 
   Result<void> UpdateUser(const User& u) override {
-    Statement q(db_,
+    Statement q(stmts_,
                 "UPDATE users SET role = ?, scope = ?, password_hash = ?, "
                 "disabled = ? WHERE id = ?");
     q.Bind(1, u.role).Bind(2, u.scope).Bind(3, u.password_hash);
@@ -641,7 +710,7 @@ class SqliteStore : public Store {
       return std::unexpected(DbError("updating user " + u.username));
     }
     if (u.disabled) {
-      Statement t(db_, "DELETE FROM tokens WHERE user_id = ?");
+      Statement t(stmts_, "DELETE FROM tokens WHERE user_id = ?");
       t.Bind(1, u.id);
       t.Step();
     }
@@ -651,7 +720,8 @@ class SqliteStore : public Store {
   Result<void> AddToken(const std::string& hash, int64_t user,
                         const std::string& expires_at) override {
     Statement q(
-        db_, "INSERT INTO tokens(hash, user_id, expires_at) VALUES (?, ?, ?)");
+        stmts_,
+        "INSERT INTO tokens(hash, user_id, expires_at) VALUES (?, ?, ?)");
     q.Bind(1, hash).Bind(2, user).Bind(3, expires_at);
     if (q.Step() != SQLITE_DONE)
       return std::unexpected(DbError("adding a token"));
@@ -665,7 +735,7 @@ class SqliteStore : public Store {
                       "u.display_name, u.password_hash, u.disabled FROM "
                       "tokens t JOIN users u ON u.id = t.user_id WHERE "
                       "t.hash = ? AND t.expires_at > ? AND u.disabled = 0";
-    Statement q(db_, sql.c_str());
+    Statement q(stmts_, sql.c_str());
     q.Bind(1, hash).Bind(2, now);
     if (q.Step() != SQLITE_ROW) {
       return Fail(ErrorCode::kNotFound, "token unknown or expired");
@@ -674,7 +744,7 @@ class SqliteStore : public Store {
   }
 
   Result<void> DeleteToken(const std::string& hash) override {
-    Statement q(db_, "DELETE FROM tokens WHERE hash = ?");
+    Statement q(stmts_, "DELETE FROM tokens WHERE hash = ?");
     q.Bind(1, hash);
     if (q.Step() != SQLITE_DONE) return std::unexpected(DbError("logout"));
     return {};
@@ -734,7 +804,7 @@ class SqliteStore : public Store {
   Result<CaseRecord> CaseByKey(int64_t reporter, const std::string& key) {
     std::string sql = std::string("SELECT ") + kCaseColumns +
                       " FROM cases WHERE reporter = ? AND idempotency_key = ?";
-    Statement q(db_, sql.c_str());
+    Statement q(stmts_, sql.c_str());
     q.Bind(1, reporter).Bind(2, key);
     if (q.Step() != SQLITE_ROW) return Fail(ErrorCode::kNotFound, "no case");
     return ReadCase(q);
@@ -778,7 +848,7 @@ class SqliteStore : public Store {
     }
     // Numbers count per day of receipt: TY-20261130-0007.
     std::string day = c.received_at.substr(0, 10);
-    Statement count(db_,
+    Statement count(stmts_,
                     "INSERT INTO case_counters(day, n) VALUES (?, 1) ON "
                     "CONFLICT(day) DO UPDATE SET n = n + 1 RETURNING n - 1");
     count.Bind(1, day);
@@ -792,7 +862,7 @@ class SqliteStore : public Store {
                       std::string(kInsertColumns).substr(4) +
                       ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
                       "?, ?, ?, ?, ?, ?, ?, ?)";
-    Statement q(db_, sql.c_str());
+    Statement q(stmts_, sql.c_str());
     q.Bind(1, std::string(number)).Bind(2, c.status).Bind(3, c.category);
     q.Bind(4, c.description).Bind(5, c.address);
     sqlite3_bind_double(q.get(), 6, c.lon);
@@ -824,7 +894,7 @@ class SqliteStore : public Store {
   Result<CaseRecord> GetCase(int64_t id) override {
     std::string sql =
         std::string("SELECT ") + kCaseColumns + " FROM cases WHERE id = ?";
-    Statement q(db_, sql.c_str());
+    Statement q(stmts_, sql.c_str());
     q.Bind(1, id);
     if (q.Step() != SQLITE_ROW) {
       return Fail(ErrorCode::kNotFound,
@@ -866,7 +936,7 @@ class SqliteStore : public Store {
     std::string sql = std::string("SELECT ") + kCaseColumns +
                       " FROM cases WHERE " + where +
                       " AND ?20 = 20 ORDER BY id DESC LIMIT ?9 OFFSET ?10";
-    Statement q(db_, sql.c_str());
+    Statement q(stmts_, sql.c_str());
     std::string cells;
     if (f.reach && !f.reach->cells.empty()) {
       cells = ",";
@@ -902,7 +972,7 @@ class SqliteStore : public Store {
         "SELECT case_id, seq, actor, at, from_status, to_status, note, "
         "action, details, prev_hash, hash FROM case_events " +
         where;
-    Statement q(db_, sql.c_str());
+    Statement q(stmts_, sql.c_str());
     if (!q.ok()) return std::unexpected(DbError("reading events"));
     q.Bind(1, arg);
     std::vector<CaseEvent> out;
@@ -917,7 +987,7 @@ class SqliteStore : public Store {
   // Inserts `e` with its hash over its content and e.prev_hash.
   Result<void> InsertEvent(CaseEvent& e) {
     e.hash = EventHash(e);
-    Statement q(db_,
+    Statement q(stmts_,
                 "INSERT INTO case_events(case_id, seq, actor, at, from_status, "
                 "to_status, note, action, details, prev_hash, hash) VALUES "
                 "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
@@ -951,7 +1021,7 @@ class SqliteStore : public Store {
   Result<CaseRecord> WriteEvents(const CaseRecord& updated,
                                  int64_t expected_version,
                                  std::vector<CaseEvent>& events) {
-    Statement last(db_,
+    Statement last(stmts_,
                    "SELECT c.version, COALESCE((SELECT hash FROM case_events "
                    "WHERE case_id = c.id ORDER BY seq DESC LIMIT 1), '') "
                    "FROM cases c WHERE c.id = ?");
@@ -978,7 +1048,7 @@ class SqliteStore : public Store {
       if (auto ok = InsertEvent(e); !ok) return std::unexpected(ok.error());
       prev = e.hash;
     }
-    Statement u(db_,
+    Statement u(stmts_,
                 "UPDATE cases SET status = ?, accept_by = ?, handle_by = ?, "
                 "level = ?, version = ?, assignee = ?, rework_count = ?, "
                 "evaluation = ?, co_offices = ?, overdue = ?, "
@@ -999,7 +1069,7 @@ class SqliteStore : public Store {
   }
 
   Result<std::map<std::string, int64_t>> CountCasesByStatus() override {
-    Statement q(db_, "SELECT status, COUNT(*) FROM cases GROUP BY status");
+    Statement q(stmts_, "SELECT status, COUNT(*) FROM cases GROUP BY status");
     std::map<std::string, int64_t> out;
     while (q.Step() == SQLITE_ROW) out[q.Text(0)] = q.Int(1);
     return out;
@@ -1040,7 +1110,7 @@ class SqliteStore : public Store {
                       std::string(kAttachmentColumns).substr(4) +
                       ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON "
                       "CONFLICT (case_id, sha256) DO NOTHING";
-    Statement q(db_, sql.c_str());
+    Statement q(stmts_, sql.c_str());
     q.Bind(1, a.case_id).Bind(2, a.sha256).Bind(3, a.mime).Bind(4, a.bytes);
     auto bind_int = [&](int i, std::optional<int64_t> v) {
       if (v) q.Bind(i, *v);  // unbound parameters are NULL
@@ -1066,7 +1136,7 @@ class SqliteStore : public Store {
     bool added = sqlite3_changes(db_) > 0;
     std::string read = std::string("SELECT ") + kAttachmentColumns +
                        " FROM attachments WHERE case_id = ? AND sha256 = ?";
-    Statement r(db_, read.c_str());
+    Statement r(stmts_, read.c_str());
     r.Bind(1, a.case_id).Bind(2, a.sha256);
     if (r.Step() != SQLITE_ROW) {
       return std::unexpected(DbError("reading back an attachment"));
@@ -1077,7 +1147,7 @@ class SqliteStore : public Store {
   Result<std::vector<Attachment>> Attachments(int64_t case_id) override {
     std::string sql = std::string("SELECT ") + kAttachmentColumns +
                       " FROM attachments WHERE case_id = ? ORDER BY id";
-    Statement q(db_, sql.c_str());
+    Statement q(stmts_, sql.c_str());
     q.Bind(1, case_id);
     std::vector<Attachment> out;
     int rc;
@@ -1091,7 +1161,7 @@ class SqliteStore : public Store {
   Result<Attachment> GetAttachment(int64_t id) override {
     std::string sql = std::string("SELECT ") + kAttachmentColumns +
                       " FROM attachments WHERE id = ?";
-    Statement q(db_, sql.c_str());
+    Statement q(stmts_, sql.c_str());
     q.Bind(1, id);
     if (q.Step() != SQLITE_ROW) {
       return Fail(ErrorCode::kNotFound,
@@ -1101,7 +1171,7 @@ class SqliteStore : public Store {
   }
 
   Result<std::string> ConfigFile(const std::string& name) override {
-    Statement q(db_, "SELECT content FROM config_files WHERE name = ?");
+    Statement q(stmts_, "SELECT content FROM config_files WHERE name = ?");
     q.Bind(1, name);
     if (q.Step() != SQLITE_ROW) {
       return Fail(ErrorCode::kNotFound,
@@ -1113,6 +1183,7 @@ class SqliteStore : public Store {
  private:
   sqlite3* db_;
   std::string path_;
+  StatementCache stmts_;
 };
 
 Result<std::unique_ptr<Store>> OpenAt(const std::string& path, int flags) {

@@ -123,12 +123,18 @@ ApiResponse FromError(const Error& e) {
 std::string IsoUtc(core::Time t) { return core::FormatUtc(t); }
 
 Result<core::User> UserForToken(Context& c, const std::string& token) {
-  auto user = c.db.UserForToken(core::Digest(token), IsoUtc(c.now));
+  std::string digest = core::Digest(token);
+  if (auto cached = c.api.CachedUser(digest, c.now)) {
+    c.who = cached->username;
+    return *cached;
+  }
+  auto user = c.db.UserForToken(digest, IsoUtc(c.now));
   if (!user || user->disabled) {
     return Fail(ErrorCode::kPermissionDenied,
                 "the token is unknown or expired; log in again",
                 "Authorization");
   }
+  c.api.RememberUser(digest, *user, c.now);
   c.who = user->username;
   return user;
 }
@@ -377,7 +383,9 @@ struct Api::Impl {
     }
     if (m == "POST" && p == "/api/v1/logout") {
       auto it = req.headers.find("authorization");
-      (void)db.DeleteToken(core::Digest(it->second.substr(7)));
+      std::string digest = core::Digest(it->second.substr(7));
+      api.ForgetToken(digest);
+      (void)db.DeleteToken(digest);
       return Json(200, "{\"ok\":true}");
     }
     if (m == "GET" && p == "/api/v1/me")
@@ -517,6 +525,36 @@ struct Api::Impl {
     return doc.dump(2);
   }
 };
+
+namespace {
+constexpr auto kTokenCacheTtl = std::chrono::seconds(5);
+constexpr size_t kTokenCacheMax = 100000;
+}  // namespace
+
+std::optional<core::User> Api::CachedUser(const std::string& token_digest,
+                                          core::Time now) {
+  std::lock_guard lock(tokens_mu_);
+  auto it = tokens_.find(token_digest);
+  if (it == tokens_.end()) return std::nullopt;
+  // `until` bounds the entry on both sides: an injected clock may go back.
+  if (now >= it->second.until || now < it->second.until - kTokenCacheTtl) {
+    tokens_.erase(it);
+    return std::nullopt;
+  }
+  return it->second.user;
+}
+
+void Api::RememberUser(const std::string& token_digest, const core::User& user,
+                       core::Time now) {
+  std::lock_guard lock(tokens_mu_);
+  if (tokens_.size() >= kTokenCacheMax) tokens_.clear();
+  tokens_[token_digest] = {user, now + kTokenCacheTtl};
+}
+
+void Api::ForgetToken(const std::string& token_digest) {
+  std::lock_guard lock(tokens_mu_);
+  tokens_.erase(token_digest);
+}
 
 Result<std::unique_ptr<Api>> Api::Open(Options options) {
   auto store = core::Store::Open(options.db_path);

@@ -18,7 +18,9 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
+#include <unordered_map>
 
 #include "base/result.h"
 #include "core/calendar.h"
@@ -69,6 +71,16 @@ class Api {
   // Intake's group commit: every new case goes through it.
   core::CaseWriter* case_writer() const { return writer_.get(); }
 
+  // Bearer tokens lately found valid, so that a phone sending reports does
+  // not cost a database read each: an entry lives 5 s of the (injectable)
+  // clock; logout forgets its token at once; a disable, password change or
+  // revocation made with the CLI (another process) takes effect within 5 s.
+  std::optional<core::User> CachedUser(const std::string& token_digest,
+                                       core::Time now);
+  void RememberUser(const std::string& token_digest, const core::User& user,
+                    core::Time now);
+  void ForgetToken(const std::string& token_digest);
+
  private:
   explicit Api(Options options) : options_(std::move(options)) {}
   struct Impl;
@@ -89,6 +101,12 @@ class Api {
     core::Time locked_until{};
   };
   std::map<std::string, Failures> failures_;
+  struct CachedToken {
+    core::User user;
+    core::Time until;
+  };
+  std::mutex tokens_mu_;
+  std::unordered_map<std::string, CachedToken> tokens_;
 };
 
 }  // namespace wangge::server

@@ -55,6 +55,28 @@ TEST_CASE(
   CHECK(f.Call("GET", "/api/v1/me", "", token).status == 401);
 }
 
+TEST_CASE(
+    "Api: a token disabled behind the server's back stops working within "
+    "the 5 s token cache") {
+  Fixture f;
+  auto [user, at] = f.LeaderAndPoint();
+  std::string token = f.Login(user);
+  REQUIRE(f.Call("GET", "/api/v1/me", "", token).status == 200);
+  // `wangge user disable` is another process: it writes the database only.
+  {
+    auto store = core::Store::Open(f.db);
+    REQUIRE(store);
+    auto u = (*store)->FindUser(user);
+    REQUIRE(u);
+    u->disabled = true;
+    REQUIRE((*store)->UpdateUser(*u));
+  }
+  f.now += std::chrono::seconds(4);
+  CHECK(f.Call("GET", "/api/v1/me", "", token).status == 200);  // cached
+  f.now += std::chrono::seconds(2);
+  CHECK(f.Call("GET", "/api/v1/me", "", token).status == 401);
+}
+
 TEST_CASE("Api: a report becomes a routed case, once per idempotency key") {
   Fixture f;
   auto [user, at] = f.LeaderAndPoint();
