@@ -43,6 +43,11 @@ Result<std::unique_ptr<ChildProcess>> ChildProcess::Start(
     std::vector<std::string> argv, const std::string& log,
     ChildOptions options) {
   std::unique_ptr<ChildProcess> c(new ChildProcess);
+  // Emptied before the fork, so that what an earlier child wrote there is
+  // never taken for this one's port.
+  if (!std::ofstream(log, std::ios::trunc)) {
+    return Fail(ErrorCode::kInternal, "cannot write " + log);
+  }
   pid_t parent = getpid();
   c->spawned_ = Clock::now();
   c->pid_ = fork();

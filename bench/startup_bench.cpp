@@ -132,7 +132,8 @@ Result<StartupReport> RunStartupBench(const StartupOptions& given,
 
   std::vector<double> healthy, cpu, rss, peak, settled, settled_peak;
   for (int run = 0; run < o.runs; ++run) {
-    auto r = StartOnce(o, db, dir->path() + "/serve.log");
+    auto r = StartOnce(
+        o, db, dir->path() + "/serve" + std::to_string(run + 1) + ".log");
     if (!r) return std::unexpected(r.error());
     progress << "startup run " << run + 1 << "/" << o.runs << ": healthy in "
              << Format("%.3f", r->healthy_s) << " s (CPU "

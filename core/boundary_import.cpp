@@ -87,25 +87,37 @@ Result<ImportOutcome> ImportLayer(Store& store,
   }
   if (!report.accepted()) return outcome;
 
-  // The town with the new layer in place must still load.
-  spatial::Layers next = current->layers;
+  // The town with the new layer in place must still load. The features are
+  // moved, not copied (300,000 cells are hundreds of MB), and moved back
+  // into the report before returning.
+  spatial::Layers next = std::move(current->layers);
   const char* name = spatial::LayerKindName(options.layer);
+  std::vector<spatial::Feature>* slot = nullptr;
   switch (options.layer) {
     case spatial::LayerKind::kVillages:
-      next.villages = report.features;
+      slot = &next.villages;
       break;
     case spatial::LayerKind::kCells:
-      next.cells = report.features;
+      slot = &next.cells;
       break;
     case spatial::LayerKind::kZones:
-      next.zones = report.features;
+      slot = &next.zones;
       break;
     default:
       break;
   }
+  std::vector<spatial::Feature> replaced;  // the layer as stored
+  if (slot) {
+    replaced = std::move(*slot);
+    *slot = std::move(report.features);
+  }
+  auto give_back = [&] {
+    if (slot) report.features = std::move(*slot);
+  };
   auto config = LoadTownConfig(
       [&](const std::string& file) { return store.ConfigFile(file); }, next);
   if (!config) {
+    give_back();
     report.problems.push_back(
         {"", "configuration",
          "with this " + std::string(name) +
@@ -113,7 +125,8 @@ Result<ImportOutcome> ImportLayer(Store& store,
          std::nullopt, 0, ""});
     return outcome;
   }
-  outcome.diff = Diff(current->layers.cells, next.cells);
+  bool cells_layer = options.layer == spatial::LayerKind::kCells;
+  outcome.diff = Diff(cells_layer ? replaced : next.cells, next.cells);
   outcome.diff.from = current->version;
   outcome.diff.to = current->version + 1;
   CaseFilter in_changed;
@@ -124,21 +137,30 @@ Result<ImportOutcome> ImportLayer(Store& store,
   }
   if (!in_changed.reach->cells.empty()) {
     auto cases = store.ListCases(in_changed);
-    if (!cases) return std::unexpected(cases.error());
+    if (!cases) {
+      give_back();
+      return std::unexpected(cases.error());
+    }
     for (CaseRecord& c : *cases) {
       if (c.status != "closed" && c.status != "rejected") {
         outcome.affected_cases.push_back(std::move(c));
       }
     }
   }
-  if (dry_run) return outcome;
+  if (dry_run) {
+    give_back();
+    return outcome;
+  }
 
   VersionInput input;
   input.source = report.file;
   input.actor = actor;
   input.note = std::string("import ") + name;
-  input.layers.push_back({name, report.features, report.points});
+  input.layers.push_back({name, slot ? std::move(*slot) : report.features,
+                          std::move(report.points)});
   auto version = store.AddVersion(input);
+  report.features = std::move(input.layers[0].polygons);
+  report.points = std::move(input.layers[0].points);
   if (!version) return std::unexpected(version.error());
   outcome.version = *version;
   outcome.diff.to = *version;

@@ -6,12 +6,14 @@
 #include <ogrsf_frmts.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <thread>
 
 #include "spatial/import.h"
 #include "spatial/layer_reader.h"
@@ -125,6 +127,73 @@ std::string CoordinateText(double x, double y) {
   char buf[96];
   std::snprintf(buf, sizeof buf, "(%.9g, %.9g)", x, y);
   return buf;
+}
+
+// A polygon feature read from the source whose shape still has to be
+// cleaned and normalised, and what that gave.
+struct Deferred {
+  size_t problems_at = 0;  // problems found before it, in source order
+  std::string id;          // its code, or "#position"
+  std::string who;         // "file, feature id", for messages
+  bool ok = true;          // its attributes are fine: keep it if valid
+  Feature feature;         // shape: as converted, then as repaired
+  bool failed = false;     // the shape is refused: kind and message say why
+  std::string kind;
+  std::string message;
+  ImportRepairs repairs;
+};
+
+void Repair(Deferred& d) {
+  try {
+    auto cleaned = CleanShape(std::move(d.feature.shape));
+    if (!cleaned) {
+      d.failed = true;
+      d.message = cleaned.error().message;
+      d.kind = d.message.find("empty") != std::string::npos
+                   ? "empty_geometry"
+                   : "invalid_geometry";
+      return;
+    }
+    auto normal = NormalizeShape(std::move(cleaned->shape));
+    if (!normal) {
+      d.failed = true;
+      d.kind = "invalid_geometry";
+      d.message = normal.error().message;
+      return;
+    }
+    d.repairs.repeated_vertices = cleaned->repairs.repeated_vertices;
+    d.repairs.spikes = cleaned->repairs.spikes;
+    d.repairs.degenerate_holes = cleaned->repairs.degenerate_holes;
+    d.repairs.self_touching_rings = normal->self_touching_rings;
+    d.repairs.merged_parts = normal->merged_parts;
+    d.feature.shape = std::move(normal->shape);
+  } catch (const std::exception& e) {
+    d.failed = true;
+    d.kind = "invalid_geometry";
+    d.message = std::string("geometry could not be checked (") + e.what() +
+                "). Fix it in QGIS (Check Validity) and load again";
+  }
+}
+
+// Repairs every deferred shape, on all cores for a large layer (CleanShape
+// and NormalizeShape are pure). Each feature's outcome is its own, so the
+// result does not depend on the number of threads.
+void RepairAll(std::vector<Deferred>& deferred) {
+  constexpr size_t kChunk = 256;
+  size_t threads =
+      std::min<size_t>(std::max(1u, std::thread::hardware_concurrency()), 8);
+  threads = std::min(threads, (deferred.size() + kChunk - 1) / kChunk);
+  std::atomic<size_t> next{0};
+  auto work = [&] {
+    for (size_t start; (start = next.fetch_add(kChunk)) < deferred.size();) {
+      size_t end = std::min(deferred.size(), start + kChunk);
+      for (size_t i = start; i < end; ++i) Repair(deferred[i]);
+    }
+  };
+  std::vector<std::thread> pool;
+  for (size_t t = 1; t < threads; ++t) pool.emplace_back(work);
+  work();
+  for (std::thread& t : pool) t.join();
 }
 
 struct Converter {
@@ -579,6 +648,7 @@ Result<ImportResult> ReadLayer(const ImportOptions& options) {
   const int code_index = index_of["code"];
 
   // Features.
+  std::vector<Deferred> deferred;  // polygons to clean and normalise
   std::map<std::string, int> first_position;
   std::string bad_text_where;  // first text that is not UTF-8
   layer->ResetReading();
@@ -645,19 +715,22 @@ Result<ImportResult> ReadLayer(const ImportOptions& options) {
       }
     }
 
-    std::unique_ptr<OGRGeometry> geometry(
-        feature->GetGeometryRef() ? feature->GetGeometryRef()->clone()
-                                  : nullptr);
-    if (geometry && transform &&
-        geometry->transform(transform.get()) != OGRERR_NONE) {
-      problem("bad_coordinate",
-              "cannot be reprojected from " + result.crs +
-                  " to WGS84; check the CRS (.prj or --s-srs)");
-      continue;
+    // Reprojected on a copy; read in place when there is nothing to do.
+    const OGRGeometry* geometry = feature->GetGeometryRef();
+    std::unique_ptr<OGRGeometry> reprojected;
+    if (geometry && transform) {
+      reprojected.reset(geometry->clone());
+      geometry = reprojected.get();
+      if (reprojected->transform(transform.get()) != OGRERR_NONE) {
+        problem("bad_coordinate",
+                "cannot be reprojected from " + result.crs +
+                    " to WGS84; check the CRS (.prj or --s-srs)");
+        continue;
+      }
     }
     std::string kind;
     if (points) {
-      auto at = converter.ConvertPointGeometry(geometry.get(), kind);
+      auto at = converter.ConvertPointGeometry(geometry, kind);
       if (!at) {
         problem(kind, at.error().message);
         continue;
@@ -671,38 +744,46 @@ Result<ImportResult> ReadLayer(const ImportOptions& options) {
       result.points.push_back(std::move(p));
       continue;
     }
-    auto shape = converter.ConvertShape(geometry.get(), kind);
+    auto shape = converter.ConvertShape(geometry, kind);
     if (!shape) {
       problem(kind, shape.error().message);
       continue;
     }
-    auto cleaned = CleanShape(std::move(*shape));
-    if (!cleaned) {
-      const std::string& m = cleaned.error().message;
-      problem(m.find("empty") != std::string::npos ? "empty_geometry"
-                                                   : "invalid_geometry",
-              m, PlaceIn(m));
-      continue;
-    }
-    auto normal = NormalizeShape(std::move(cleaned->shape));
-    if (!normal) {
-      const std::string& m = normal.error().message;
-      problem("invalid_geometry", m, PlaceIn(m));
-      continue;
-    }
-    result.repairs.repeated_vertices += cleaned->repairs.repeated_vertices;
-    result.repairs.spikes += cleaned->repairs.spikes;
-    result.repairs.degenerate_holes += cleaned->repairs.degenerate_holes;
-    result.repairs.self_touching_rings += normal->self_touching_rings;
-    result.repairs.merged_parts += normal->merged_parts;
-    if (!ok) continue;
-    Feature f;
-    f.code = code;
-    f.attributes = std::move(attributes);
-    f.name = f.Attribute("name");
-    f.shape = std::move(normal->shape);
-    result.features.push_back(std::move(f));
+    // Cleaned and normalised below, on all cores.
+    Deferred d{result.problems.size(), id, who, ok};
+    d.feature.code = code;
+    d.feature.attributes = std::move(attributes);
+    d.feature.shape = std::move(*shape);
+    deferred.push_back(std::move(d));
   }
+  RepairAll(deferred);
+  // In source order; a feature's geometry problem goes where it would have
+  // gone had it been found while reading.
+  std::vector<Problem> in_order;
+  in_order.reserve(result.problems.size());
+  size_t next_problem = 0;
+  for (Deferred& d : deferred) {
+    while (next_problem < d.problems_at) {
+      in_order.push_back(std::move(result.problems[next_problem++]));
+    }
+    if (d.failed) {
+      in_order.push_back(
+          {d.id, d.kind, d.who + ": " + d.message, PlaceIn(d.message), 0, {}});
+      continue;
+    }
+    result.repairs.repeated_vertices += d.repairs.repeated_vertices;
+    result.repairs.spikes += d.repairs.spikes;
+    result.repairs.degenerate_holes += d.repairs.degenerate_holes;
+    result.repairs.self_touching_rings += d.repairs.self_touching_rings;
+    result.repairs.merged_parts += d.repairs.merged_parts;
+    if (!d.ok) continue;
+    d.feature.name = d.feature.Attribute("name");
+    result.features.push_back(std::move(d.feature));
+  }
+  while (next_problem < result.problems.size()) {
+    in_order.push_back(std::move(result.problems[next_problem++]));
+  }
+  result.problems = std::move(in_order);
 
   if (gdal_errors.errors() > 0) {
     result.problems.push_back(

@@ -605,7 +605,14 @@ std::vector<bool> ExactlyTiled(const std::vector<Feature>& cells,
   std::vector<bool> exact(villages.size(), false);
   for (size_t v = 0; v < villages.size(); ++v) {
     if (members[v].empty()) continue;
+    size_t n = 0;
+    for (size_t i : members[v]) {
+      for (const Polygon& part : cells[i].shape.parts) {
+        for (const Ring& ring : part.rings) n += ring.size();
+      }
+    }
     std::vector<ChainEdge> edges;
+    edges.reserve(n + n / 16 + 64);
     AppendEdges(villages[v].shape, -1, edges);
     if (edges.empty()) continue;
     for (size_t i : members[v]) AppendEdges(cells[i].shape, 1, edges);

@@ -8,8 +8,11 @@
 #include <map>
 #include <tuple>
 
+#include "spatial/import.h"
 #include "spatial/jagged_grid.h"
 #include "spatial/layer_reader.h"
+#include "spatial/layer_writer.h"
+#include "tests/temp_dir.h"
 
 using namespace wangge;
 using namespace wangge::spatial;
@@ -383,4 +386,47 @@ TEST_CASE("CheckCells: the examples of the separate checks agree") {
   TopologyReport r = CheckCells(cells, villages, {});
   CHECK(Kinds(r) == Separately(cells, villages));
   CHECK(r.problems.size() == 4);  // outside B, unknown Z, gap V1, overlap
+}
+
+TEST_CASE(
+    "ReadLayer: a large layer repaired on several threads keeps the source "
+    "order") {
+  // 1,200 cells (the shapes are repaired in chunks of 256 on all cores),
+  // one a bow-tie and one without a code: the problems come in source
+  // order, every other cell is kept, in order.
+  Tiled t = JaggedTown(40, 30, 20);
+  std::vector<Feature> cells = t.cells;
+  for (Feature& f : cells) {
+    f.name = f.code;
+    f.attributes["branch"] = "B1";
+  }
+  Pt o = cells[900].shape.parts[0].rings[0][0];
+  cells[900].shape.parts[0].rings[0] = {o,
+                                        {o.x + 1000000, o.y + 1000000},
+                                        {o.x + 1000000, o.y},
+                                        {o.x, o.y + 1000000}};
+  std::string bow_tie = cells[900].code;
+  cells[300].code = "";
+  testing::TempDir dir;
+  auto written = WriteLayer({.path = dir / "cells.geojson",
+                             .format = ExportFormat::kGeoJson,
+                             .layer = LayerKind::kCells},
+                            cells, {});
+  REQUIRE_MESSAGE(written, (written ? "" : written.error().message));
+  auto read = ReadLayer({.source = dir / "cells.geojson",
+                         .layer = LayerKind::kCells,
+                         .check_topology = false});
+  REQUIRE_MESSAGE(read, (read ? "" : read.error().message));
+  REQUIRE(read->problems.size() == 2);
+  CHECK(read->problems[0].kind == "missing_code");
+  CHECK(read->problems[0].feature == "#301");
+  CHECK(read->problems[1].kind == "invalid_geometry");
+  CHECK(read->problems[1].feature == bow_tie);
+  REQUIRE(read->features.size() == cells.size() - 2);
+  CHECK(read->features[0].code == cells[0].code);
+  CHECK(read->features[300].code == cells[301].code);
+  CHECK(read->features[899].code == cells[901].code);
+  CHECK(read->features.back().code == cells.back().code);
+  CHECK(AreaSquareMetres(read->features[5].shape) ==
+        doctest::Approx(AreaSquareMetres(cells[5].shape)));
 }
