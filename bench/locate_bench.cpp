@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <functional>
 #include <nlohmann/json.hpp>
@@ -417,6 +418,36 @@ struct SizeRun {
   }
 };
 
+// Parses a size list such as "225,300000" or "15x15,600x500": a count of
+// cells from the standard sizes, or COLSxROWS.
+Result<std::vector<Size>> ParseSizes(const std::string& text) {
+  std::vector<Size> sizes;
+  std::stringstream in(text);
+  std::string token;
+  while (std::getline(in, token, ',')) {
+    if (token.empty()) continue;
+    Size s;
+    if (auto x = token.find('x'); x != std::string::npos) {
+      s = {std::atoi(token.substr(0, x).c_str()),
+           std::atoi(token.substr(x + 1).c_str())};
+    } else {
+      long long n = std::atoll(token.c_str());
+      for (Size known : {Size{15, 15}, Size{50, 40}, Size{100, 100},
+                         Size{600, 500}, Size{1000, 1000}}) {
+        if (known.cells() == n) s = known;
+      }
+    }
+    if (s.cols <= 0 || s.rows <= 0) {
+      return Fail(ErrorCode::kInvalidArgument,
+                  "WANGGE_LOCATE_SIZES: bad size '" + token +
+                      "'; give 225, 2000, 10000, 300000, 1000000 or COLSxROWS",
+                  "WANGGE_LOCATE_SIZES");
+    }
+    sizes.push_back(s);
+  }
+  return sizes;
+}
+
 }  // namespace
 
 Result<LocateReport> RunLocateBench(const LocateOptions& options,
@@ -424,6 +455,26 @@ Result<LocateReport> RunLocateBench(const LocateOptions& options,
   std::vector<Size> sizes =
       options.quick ? std::vector<Size>{{15, 15}, {50, 40}}
                     : std::vector<Size>{{15, 15}, {100, 100}, {600, 500}};
+  // For profiling one size at a time: WANGGE_LOCATE_SIZES=225,300000 (queried)
+  // and WANGGE_LOCATE_BUILD=1000000 or 0 (the build-only size; 0 skips it).
+  bool build_only = !options.quick;
+  Size big{1000, 1000};
+  if (const char* env = std::getenv("WANGGE_LOCATE_SIZES")) {
+    auto parsed = ParseSizes(env);
+    if (!parsed) return std::unexpected(parsed.error());
+    sizes = *parsed;
+  }
+  if (const char* env = std::getenv("WANGGE_LOCATE_BUILD")) {
+    auto parsed = ParseSizes(env);
+    if (std::string(env) == "0") {
+      build_only = false;
+    } else if (!parsed) {
+      return std::unexpected(parsed.error());
+    } else if (!parsed->empty()) {
+      build_only = true;
+      big = parsed->front();
+    }
+  }
   int64_t n_points = options.quick ? 20000 : 1000000;
   int64_t postgis_points = options.quick ? 2000 : 20000;
 
@@ -454,7 +505,9 @@ Result<LocateReport> RunLocateBench(const LocateOptions& options,
                 .mismatches = report.mismatches};
     for (Pt p : points) run.degrees.push_back(spatial::ToLonLat(p));
     if (auto done = run.Wangge(); !done) return std::unexpected(done.error());
-    if (options.geos) {
+    // WANGGE_LOCATE_GEOS=0 leaves GEOS out (for profiling wangge alone).
+    const char* geos_env = std::getenv("WANGGE_LOCATE_GEOS");
+    if (options.geos && !(geos_env && std::string(geos_env) == "0")) {
       if (auto done = run.Geos(); !done) return std::unexpected(done.error());
     }
     if (server) {
@@ -463,10 +516,9 @@ Result<LocateReport> RunLocateBench(const LocateOptions& options,
     }
   }
   server.reset();
-  if (!options.quick) {
+  if (build_only) {
     // Build time and memory only, at the size the issue sets the build
     // target for.
-    Size big{1000, 1000};
     progress << "locate: building the locator for " << Thousands(big.cells())
              << " cells (build only)\n";
     Tiling tiling = MakeTiling(big, 20260101);

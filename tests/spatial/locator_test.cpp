@@ -314,3 +314,92 @@ TEST_CASE("LocatorSlot: readers never see a half-swapped snapshot") {
   CHECK(mismatches.load() == 0);
   CHECK(kept->Locate({110.21, 34.54})->boundary_version == 1);
 }
+
+TEST_CASE("Locator: long and empty codes and village names come back whole") {
+  Layers layers;
+  layers.villages.push_back(
+      MakeFeature("V-covering", "POLYGON((0 0,3 0,3 1,0 1,0 0))"));
+  std::string long_code(300, 'c');
+  std::string long_village = "村" + std::string(200, 'v') + "社区";
+  layers.cells.push_back(
+      MakeFeature("A", "POLYGON((0 0,1 0,1 1,0 1,0 0))", long_village));
+  layers.cells.push_back(
+      MakeFeature(long_code, "POLYGON((1 0,2 0,2 1,1 1,1 0))", "V7"));
+  layers.cells.push_back(MakeFeature("Z", "POLYGON((2 0,3 0,3 1,2 1,2 0))"));
+  auto town = Locator::Build(std::move(layers), 1);
+  REQUIRE(town);
+  auto a = town->Locate({0.5, 0.5});
+  CHECK(a->cell == "A");
+  CHECK(a->village == long_village);
+  auto b = town->Locate({1.5, 0.5});
+  CHECK(b->cell == long_code);
+  CHECK(b->village == "V7");
+  auto z = town->Locate({2.5, 0.5});
+  CHECK(z->cell == "Z");
+  CHECK(z->village == "V-covering");  // no attribute: the covering village
+  // On the edge between A and the long code: "A" < "ccc...".
+  CHECK(town->Locate({1, 0.5})->cell == "A");
+}
+
+TEST_CASE("Locator: coordinates snap to the nearest nanodegree, halves away") {
+  std::mt19937_64 rng(11);
+  std::uniform_real_distribution<double> lon(-180, 180);
+  for (int i = 0; i < 100000; ++i) {
+    double x = lon(rng);
+    // Some exact halves of a nanodegree too.
+    if (i % 7 == 0) x = (double(int64_t(x * 1e6)) + 0.5) / 1e9;
+    auto p = ToFixed({x, 0});
+    REQUIRE(p);
+    CHECK(p->x == std::llround(x * kUnitsPerDegree));
+  }
+  CHECK(ToFixed({180, 90})->x == 180000000000);
+  CHECK(ToFixed({-180, -90})->y == -90000000000);
+}
+
+TEST_CASE("Locator: outside points get the same nearest cell as a full scan") {
+  JaggedGrid grid({.origin = {110000000000, 34600000000},
+                   .cols = 6,
+                   .rows = 5,
+                   .cell_width = 7270000,
+                   .cell_height = 6000000,
+                   .seed = 5});
+  Layers layers;
+  std::vector<Feature> cells;
+  for (int row = 0; row < 5; ++row) {
+    for (int col = 0; col < 6; ++col) {
+      Feature f;
+      f.code = "C" + std::to_string(100 + (row * 6 + col) * 7 % 30);
+      f.shape.parts.push_back({{grid.CellRing(col, row)}});
+      cells.push_back(f);
+    }
+  }
+  layers.cells = cells;
+  auto town = Locator::Build(std::move(layers), 1);
+  REQUIRE(town);
+  std::mt19937_64 rng(3);
+  std::uniform_int_distribution<int64_t> x(109980000000, 110065000000);
+  std::uniform_int_distribution<int64_t> y(34550000000, 34620000000);
+  int outside = 0;
+  for (int i = 0; i < 3000; ++i) {
+    Pt p{x(rng), y(rng)};
+    auto placed = town->Locate(ToLonLat(p));
+    REQUIRE(placed);
+    Pt snapped = *ToFixed(ToLonLat(p));
+    if (placed->inside) continue;
+    ++outside;
+    MetricScale scale = MetricScaleAt(ToLonLat(snapped).lat);
+    double best = 1e300;
+    std::string best_code;
+    for (const Feature& f : cells) {
+      CHECK(Classify(f.shape, snapped) == Side::kOutside);
+      double d = DistanceMetres(f.shape, snapped, scale);
+      if (d < best || (d == best && f.code < best_code)) {
+        best = d;
+        best_code = f.code;
+      }
+    }
+    CHECK(placed->nearest_cell == best_code);
+    CHECK(placed->distance_m == best);
+  }
+  CHECK(outside > 100);
+}
