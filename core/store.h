@@ -150,6 +150,9 @@ struct CaseFilter {
   std::optional<Reach> reach;
   int64_t limit = 50;
   int64_t offset = 0;
+  // Only id, number, status, lon and lat are read; the rest stay empty
+  // (the duplicate search at intake needs no more).
+  bool brief = false;
 };
 
 // A photo attached to a case. The bytes live outside the database, by

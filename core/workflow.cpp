@@ -885,6 +885,7 @@ Result<std::vector<PossibleDuplicate>> FindDuplicates(Store& store,
                                  record.lon + dlon, record.lat + dlat};
   f.received_from = FormatLocal(now - kDuplicateWindow);
   f.limit = 20;  // the most recent; enough to point a dispatcher at them
+  f.brief = true;
   auto cases = store.ListCases(f);
   if (!cases) return std::unexpected(cases.error());
   std::vector<PossibleDuplicate> out;

@@ -68,6 +68,9 @@ class Api {
   // Prometheus text for /metrics; also fed by Record().
   void Record(const std::string& route, int status, double seconds);
   int64_t boundary_version() const { return town_->version; }
+  // The town the API serves (boundaries, configuration, locator), for
+  // work beside it such as the deadline ticker: one copy in memory.
+  std::shared_ptr<const core::Town> town() const { return town_; }
   // Intake's group commit: every new case goes through it.
   core::CaseWriter* case_writer() const { return writer_.get(); }
 
