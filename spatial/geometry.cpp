@@ -17,15 +17,6 @@ bool OnSegment(Pt a, Pt b, Pt p) {
          Orient(a, b, p) == 0;
 }
 
-// std::llround without the library call: |v| <= 180e9 < 2^53, so the
-// truncation and the fraction are exact; halves round away from zero.
-inline int64_t RoundHalfAway(double v) {
-  int64_t t = int64_t(v);
-  double fraction = v - double(t);
-  // Branch-free: the fraction of a random coordinate is unpredictable.
-  return t + int64_t(fraction >= 0.5) - int64_t(fraction <= -0.5);
-}
-
 std::string Where(Pt p) {
   LonLat ll = ToLonLat(p);
   char buf[64];
@@ -167,8 +158,8 @@ Result<Pt> ToFixed(LonLat p) {
                     " is outside [-90, 90]; give lon before lat, in degrees",
                 "lat");
   }
-  return Pt{RoundHalfAway(p.lon * kUnitsPerDegree),
-            RoundHalfAway(p.lat * kUnitsPerDegree)};
+  return Pt{std::llround(p.lon * kUnitsPerDegree),
+            std::llround(p.lat * kUnitsPerDegree)};
 }
 
 LonLat ToLonLat(Pt p) {
@@ -263,10 +254,6 @@ MetricScale MetricScaleAt(double lat_deg) {
 
 double DistanceMetres(const Shape& shape, Pt p, MetricScale scale) {
   if (Classify(shape, p) != Side::kOutside) return 0;
-  return DistanceToEdgesMetres(shape, p, scale);
-}
-
-double DistanceToEdgesMetres(const Shape& shape, Pt p, MetricScale scale) {
   double best = std::numeric_limits<double>::infinity();
   for (const Polygon& part : shape.parts) {
     for (const Ring& ring : part.rings) {

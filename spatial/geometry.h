@@ -80,9 +80,6 @@ MetricScale MetricScaleAt(double lat_deg);
 
 // Distance in metres from `p` to the nearest edge of `shape` (0 if covered).
 double DistanceMetres(const Shape& shape, Pt p, MetricScale scale);
-// Distance in metres from `p` to the nearest edge of `shape`, whether or not
-// the shape covers `p` (DistanceMetres without the covering test).
-double DistanceToEdgesMetres(const Shape& shape, Pt p, MetricScale scale);
 
 // What CleanShape repaired, for import reports.
 struct Repairs {

@@ -114,8 +114,7 @@ std::vector<size_t> LayerIndex::AllCovering(Pt p) const {
   return hits;
 }
 
-std::optional<LayerIndex::Nearest> LayerIndex::NearestTo(
-    Pt p, bool covered_by_none) const {
+std::optional<LayerIndex::Nearest> LayerIndex::NearestTo(Pt p) const {
   if (features_.empty()) return std::nullopt;
   LonLat ll = ToLonLat(p);
   MetricScale scale = MetricScaleAt(ll.lat);
@@ -137,9 +136,7 @@ std::optional<LayerIndex::Nearest> LayerIndex::NearestTo(
         break;
       }
       size_t i = it->second;
-      double d = covered_by_none
-                     ? DistanceToEdgesMetres(features_[i].shape, p, scale)
-                     : DistanceMetres(features_[i].shape, p, scale);
+      double d = DistanceMetres(features_[i].shape, p, scale);
       if (!best || d < best->distance_m ||
           (d == best->distance_m && i < best->index)) {
         best = Nearest{i, d};

@@ -47,9 +47,7 @@ class LayerIndex {
   };
   // The feature nearest to `p` in metres (ties: lower code); nullopt if the
   // layer is empty.
-  // `covered_by_none`: the caller knows no feature covers `p` (FirstCovering
-  // said so), which skips a point-in-polygon test per candidate.
-  std::optional<Nearest> NearestTo(Pt p, bool covered_by_none = false) const;
+  std::optional<Nearest> NearestTo(Pt p) const;
 
   // Bytes held by the index structures (not the features themselves).
   size_t IndexBytes() const;
