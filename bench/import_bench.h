@@ -80,10 +80,7 @@ struct ImportBenchOptions {
   int runs = 3;
 };
 
-struct ImportReport {
-  std::vector<Record> records;
-  std::string table;
-};
+using ImportReport = Report;
 
 // Fails when the setup fails, ogr2ogr fails, or wangge refuses the layer.
 Result<ImportReport> RunImportBench(const ImportBenchOptions& options,

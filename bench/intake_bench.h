@@ -37,10 +37,8 @@ struct IntakeOptions {
   int runs = 3;
 };
 
-struct IntakeReport {
-  std::vector<Record> records;
+struct IntakeReport : Report {
   int64_t lost = 0;  // acknowledged reports missing from the database
-  std::string table;
 };
 
 Result<IntakeReport> RunIntakeBench(const IntakeOptions& options,

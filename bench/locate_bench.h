@@ -34,10 +34,8 @@ struct LocateOptions {
   int runs = 3;         // timed runs per method; the median is reported
 };
 
-struct LocateReport {
-  std::vector<Record> records;
+struct LocateReport : Report {
   int64_t mismatches = 0;  // answers that differ off edges: bugs
-  std::string table;       // the human-readable table
 };
 
 // Runs the benchmark, writing progress to `progress`. Fails when a method

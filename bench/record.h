@@ -32,6 +32,12 @@ struct Record {
   std::string note;
 };
 
+// What each benchmark returns: one record per figure set, and its table.
+struct Report {
+  std::vector<Record> records;
+  std::string table;  // the human-readable table
+};
+
 // REQUIRES: `values` is not empty.
 Figure Summarise(std::string name, std::vector<double> values,
                  std::string unit);

@@ -34,10 +34,7 @@ struct StartupOptions {
   int runs = 3;
 };
 
-struct StartupReport {
-  std::vector<Record> records;
-  std::string table;
-};
+using StartupReport = Report;
 
 Result<StartupReport> RunStartupBench(const StartupOptions& options,
                                       std::ostream& progress);

@@ -48,6 +48,20 @@ std::string SelfPath() {
   return n > 0 ? std::string(buf, size_t(n)) : "wangge";
 }
 
+// Prints a benchmark's table and keeps its records; false (and the reason
+// on stderr) if it failed.
+template <typename R>
+bool Take(const char* name, const Result<R>& report,
+          std::vector<bench::Record>& records) {
+  if (!report) {
+    std::cerr << "wangge bench: " << report.error().message << "\n";
+    return false;
+  }
+  std::cout << "## " << name << "\n\n" << report->table << "\n" << std::flush;
+  records.insert(records.end(), report->records.begin(), report->records.end());
+  return true;
+}
+
 }  // namespace
 
 int RunBench(int argc, char** argv) {
@@ -85,13 +99,7 @@ int RunBench(int argc, char** argv) {
     bench::LocateOptions options{.quick = args.Has("quick"),
                                  .postgis = !args.Has("no-postgis")};
     auto report = bench::RunLocateBench(options, std::cerr);
-    if (!report) {
-      std::cerr << "wangge bench: " << report.error().message << "\n";
-      return 1;
-    }
-    std::cout << "## locate\n\n" << report->table << "\n" << std::flush;
-    records.insert(records.end(), report->records.begin(),
-                   report->records.end());
+    if (!Take("locate", report, records)) return 1;
     if (report->mismatches > 0) {
       std::cerr << "wangge bench: " << report->mismatches
                 << " answers differ from wangge's off the cells' edges; that "
@@ -103,13 +111,7 @@ int RunBench(int argc, char** argv) {
     bench::IntakeOptions options{
         .wangge = SelfPath(), .data = data, .quick = args.Has("quick")};
     auto report = bench::RunIntakeBench(options, std::cerr);
-    if (!report) {
-      std::cerr << "wangge bench: " << report.error().message << "\n";
-      return 1;
-    }
-    std::cout << "## intake\n\n" << report->table << "\n" << std::flush;
-    records.insert(records.end(), report->records.begin(),
-                   report->records.end());
+    if (!Take("intake", report, records)) return 1;
     if (report->lost > 0) {
       std::cerr << "wangge bench: " << report->lost
                 << " reports acknowledged but not stored, or errors; that is "
@@ -121,13 +123,7 @@ int RunBench(int argc, char** argv) {
     bench::ImportBenchOptions options{
         .data = data, .quick = args.Has("quick"), .cols = cols, .rows = rows};
     auto report = bench::RunImportBench(options, std::cerr);
-    if (!report) {
-      std::cerr << "wangge bench: " << report.error().message << "\n";
-      return 1;
-    }
-    std::cout << "## import\n\n" << report->table << "\n" << std::flush;
-    records.insert(records.end(), report->records.begin(),
-                   report->records.end());
+    if (!Take("import", report, records)) return 1;
   }
   if (which == "all" || which == "startup") {
     bench::StartupOptions options{.wangge = SelfPath(),
@@ -136,13 +132,7 @@ int RunBench(int argc, char** argv) {
                                   .cols = cols,
                                   .rows = rows};
     auto report = bench::RunStartupBench(options, std::cerr);
-    if (!report) {
-      std::cerr << "wangge bench: " << report.error().message << "\n";
-      return 1;
-    }
-    std::cout << "## startup\n\n" << report->table << "\n" << std::flush;
-    records.insert(records.end(), report->records.begin(),
-                   report->records.end());
+    if (!Take("startup", report, records)) return 1;
   }
   if (auto path = args.Flag("json")) {
     std::ofstream out(*path, std::ios::binary);
