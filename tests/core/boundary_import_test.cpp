@@ -11,23 +11,18 @@
 #include "core/accounts.h"
 #include "core/intake.h"
 #include "core/town.h"
+#include "tests/cli.h"
 #include "tests/temp_dir.h"
 
 using namespace wangge;
 using namespace wangge::core;
 using nlohmann::json;
+using wangge::testing::Slurp;
 using wangge::testing::TempDir;
 
 namespace {
 
 const std::string kTown = std::string(WANGGE_DATA_DIR) + "/taiyao";
-
-std::string Slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 }  // namespace
 

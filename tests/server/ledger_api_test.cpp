@@ -11,26 +11,19 @@
 #include "core/store.h"
 #include "core/town.h"
 #include "server/api.h"
+#include "tests/cli.h"
 #include "tests/server/api_fixture.h"
 
 using namespace wangge;
 using namespace wangge::server;
 using nlohmann::json;
+using wangge::testing::kPassword;
+using wangge::testing::Q;
+using wangge::testing::Run;
+using wangge::testing::Sh;
 using wangge::testing::TempDir;
 
 namespace {
-
-constexpr const char* kPassword = "test-password";
-
-int Shell(const std::string& cmd, std::string* out) {
-  FILE* p = popen(cmd.c_str(), "r");
-  std::string text;
-  char buf[4096];
-  while (size_t got = fread(buf, 1, sizeof buf, p)) text.append(buf, got);
-  int raw = pclose(p);
-  *out = text;
-  return WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
-}
 
 size_t Count(const std::string& text, const std::string& what) {
   size_t n = 0;
@@ -161,10 +154,12 @@ TEST_CASE("Ledger export: XLSX has the Chinese headers and one row a case") {
   REQUIRE_MESSAGE(r.status == 200, r.body);
   CHECK(r.body.starts_with("PK"));
   std::string file = f.dir.Write("cases.xlsx", r.body);
-  std::string sheet, strings;
-  REQUIRE(Shell("unzip -p '" + file + "' xl/worksheets/sheet1.xml", &sheet) ==
-          0);
-  REQUIRE(Shell("unzip -p '" + file + "' xl/sharedStrings.xml", &strings) == 0);
+  Run sheet_xml = Sh("unzip -p " + Q(file) + " xl/worksheets/sheet1.xml");
+  Run strings_xml = Sh("unzip -p " + Q(file) + " xl/sharedStrings.xml");
+  REQUIRE_MESSAGE(sheet_xml.status == 0, sheet_xml.err);
+  REQUIRE_MESSAGE(strings_xml.status == 0, strings_xml.err);
+  const std::string& sheet = sheet_xml.out;
+  const std::string& strings = strings_xml.out;
   CHECK(Count(sheet, "<row ") == kTexts.size() + 1);
   for (const char* header : {"编号", "状态", "类别", "描述", "地址", "村/社区",
                              "网格", "支部", "责任科室", "上报时间", "受理时限",
@@ -188,8 +183,9 @@ TEST_CASE("Ledger export: GeoJSON points that GDAL reads") {
   CHECK(j["type"] == "FeatureCollection");
   CHECK(j["features"].size() == kTexts.size());
   std::string file = f.dir.Write("cases.geojson", r.body);
-  std::string out;
-  REQUIRE(Shell("ogrinfo -ro -al -so '" + file + "' 2>&1", &out) == 0);
+  Run info = Sh("ogrinfo -ro -al -so " + Q(file) + " 2>&1");
+  REQUIRE(info.status == 0);
+  const std::string& out = info.out;
   CAPTURE(out);
   CHECK(out.find("Feature Count: " + std::to_string(kTexts.size())) !=
         std::string::npos);

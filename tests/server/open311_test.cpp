@@ -18,11 +18,11 @@
 using namespace wangge;
 using namespace wangge::server;
 using nlohmann::json;
+using wangge::testing::kPassword;
 using wangge::testing::TempDir;
 
 namespace {
 
-constexpr const char* kPassword = "test-password";
 // A point inside the sample town (the same one tests/tools uses).
 constexpr const char* kLon = "110.2444";
 constexpr const char* kLat = "34.518";
