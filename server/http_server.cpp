@@ -1,5 +1,8 @@
 #include "server/http_server.h"
 
+// cpp-httplib listens with a backlog of 5: 64 clients connecting at once
+// lose SYNs and wait 1-3 s for the retransmit (p99 of seconds).
+#define CPPHTTPLIB_LISTEN_BACKLOG 1024
 #include <httplib.h>
 
 #include <atomic>
