@@ -166,7 +166,41 @@ CREATE INDEX cases_category_received_at ON cases(category, received_at, lon,
   lat);
 DROP INDEX cases_category_received;
 )sql",
+    // 7: the duplicate search reads only the cases near the report: an index
+    // on (category, the 1/500-degree square holding the point, received_at).
+    // The square's expression must match kNearKey character for character.
+    R"sql(
+CREATE INDEX cases_near ON cases(category, (CAST(lat * 500 AS INTEGER) *
+  1000000 + CAST(lon * 500 AS INTEGER)), received_at);
+DROP INDEX cases_category_received_at;
+)sql",
 };
+
+// The index key of migration 7: the 1/500-degree square (about 220 m
+// north-south) holding a point, as SQLite computes it (CAST truncates toward
+// zero, like the C++ conversion in NearKeys).
+constexpr const char* kNearKey =
+    "(CAST(lat * 500 AS INTEGER) * 1000000 + CAST(lon * 500 AS INTEGER))";
+constexpr int kMaxNearKeys = 64;  // a radius up to about 600 m
+
+// Every key of the squares a box touches, or none when there are over
+// kMaxNearKeys of them (a large box scans the category instead).
+std::vector<int64_t> NearKeys(const std::array<double, 4>& box) {
+  auto square = [](double v) { return int64_t(v * 500); };
+  if (!(box[0] >= -180 && box[2] <= 180 && box[1] >= -90 && box[3] <= 90)) {
+    return {};
+  }
+  int64_t x0 = square(box[0]), x1 = square(box[2]);
+  int64_t y0 = square(box[1]), y1 = square(box[3]);
+  if (x1 < x0 || y1 < y0 || (x1 - x0 + 1) * (y1 - y0 + 1) > kMaxNearKeys) {
+    return {};
+  }
+  std::vector<int64_t> keys;
+  for (int64_t y = y0; y <= y1; ++y) {
+    for (int64_t x = x0; x <= x1; ++x) keys.push_back(y * 1000000 + x);
+  }
+  return keys;
+}
 
 std::string NowUtc() {
   auto now = std::chrono::floor<std::chrono::seconds>(
@@ -355,6 +389,16 @@ class SqliteStore : public Store {
       std::string why = message ? message : sqlite3_errmsg(db_);
       sqlite3_free(message);
       return Fail(ErrorCode::kUnavailable, path_ + ": " + why);
+    }
+    return {};
+  }
+
+  // Like Exec() for one statement without rows (BEGIN, SAVEPOINT, COMMIT),
+  // but parsed once per connection: the case writer runs them per report.
+  Result<void> Run(const char* sql) {
+    Statement q(stmts_, sql);
+    if (!q.ok() || q.Step() != SQLITE_DONE) {
+      return Fail(ErrorCode::kUnavailable, path_ + ": " + sqlite3_errmsg(db_));
     }
     return {};
   }
@@ -831,21 +875,21 @@ class SqliteStore : public Store {
   std::vector<Result<Inserted>> InsertCases(
       const std::vector<NewCase>& cases) override {
     std::vector<Result<Inserted>> out;
-    if (auto ok = Exec("BEGIN IMMEDIATE"); !ok) {
+    if (auto ok = Run("BEGIN IMMEDIATE"); !ok) {
       out.assign(cases.size(), std::unexpected(ok.error()));
       return out;
     }
     // Each case in a savepoint: a refused one leaves the others in.
     for (const NewCase& n : cases) {
-      if (auto ok = Exec("SAVEPOINT one"); !ok) {
+      if (auto ok = Run("SAVEPOINT one"); !ok) {
         out.push_back(std::unexpected(ok.error()));
         continue;
       }
       out.push_back(InsertOne(n.record, n.first));
-      if (!out.back()) (void)Exec("ROLLBACK TO one");
-      (void)Exec("RELEASE one");
+      if (!out.back()) (void)Run("ROLLBACK TO one");
+      (void)Run("RELEASE one");
     }
-    if (auto ok = Exec("COMMIT"); !ok) {
+    if (auto ok = Run("COMMIT"); !ok) {
       (void)Exec("ROLLBACK");
       out.assign(cases.size(), std::unexpected(ok.error()));
     }
@@ -941,6 +985,16 @@ class SqliteStore : public Store {
         "(instr(description, ?11) > 0 OR instr(address, ?11) > 0)");
     add(f.bbox.has_value(),
         "?12 = 1 AND lon >= ?13 AND lat >= ?14 AND lon <= ?15 AND lat <= ?16");
+    // With a category, a small box also names its squares (migration 7), so
+    // that SQLite seeks to them instead of scanning the category.
+    std::vector<int64_t> near = f.bbox && !f.category.empty()
+                                    ? NearKeys(*f.bbox)
+                                    : std::vector<int64_t>{};
+    std::string near_in = std::string(kNearKey) + " IN (?30";
+    for (int k = 1; k < kMaxNearKeys; ++k)
+      near_in += ", ?" + std::to_string(30 + k);
+    near_in += ")";
+    add(!near.empty(), near_in.c_str());
     add(!f.received_from.empty(), "received_at >= ?17");
     add(!f.received_to.empty(), "received_at < ?18");
     add(!f.overdue_at.empty(),
@@ -967,6 +1021,9 @@ class SqliteStore : public Store {
     q.Bind(17, f.received_from).Bind(18, f.received_to).Bind(19, f.overdue_at);
     q.Bind(20, int64_t(20));  // makes every index 1..21 a valid parameter
     q.Bind(21, f.reach ? f.reach->office : std::string());
+    for (int k = 0; k < kMaxNearKeys && !near.empty(); ++k) {
+      q.Bind(30 + k, near[std::min<size_t>(k, near.size() - 1)]);
+    }
     std::vector<CaseRecord> out;
     while (q.Step() == SQLITE_ROW) {
       if (!f.brief) {

@@ -5,6 +5,7 @@
 
 #include <doctest/doctest.h>
 
+#include <cmath>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -396,6 +397,44 @@ TEST_CASE("Workflow: the ticker marks overdue cases and escalates them once") {
                                    *db.store->GetCase(c.id), &field),
                 field);
   CHECK_FALSE(VerifyChain(*all).has_value());
+}
+
+TEST_CASE(
+    "Workflow: the duplicate search finds cases across the index squares") {
+  // The index behind the search (migration 7) files cases by 1/500-degree
+  // squares; a neighbour just across a square's edge or corner, or several
+  // squares away but within the radius (250 m for 01001), must be found.
+  Db db;
+  Time t = At("2026-11-26T10:00");
+  auto [at, cell] = PointInCell(0);
+  double corner_lon = std::round(at.lon * 500) / 500;
+  double corner_lat = std::round(at.lat * 500) / 500;
+  struct Pair {
+    double dlon1, dlat1, dlon2, dlat2;
+  };
+  int n = 0;
+  for (Pair p : {Pair{-0.0001, -0.0001, 0.0001, 0.0001},   // across a corner
+                 Pair{-0.00005, 0.0003, 0.00005, 0.0003},  // across a meridian
+                 Pair{0.0003, -0.00005, 0.0003, 0.00005},  // across a parallel
+                 Pair{-0.0012, 0, 0.0012, 0}}) {  // ~220 m, two squares
+    ReportInput in{.category = "01001",
+                   .description = "冒烟",
+                   .lon = corner_lon + p.dlon1,
+                   .lat = corner_lat + p.dlat1};
+    Time when = t + std::chrono::hours(8 * 24 * n++);  // apart in time
+    auto first = SubmitReport(*db.store, SampleTown(), db.reporter, in,
+                              "k" + std::to_string(n) + "a", when);
+    REQUIRE(first);
+    in.lon = corner_lon + p.dlon2;
+    in.lat = corner_lat + p.dlat2;
+    auto second = SubmitReport(*db.store, SampleTown(), db.reporter, in,
+                               "k" + std::to_string(n) + "b",
+                               when + std::chrono::minutes(5));
+    REQUIRE(second);
+    REQUIRE_MESSAGE(second->possible_duplicates.size() == 1,
+                    ("pair " + std::to_string(n)));
+    CHECK(second->possible_duplicates[0].id == first->record.id);
+  }
 }
 
 TEST_CASE(
