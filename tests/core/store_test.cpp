@@ -1,0 +1,150 @@
+// The SQLite store's geometry blobs: the compact encoding round-trips
+// exactly, older databases ('S' blobs) still load, damaged blobs are refused
+// with the feature named.
+#include "core/store.h"
+
+#include <doctest/doctest.h>
+#include <sqlite3.h>
+
+#include <cmath>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "tests/temp_dir.h"
+
+using namespace wangge;
+using spatial::Feature;
+using spatial::Polygon;
+using spatial::Pt;
+using spatial::Ring;
+using spatial::Shape;
+
+namespace {
+
+// A cell of 90 jagged vertices around (110.25, 34.5) in nanodegrees, and a
+// multipolygon with a hole and coordinates of either sign far apart.
+std::vector<Feature> Cells() {
+  Ring jagged;
+  for (int i = 0; i < 90; ++i) {
+    int64_t r = 1'000'000 + (i * 7919 % 300'000);
+    double a = i * 6.283185307179586 / 90;
+    jagged.push_back({110'250'000'000 + int64_t(r * std::cos(a)),
+                      34'500'000'000 + int64_t(r * std::sin(a))});
+  }
+  Shape odd;
+  odd.parts.push_back(Polygon{{Ring{{-179'999'999'999, -89'000'000'000},
+                                    {179'999'999'999, -89'000'000'000},
+                                    {0, 89'999'999'999}},
+                               Ring{{-1, -1}, {1, -1}, {0, 1}}}});
+  odd.parts.push_back(Polygon{{Ring{{5, 5}, {6, 5}, {6, 6}}}});
+  return {Feature{.code = "A", .shape = Shape{{Polygon{{jagged}}}}},
+          Feature{.code = "B", .shape = odd}};
+}
+
+void Exec(const std::string& path, const std::string& sql,
+          const std::string& blob = "") {
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
+  sqlite3_stmt* q = nullptr;
+  REQUIRE(sqlite3_prepare_v2(db, sql.c_str(), -1, &q, nullptr) == SQLITE_OK);
+  if (!blob.empty()) {
+    sqlite3_bind_blob(q, 1, blob.data(), int(blob.size()), SQLITE_TRANSIENT);
+  }
+  CHECK(sqlite3_step(q) == SQLITE_DONE);
+  sqlite3_finalize(q);
+  sqlite3_close(db);
+}
+
+int64_t BlobBytes(const std::string& path, const std::string& code) {
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
+  sqlite3_stmt* q = nullptr;
+  std::string sql =
+      "SELECT length(geometry) FROM features WHERE code = '" + code + "'";
+  REQUIRE(sqlite3_prepare_v2(db, sql.c_str(), -1, &q, nullptr) == SQLITE_OK);
+  REQUIRE(sqlite3_step(q) == SQLITE_ROW);
+  int64_t n = sqlite3_column_int64(q, 0);
+  sqlite3_finalize(q);
+  sqlite3_close(db);
+  return n;
+}
+
+// The format written before the compact one.
+std::string OldBlob(const Shape& s) {
+  std::string out = "S";
+  auto put = [&](auto v) {
+    out.append(reinterpret_cast<const char*>(&v), sizeof v);
+  };
+  put(uint32_t(s.parts.size()));
+  for (const auto& part : s.parts) {
+    put(uint32_t(part.rings.size()));
+    for (const auto& ring : part.rings) {
+      put(uint32_t(ring.size()));
+      for (Pt p : ring) {
+        put(int64_t(p.x));
+        put(int64_t(p.y));
+      }
+    }
+  }
+  return out;
+}
+
+std::vector<Ring> Rings(const Shape& s) {
+  std::vector<Ring> out;
+  for (const Polygon& p : s.parts) {
+    out.insert(out.end(), p.rings.begin(), p.rings.end());
+    out.push_back({});  // marks the end of a part
+  }
+  return out;
+}
+
+std::string Stored(const std::string& path) {
+  auto store = core::Store::Open(path);
+  REQUIRE(store);
+  auto town = (*store)->LoadLayers(std::nullopt);
+  return town ? "" : town.error().message;
+}
+
+}  // namespace
+
+TEST_CASE("Store: geometry blobs round-trip, old ones load, damaged refused") {
+  wangge::testing::TempDir dir;
+  std::string path = dir / "town.db";
+  auto cells = Cells();
+  {
+    auto store = core::Store::Create(path);
+    REQUIRE(store);
+    core::VersionInput in{.source = "test", .actor = "gis"};
+    in.layers.push_back({.layer = "cells", .polygons = cells});
+    REQUIRE((*store)->AddVersion(in));
+  }
+  auto load = [&] {
+    auto store = core::Store::Open(path);
+    REQUIRE(store);
+    auto town = (*store)->LoadLayers(std::nullopt);
+    REQUIRE(town);
+    return town->layers.cells;
+  };
+  auto loaded = load();
+  REQUIRE(loaded.size() == 2);
+  CHECK(Rings(loaded[0].shape) == Rings(cells[0].shape));
+  CHECK(Rings(loaded[1].shape) == Rings(cells[1].shape));
+  // Neighbouring vertices tens of metres apart: under 8 bytes a vertex
+  // (16 in the old format).
+  CHECK(BlobBytes(path, "A") < 90 * 8);
+
+  Exec(path, "UPDATE features SET geometry = ? WHERE code = 'B'",
+       OldBlob(cells[1].shape));
+  loaded = load();
+  CHECK(Rings(loaded[1].shape) == Rings(cells[1].shape));
+
+  // Cut short, or a count larger than the blob: refused, feature named.
+  Exec(path,
+       "UPDATE features SET geometry = substr(geometry, 1, 40) WHERE "
+       "code = 'A'");
+  CHECK(Stored(path).find("cells A: geometry unreadable") != std::string::npos);
+  Exec(path, "UPDATE features SET geometry = ? WHERE code = 'A'",
+       std::string("Z\xff\xff\xff\xff\x0f", 6));
+  CHECK(Stored(path).find("cells A: geometry unreadable") != std::string::npos);
+}
