@@ -280,7 +280,7 @@ ordered_json CaseObject(const CaseRecord& c,
   assignment["accept_by"] = c.accept_by;
   assignment["handle_by"] = c.handle_by;
   assignment["level"] = c.level;
-  j["assignment"] = assignment;
+  j["assignment"] = std::move(assignment);
   j["version"] = c.version;
   j["assignee"] =
       c.assignee ? ordered_json{{"id", c.assignee}} : ordered_json();
