@@ -15,7 +15,7 @@ using nlohmann::ordered_json;
 
 constexpr size_t kMaxDescription = 4000;  // bytes of UTF-8
 
-ordered_json AssignmentJson(const Assignment& a) {
+ordered_json AssignmentObject(const Assignment& a) {
   auto person = [](const std::optional<PersonRef>& p) {
     return p ? ordered_json{{"id", p->id},
                             {"name", p->name},
@@ -185,7 +185,7 @@ Result<IntakeResult> SubmitReport(Store& store, const Town& town,
   c.accept_by = FormatLocal(assignment->accept_by);
   c.handle_by = FormatLocal(assignment->handle_by);
   c.level = LevelName(assignment->level);
-  ordered_json a = AssignmentJson(*assignment);
+  ordered_json a = AssignmentObject(*assignment);
   if (!placed->inside) {
     a["nearest_cell"] = placed->nearest_cell;
     a["distance_m"] = std::round(placed->distance_m * 10) / 10;
@@ -238,6 +238,10 @@ std::string IntakeJson(const IntakeResult& in) {
                                         {"status", d.status}});
   }
   return j.dump();
+}
+
+std::string AssignmentJson(const Assignment& assignment) {
+  return AssignmentObject(assignment).dump();
 }
 
 std::string CaseJson(const CaseRecord& c,

@@ -16,6 +16,7 @@
 #include "base/result.h"
 #include "core/calendar.h"
 #include "core/case_writer.h"
+#include "core/router.h"
 #include "core/store.h"
 #include "core/town.h"
 #include "core/workflow.h"
@@ -56,5 +57,9 @@ std::string CaseJson(const CaseRecord& record,
                      const std::vector<CaseEvent>* events = nullptr);
 // The intake answer: CaseJson and `possible_duplicates`.
 std::string IntakeJson(const IntakeResult& result);
+// A routing as a JSON object: category name, kind, lead, branch, committee
+// member, grid leader, offices (lead / co), zone members, reasons and
+// warnings; kept with each case and printed by `wangge route`.
+std::string AssignmentJson(const Assignment& assignment);
 
 }  // namespace wangge::core

@@ -1013,6 +1013,30 @@ class SqliteStore : public Store {
   }
 
   Result<std::vector<CaseRecord>> ListCases(const CaseFilter& f) override {
+    std::vector<CaseRecord> out;
+    auto ok = SelectCases(f, kCaseColumns,
+                          [&](Statement& q) { out.push_back(ReadCase(q)); });
+    if (!ok) return std::unexpected(ok.error());
+    return out;
+  }
+
+  Result<std::vector<CaseBrief>> ListBriefs(const CaseFilter& f) override {
+    std::vector<CaseBrief> out;
+    auto ok = SelectCases(f, "id, number, status, lon, lat", [&](Statement& q) {
+      out.push_back({.id = q.Int(0),
+                     .number = q.Text(1),
+                     .status = q.Text(2),
+                     .lon = sqlite3_column_double(q.get(), 3),
+                     .lat = sqlite3_column_double(q.get(), 4)});
+    });
+    if (!ok) return std::unexpected(ok.error());
+    return out;
+  }
+
+  // The cases `f` selects, newest first, as `columns`; `row` reads each.
+  template <class Row>
+  Result<void> SelectCases(const CaseFilter& f, const char* columns,
+                           Row&& row) {
     // Only the conditions in use, so that SQLite can pick an index (an
     // "(?1 = '' OR status = ?1)" form defeats them); fixed fragments, values
     // always bound, never spliced.
@@ -1052,12 +1076,11 @@ class SqliteStore : public Store {
     add(!f.received_to.empty(), "received_at < ?18");
     add(!f.overdue_at.empty(),
         "handle_by < ?19 AND status NOT IN ('closed', 'rejected')");
-    std::string sql =
-        std::string("SELECT ") +
-        (f.brief ? "id, number, status, lon, lat" : kCaseColumns) +
-        " FROM cases WHERE " + where +
-        " AND ?20 = 20 ORDER BY id DESC LIMIT ?9 OFFSET ?10";
+    std::string sql = std::string("SELECT ") + columns + " FROM cases WHERE " +
+                      where +
+                      " AND ?20 = 20 ORDER BY id DESC LIMIT ?9 OFFSET ?10";
     Statement q(stmts_, sql.c_str());
+    if (!q.ok()) return std::unexpected(DbError("listing cases"));
     std::string cells;
     if (f.reach && !f.reach->cells.empty()) {
       cells = ",";
@@ -1077,20 +1100,10 @@ class SqliteStore : public Store {
     for (int k = 0; k < kMaxNearKeys && !near.empty(); ++k) {
       q.Bind(30 + k, near[std::min<size_t>(k, near.size() - 1)]);
     }
-    std::vector<CaseRecord> out;
-    while (q.Step() == SQLITE_ROW) {
-      if (!f.brief) {
-        out.push_back(ReadCase(q));
-        continue;
-      }
-      CaseRecord& c = out.emplace_back();
-      c.id = q.Int(0);
-      c.number = q.Text(1);
-      c.status = q.Text(2);
-      c.lon = sqlite3_column_double(q.get(), 3);
-      c.lat = sqlite3_column_double(q.get(), 4);
-    }
-    return out;
+    int rc;
+    while ((rc = q.Step()) == SQLITE_ROW) row(q);
+    if (rc != SQLITE_DONE) return std::unexpected(DbError("listing cases"));
+    return {};
   }
 
   Result<std::vector<CaseEvent>> Events(int64_t case_id) override {

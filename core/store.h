@@ -150,9 +150,15 @@ struct CaseFilter {
   std::optional<Reach> reach;
   int64_t limit = 50;
   int64_t offset = 0;
-  // Only id, number, status, lon and lat are read; the rest stay empty
-  // (the duplicate search at intake needs no more).
-  bool brief = false;
+};
+
+// What the duplicate search at intake reads of a case.
+struct CaseBrief {
+  int64_t id = 0;
+  std::string number;
+  std::string status;
+  double lon = 0;
+  double lat = 0;
 };
 
 // A photo attached to a case. The bytes live outside the database, by
@@ -229,6 +235,8 @@ class Store {
       const std::vector<NewCase>& cases) = 0;
   virtual Result<CaseRecord> GetCase(int64_t id) = 0;
   virtual Result<std::vector<CaseRecord>> ListCases(const CaseFilter& f) = 0;
+  // As ListCases, only the brief of each case.
+  virtual Result<std::vector<CaseBrief>> ListBriefs(const CaseFilter& f) = 0;
   virtual Result<std::vector<CaseEvent>> Events(int64_t case_id) = 0;
   virtual Result<std::map<std::string, int64_t>> CountCasesByStatus() = 0;
 

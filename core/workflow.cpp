@@ -885,11 +885,10 @@ Result<std::vector<PossibleDuplicate>> FindDuplicates(Store& store,
                                  record.lon + dlon, record.lat + dlat};
   f.received_from = FormatLocal(now - kDuplicateWindow);
   f.limit = 20;  // the most recent; enough to point a dispatcher at them
-  f.brief = true;
-  auto cases = store.ListCases(f);
+  auto cases = store.ListBriefs(f);
   if (!cases) return std::unexpected(cases.error());
   std::vector<PossibleDuplicate> out;
-  for (const CaseRecord& c : *cases) {
+  for (const CaseBrief& c : *cases) {
     if (c.id == record.id || !IsOpenState(c.status)) continue;
     double p1 = record.lat * kPi / 180, p2 = c.lat * kPi / 180;
     double dp = p2 - p1, dl = (c.lon - record.lon) * kPi / 180;

@@ -2,6 +2,7 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "core/intake.h"
 #include "core/router.h"
 #include "core/town.h"
 #include "tools/args.h"
@@ -18,11 +19,6 @@ constexpr const char* kUsage =
     "  calendar and the reasons for each choice.\n"
     "  TIME: 2026-10-08T09:30 (China Standard Time) or with an offset;\n"
     "  default now.\n";
-
-nlohmann::ordered_json Person(const std::optional<core::PersonRef>& p) {
-  if (!p) return nullptr;
-  return {{"id", p->id}, {"name", p->name}, {"phone", p->phone}};
-}
 
 }  // namespace
 
@@ -76,37 +72,19 @@ int RunRoute(int argc, char** argv) {
     std::cerr << "wangge route: " << a.error().message << "\n";
     return a.error().field == "category" ? 2 : 1;
   }
-  nlohmann::ordered_json j;
+  auto j = nlohmann::ordered_json::parse(core::AssignmentJson(*a));
   j["category"] = a->category;
-  j["category_name"] = a->category_name;
-  j["kind"] = a->kind == core::CategoryKind::kEvent ? "event" : "component";
   j["outside"] = a->outside;
   auto text_or_null = [](const std::string& s) {
     return s.empty() ? nlohmann::ordered_json() : nlohmann::ordered_json(s);
   };
   j["cell"] = text_or_null(a->cell);
   j["village"] = text_or_null(a->village);
-  j["branch"] = a->branch.empty()
-                    ? nlohmann::ordered_json()
-                    : nlohmann::ordered_json{{"code", a->branch},
-                                             {"name", a->branch_name}};
-  j["committee_member"] = Person(a->committee_member);
-  j["grid_leader"] = Person(a->grid_leader);
-  j["lead"] = a->lead;
-  j["offices"] = nlohmann::ordered_json::array();
-  for (const auto& o : a->offices) {
-    j["offices"].push_back(
-        {{"code", o.code}, {"name", o.name}, {"role", o.lead ? "lead" : "co"}});
-  }
-  j["zone_members"] = nlohmann::ordered_json::array();
-  for (const auto& p : a->zone_members) j["zone_members"].push_back(Person(p));
   j["reported_at"] = core::FormatLocal(a->reported_at);
   j["accept_by"] = core::FormatLocal(a->accept_by);
   j["handle_by"] = core::FormatLocal(a->handle_by);
   j["level"] = core::LevelName(a->level);
   j["boundary_version"] = a->boundary_version;
-  j["reasons"] = a->reasons;
-  j["warnings"] = a->warnings;
   std::cout << j.dump(2) << "\n";
   for (const auto& w : a->warnings) std::cerr << "warning: " << w << "\n";
   return 0;
