@@ -1,13 +1,19 @@
 #include "spatial/cell_grid.h"
 
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
+#include <cassert>
 #include <cstdlib>
+#include <cstring>
 #include <limits>
+#include <mutex>
 #include <new>
 #include <string>
 #include <thread>
+#include <utility>
 
 namespace wangge::spatial {
 namespace {
@@ -96,22 +102,101 @@ namespace cell_grid_detail {
 
 constexpr size_t kHugePage = size_t(2) << 20;
 constexpr size_t kLarge = size_t(4) << 20;
+// A growing array commits at most this much more at a time.
+constexpr size_t kCommitStep = size_t(256) << 20;
 
-void* AllocateLarge(size_t bytes) {
-  if (bytes < kLarge) return ::operator new(bytes);
-  size_t rounded = (bytes + kHugePage - 1) / kHugePage * kHugePage;
-  void* p = std::aligned_alloc(kHugePage, rounded);
-  if (!p) throw std::bad_alloc();
-  madvise(p, rounded, MADV_HUGEPAGE);  // advice only: failure is harmless
-  return p;
+size_t PageSize() {
+  static const size_t page = size_t(sysconf(_SC_PAGESIZE));
+  return page;
 }
 
-void FreeLarge(void* p, size_t bytes) {
-  if (bytes < kLarge) {
-    ::operator delete(p);
-  } else {
-    std::free(p);
+size_t RoundUp(size_t n, size_t to) { return (n + to - 1) / to * to; }
+
+WordArray::WordArray(size_t max_words) {
+  reserved_ =
+      RoundUp(std::max<size_t>(max_words, 1) * sizeof(uint32_t), PageSize());
+  bool huge = reserved_ >= kLarge;
+  size_t slack = huge ? kHugePage : 0;  // to align the start to a huge page
+  // PROT_NONE reserves address space without committing memory.
+  void* p = mmap(nullptr, reserved_ + slack, PROT_NONE,
+                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (p == MAP_FAILED) {
+    reserved_ = 0;
+    throw std::bad_alloc();
   }
+  char* start = static_cast<char*>(p);
+  if (huge) {
+    auto address = reinterpret_cast<uintptr_t>(start);
+    char* aligned = start + (RoundUp(address, kHugePage) - address);
+    if (aligned > start) munmap(start, size_t(aligned - start));
+    char* end = start + reserved_ + slack;
+    if (end > aligned + reserved_) {
+      munmap(aligned + reserved_, size_t(end - (aligned + reserved_)));
+    }
+    start = aligned;
+    // Advice only: failure is harmless.
+    madvise(start, reserved_, MADV_HUGEPAGE);
+  }
+  words_ = reinterpret_cast<uint32_t*>(start);
+}
+
+WordArray::WordArray(WordArray&& other) noexcept
+    : words_(std::exchange(other.words_, nullptr)),
+      size_(std::exchange(other.size_, 0)),
+      committed_(std::exchange(other.committed_, 0)),
+      reserved_(std::exchange(other.reserved_, 0)) {}
+
+WordArray& WordArray::operator=(WordArray&& other) noexcept {
+  if (this != &other) {
+    if (words_) munmap(words_, reserved_);
+    words_ = std::exchange(other.words_, nullptr);
+    size_ = std::exchange(other.size_, 0);
+    committed_ = std::exchange(other.committed_, 0);
+    reserved_ = std::exchange(other.reserved_, 0);
+  }
+  return *this;
+}
+
+WordArray::~WordArray() {
+  if (words_) munmap(words_, reserved_);
+}
+
+void WordArray::Resize(size_t n) {
+  size_t bytes = n * sizeof(uint32_t);
+  assert(bytes <= reserved_);
+  if (bytes > committed_) {
+    // Geometric growth, in steps of at most kCommitStep.
+    size_t want =
+        std::max(bytes, std::min(2 * committed_, committed_ + kCommitStep));
+    want = std::min(reserved_,
+                    RoundUp(want, want >= kLarge ? kHugePage : PageSize()));
+    char* base = reinterpret_cast<char*>(words_);
+    if (mprotect(base + committed_, want - committed_,
+                 PROT_READ | PROT_WRITE) != 0) {
+      throw std::bad_alloc();
+    }
+    committed_ = want;
+  } else if (n < size_) {
+    std::fill(words_ + n, words_ + size_, 0u);  // new words read as zero
+  }
+  size_ = n;
+}
+
+void WordArray::ShrinkToFit() {
+  if (!words_) return;
+  size_t keep = RoundUp(size_ * sizeof(uint32_t), PageSize());
+  char* base = reinterpret_cast<char*>(words_);
+  if (keep == 0) {
+    munmap(words_, reserved_);
+    words_ = nullptr;
+    committed_ = reserved_ = 0;
+    return;
+  }
+  if (keep < reserved_) {
+    munmap(base + keep, reserved_ - keep);
+    reserved_ = keep;
+  }
+  committed_ = std::min(committed_, keep);
 }
 
 }  // namespace cell_grid_detail
@@ -219,9 +304,7 @@ uint32_t CellGrid::FirstCovering(Pt p) const {
   return kNone;
 }
 
-size_t CellGrid::Bytes() const {
-  return (slots_.capacity() + data_.capacity()) * sizeof(uint32_t);
-}
+size_t CellGrid::Bytes() const { return slots_.Bytes() + data_.Bytes(); }
 
 Result<CellGrid> CellGrid::Build(const std::vector<Feature>& features,
                                  const CellGridOptions& options) {
@@ -235,10 +318,11 @@ Result<CellGrid> CellGridBuilder::Build(const std::vector<Feature>& features,
                 "layer does not fit the bucket grid: " + why);
   };
   CellGrid g;
-  // 1. Rings, closed, back to back (build time only).
-  std::vector<Pt> vertices;
-  std::vector<uint64_t> ring_start;
-  std::vector<uint32_t> ring_cell, ring_shell, ring_part;
+  // 1. Rings, in place: vertex i of ring r is ring_v[r][i], and vertex
+  // ring_n[r] closes the ring (edge i runs from vertex i to i + 1).
+  std::vector<const Pt*> ring_v;
+  std::vector<uint32_t> ring_n, ring_cell, ring_shell, ring_part;
+  std::vector<uint64_t> ring_start{0};  // closed vertices before each ring
   size_t total = 0;
   for (const Feature& f : features) {
     for (const Polygon& part : f.shape.parts) {
@@ -248,38 +332,80 @@ Result<CellGrid> CellGridBuilder::Build(const std::vector<Feature>& features,
   if (total >= (1u << 31) || features.size() >= (1u << 31)) {
     return too_big("over 2^31 features or vertices");
   }
-  vertices.reserve(total);
   for (size_t i = 0; i < features.size(); ++i) {
     const auto& parts = features[i].shape.parts;
     if (parts.size() > kMaxParts) return too_big("a shape has 2^16 parts");
     for (size_t k = 0; k < parts.size(); ++k) {
       uint32_t shell = uint32_t(ring_cell.size());
       for (const Ring& ring : parts[k].rings) {
-        ring_start.push_back(vertices.size());
+        ring_v.push_back(ring.data());
+        ring_n.push_back(uint32_t(ring.size()));
         ring_cell.push_back(uint32_t(i));
         ring_shell.push_back(shell);
         ring_part.push_back(uint32_t(k));
-        if (ring.empty()) continue;
-        vertices.insert(vertices.end(), ring.begin(), ring.end());
-        vertices.push_back(ring.front());
+        ring_start.push_back(ring_start.back() +
+                             (ring.empty() ? 0 : ring.size() + 1));
       }
     }
   }
-  ring_start.push_back(vertices.size());
   size_t rings = ring_cell.size();
+  uint64_t vertices = ring_start.back();
   CellGrid::Layout& L = g.layout_;
-  if (vertices.empty()) return g;  // no buckets: nothing covers anything
+  if (vertices == 0) return g;  // no buckets: nothing covers anything
+  auto vertex = [&](uint32_t r, uint32_t i) -> const Pt& {
+    return ring_v[r][i == ring_n[r] ? 0 : i];
+  };
+
+  // Rings split between threads by vertex count.
+  unsigned threads =
+      options.threads > 0 ? unsigned(options.threads)
+      : vertices < 200000
+          ? 1u
+          : std::clamp(std::thread::hardware_concurrency(), 1u, 8u);
+  std::vector<size_t> ring_split{0};
+  for (unsigned t = 1; t < threads; ++t) {
+    uint64_t want = vertices * t / threads;
+    size_t r =
+        std::lower_bound(ring_start.begin(), ring_start.end() - 1, want) -
+        ring_start.begin();
+    ring_split.push_back(std::max(r, ring_split.back()));
+  }
+  ring_split.push_back(rings);
+  auto parallel = [&](auto&& body) {
+    std::vector<std::thread> pool;
+    for (unsigned t = 1; t < threads; ++t) pool.emplace_back(body, t);
+    body(0u);
+    for (auto& th : pool) th.join();
+  };
 
   // 2. Extent and bucket size: powers of two, about the requested count.
   constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
-  int64_t min_x = kMax, min_y = kMax, max_x = -kMax, max_y = -kMax;
-  for (Pt p : vertices) {
-    min_x = std::min(min_x, p.x);
-    min_y = std::min(min_y, p.y);
-    max_x = std::max(max_x, p.x);
-    max_y = std::max(max_y, p.y);
+  struct Extent {
+    int64_t min_x = kMax, min_y = kMax, max_x = -kMax, max_y = -kMax;
+  };
+  std::vector<Extent> extents(threads);
+  parallel([&](unsigned t) {
+    Extent x;
+    for (size_t r = ring_split[t]; r < ring_split[t + 1]; ++r) {
+      const Pt* v = ring_v[r];
+      for (uint32_t i = 0; i < ring_n[r]; ++i) {
+        x.min_x = std::min(x.min_x, v[i].x);
+        x.min_y = std::min(x.min_y, v[i].y);
+        x.max_x = std::max(x.max_x, v[i].x);
+        x.max_y = std::max(x.max_y, v[i].y);
+      }
+    }
+    extents[t] = x;
+  });
+  Extent ext;
+  for (const Extent& x : extents) {
+    ext.min_x = std::min(ext.min_x, x.min_x);
+    ext.min_y = std::min(ext.min_y, x.min_y);
+    ext.max_x = std::max(ext.max_x, x.max_x);
+    ext.max_y = std::max(ext.max_y, x.max_y);
   }
-  int64_t w = max_x - min_x, h = max_y - min_y;
+  const int64_t min_x = ext.min_x, min_y = ext.min_y;
+  int64_t w = ext.max_x - min_x, h = ext.max_y - min_y;
   auto count = [&](int kx, int ky) {
     return double((w >> kx) + 1) * double((h >> ky) + 1);
   };
@@ -289,7 +415,7 @@ Result<CellGrid> CellGridBuilder::Build(const std::vector<Feature>& features,
     kx = ky = options.force_shift;
   } else {
     double target =
-        std::max(1.0, double(vertices.size()) * options.buckets_per_vertex);
+        std::max(1.0, double(vertices) * options.buckets_per_vertex);
     while (count(kx, ky) > target && kx < 29) ++kx, ++ky;
     // One axis a step finer when that still fits.
     if (kx > min_shift) {
@@ -310,101 +436,110 @@ Result<CellGrid> CellGridBuilder::Build(const std::vector<Feature>& features,
   L.rows = uint32_t(rows);
   size_t buckets = size_t(cols * rows);
 
-  // 3. Which edges touch which bucket (closed boxes): count, then fill.
-  // Visiting rings in order keeps each bucket's list sorted by (ring, edge).
-  auto for_each_touch = [&](size_t ring_lo, size_t ring_hi, auto&& visit) {
-    for (size_t r = ring_lo; r < ring_hi; ++r) {
-      for (uint64_t e = ring_start[r]; e + 1 < ring_start[r + 1]; ++e) {
-        Pt a = vertices[e], b = vertices[e + 1];
-        int64_t c0 =
-            std::max<int64_t>(0, (std::min(a.x, b.x) - min_x - 1) >> kx);
-        int64_t c1 = (std::max(a.x, b.x) - min_x) >> kx;
-        int64_t r0 =
-            std::max<int64_t>(0, (std::min(a.y, b.y) - min_y - 1) >> ky);
-        int64_t r1 = (std::max(a.y, b.y) - min_y) >> ky;
-        // In a single row or column of buckets the segment, being
-        // connected, touches every one its box spans.
-        bool line = c0 == c1 || r0 == r1;
-        for (int64_t row = r0; row <= r1; ++row) {
-          for (int64_t col = c0; col <= c1; ++col) {
-            if (!line &&
-                !TouchesBox(a, b, min_x + (col << kx), min_y + (row << ky),
-                            min_x + ((col + 1) << kx),
-                            min_y + ((row + 1) << ky))) {
-              continue;
-            }
-            visit(size_t(row) * cols + size_t(col), uint32_t(r), uint32_t(e));
+  // Buckets whose closed box edge a-b's box touches: rows r0..r1 and
+  // columns c0..c1.
+  struct Span {
+    int64_t c0, c1, r0, r1;
+  };
+  auto span_of = [&](Pt a, Pt b) {
+    return Span{std::max<int64_t>(0, (std::min(a.x, b.x) - min_x - 1) >> kx),
+                (std::max(a.x, b.x) - min_x) >> kx,
+                std::max<int64_t>(0, (std::min(a.y, b.y) - min_y - 1) >> ky),
+                (std::max(a.y, b.y) - min_y) >> ky};
+  };
+
+  // 3. Bands of rows, built one at a time by each thread so that a band's
+  // working set stays in cache and only the final arrays grow with the
+  // layer. First, per band, the runs of consecutive edges of each ring that
+  // touch its rows, ascending by ring, then edge.
+  uint32_t band_rows =
+      options.band_rows > 0
+          ? uint32_t(options.band_rows)
+          : uint32_t(std::max<uint64_t>(1, (uint64_t(1) << 18) / cols));
+  size_t bands = (size_t(L.rows) + band_rows - 1) / band_rows;
+  struct Run {
+    uint32_t ring, e0, e1;  // edges [e0, e1)
+  };
+  struct BandRun {
+    uint32_t band;
+    Run run;
+  };
+  std::vector<std::vector<BandRun>> thread_runs(threads);
+  parallel([&](unsigned t) {
+    std::vector<BandRun>& out = thread_runs[t];
+    // Start edge of the open run in each band of the last edge's range.
+    std::vector<uint32_t> open, next;
+    for (size_t r = ring_split[t]; r < ring_split[t + 1]; ++r) {
+      uint32_t n = ring_n[r];
+      int64_t b0 = 1, b1 = 0;  // bands of the open runs
+      open.clear();
+      for (uint32_t e = 0; e < n; ++e) {
+        Span s = span_of(vertex(uint32_t(r), e), vertex(uint32_t(r), e + 1));
+        int64_t nb0 = s.r0 / band_rows, nb1 = s.r1 / band_rows;
+        next.assign(size_t(nb1 - nb0 + 1), e);
+        for (int64_t b = b0; b <= b1; ++b) {
+          if (b < nb0 || b > nb1) {
+            out.push_back({uint32_t(b), {uint32_t(r), open[b - b0], e}});
+          } else {
+            next[b - nb0] = open[b - b0];
           }
         }
+        std::swap(open, next);
+        b0 = nb0;
+        b1 = nb1;
+      }
+      for (int64_t b = b0; b <= b1; ++b) {
+        out.push_back({uint32_t(b), {uint32_t(r), open[b - b0], n}});
       }
     }
-  };
-  // Rings split between threads by vertex count; a thread's entries go
-  // after those of the threads before it, so the order stays the same.
-  unsigned threads =
-      vertices.size() < 200000
-          ? 1u
-          : std::clamp(std::thread::hardware_concurrency(), 1u, 8u);
-  std::vector<size_t> ring_split{0};
-  for (unsigned t = 1; t < threads; ++t) {
-    uint64_t want = vertices.size() * t / threads;
-    size_t r =
-        std::lower_bound(ring_start.begin(), ring_start.end() - 1, want) -
-        ring_start.begin();
-    ring_split.push_back(std::max(r, ring_split.back()));
-  }
-  ring_split.push_back(rings);
-  auto parallel = [&](auto&& body) {
-    std::vector<std::thread> pool;
-    for (unsigned t = 1; t < threads; ++t) pool.emplace_back(body, t);
-    body(0u);
-    for (auto& th : pool) th.join();
-  };
-  std::vector<std::vector<uint32_t>> counts(threads);
-  parallel([&](unsigned t) {
-    counts[t].assign(buckets, 0);
-    for_each_touch(ring_split[t], ring_split[t + 1],
-                   [&](size_t b, uint32_t, uint32_t) { ++counts[t][b]; });
   });
-  std::vector<uint32_t> offset(buckets + 1, 0);
-  uint64_t entries = 0;
-  for (size_t b = 0; b < buckets; ++b) {
-    offset[b] = uint32_t(entries);
-    for (unsigned t = 0; t < threads; ++t) {
-      uint32_t n = counts[t][b];
-      counts[t][b] = uint32_t(entries);  // where thread t starts filling
-      entries += n;
+  std::vector<uint64_t> band_first(bands + 1, 0);
+  for (const auto& runs : thread_runs) {
+    for (const BandRun& br : runs) ++band_first[br.band + 1];
+  }
+  for (size_t b = 0; b < bands; ++b) band_first[b + 1] += band_first[b];
+  std::vector<Run> band_runs(band_first[bands]);
+  {
+    std::vector<uint64_t> fill(band_first.begin(), band_first.end() - 1);
+    for (auto& runs : thread_runs) {
+      for (const BandRun& br : runs) band_runs[fill[br.band]++] = br.run;
+      runs = {};
     }
-    if (entries >= (1u << 31)) return too_big("over 2^31 edge entries");
   }
-  offset[buckets] = uint32_t(entries);
-  std::vector<uint32_t> entry_ring(entries), entry_edge(entries);
-  parallel([&](unsigned t) {
-    std::vector<uint32_t>& fill = counts[t];
-    for_each_touch(ring_split[t], ring_split[t + 1],
-                   [&](size_t b, uint32_t r, uint32_t e) {
-                     entry_ring[fill[b]] = r;
-                     entry_edge[fill[b]++] = e;
-                   });
-  });
-  counts.clear();
-  L.edge_entries = entries;
 
-  // 4. Walk each row west to east from a point west of the extent (inside
-  // no ring), carrying the set of rings that contain the current reference
-  // point: the segment between two neighbours' reference points lies in
-  // their two buckets, so only their edges can cross it.
-  g.slots_.assign(buckets, 0);
-  auto is_hole = [&](uint32_t r) { return ring_shell[r] != r; };
-  std::vector<std::vector<uint32_t>> chunk(threads);
+  // 4. Each band: which edges touch which bucket (closed boxes), then walk
+  // each row west to east from a point west of the extent (inside no ring),
+  // carrying the set of rings that contain the current reference point: the
+  // segment between two neighbours' reference points lies in their two
+  // buckets, so only their edges can cross it. The slots go straight to
+  // their place; a band's data goes to the end of data_ when it is done.
+  try {
+    g.slots_ = cell_grid_detail::WordArray(buckets);
+    g.slots_.Resize(buckets);
+    g.data_ = cell_grid_detail::WordArray(kMixed);
+  } catch (const std::bad_alloc&) {
+    return Fail(ErrorCode::kUnavailable, "out of memory for a bucket grid of " +
+                                             std::to_string(buckets) +
+                                             " buckets");
+  }
+  std::mutex data_mutex;  // guards data_'s size
+  std::atomic<size_t> next_band{0};
+  std::atomic<bool> failed{false};
   std::vector<std::string> errors(threads);
-  std::vector<size_t> mixed(threads, 0);
+  std::vector<size_t> mixed(threads, 0), edge_entries(threads, 0);
+  auto is_hole = [&](uint32_t r) { return ring_shell[r] != r; };
   parallel([&](unsigned t) {
-    uint32_t row_lo = uint32_t(uint64_t(L.rows) * t / threads);
-    uint32_t row_hi = uint32_t(uint64_t(L.rows) * (t + 1) / threads);
-    std::vector<uint32_t>& data = chunk[t];
-    data.reserve(size_t(entries) * 3 / threads + 1024);
     std::string& error = errors[t];
+    auto fail = [&](const std::string& why) {
+      error = why;
+      failed = true;
+    };
+    struct Touch {
+      uint32_t bucket, ring, edge;
+    };
+    std::vector<Touch> touches;
+    std::vector<uint32_t> offset, fill, entry_ring, entry_edge;
+    std::vector<uint32_t> data;     // this band's data, from offset 0
     std::vector<uint32_t> members;  // sorted ring ids
     std::vector<std::pair<uint32_t, uint32_t>> merged;
     auto toggle = [&](uint32_t ring) {
@@ -430,162 +565,228 @@ Result<CellGrid> CellGridBuilder::Build(const std::vector<Feature>& features,
       }
       return CellGrid::kNone;
     };
-    for (uint32_t row = row_lo; row < row_hi; ++row) {
-      members.clear();
-      Pt prev{};
-      for (uint32_t col = 0; col < L.cols; ++col) {
-        size_t b = size_t(row) * cols + col;
-        uint32_t begin = offset[b], end = offset[b + 1];
-        Pt corner{min_x + (int64_t(col) << kx), min_y + (int64_t(row) << ky)};
-        auto absolute = [&](Pt rel) {
-          return Pt{corner.x + rel.x, corner.y + rel.y};
-        };
-        // Reference point: on no edge touching the bucket.
-        uint32_t nudge = 0;
-        Pt q = absolute(g.ReferencePoint(col, row, 0));
-        for (uint32_t i = begin; i < end;) {
-          uint32_t e = entry_edge[i];
-          if (OnEdge(vertices[e], vertices[e + 1], q)) {
-            if (++nudge > kMaxNudge) {
-              error = "no free reference point in a bucket";
-              return;
+    for (size_t band; !failed && (band = next_band++) < bands;) {
+      uint32_t row_lo = uint32_t(band * band_rows);
+      uint32_t row_hi =
+          uint32_t(std::min<uint64_t>(L.rows, row_lo + band_rows));
+      size_t band_buckets = size_t(row_hi - row_lo) * cols;
+      // Touches in (ring, edge) order, then sorted by bucket (stable).
+      touches.clear();
+      offset.assign(band_buckets + 1, 0);
+      for (uint64_t i = band_first[band]; i < band_first[band + 1]; ++i) {
+        Run run = band_runs[i];
+        for (uint32_t e = run.e0; e < run.e1; ++e) {
+          Pt a = vertex(run.ring, e), b = vertex(run.ring, e + 1);
+          Span s = span_of(a, b);
+          int64_t r0 = std::max<int64_t>(s.r0, row_lo);
+          int64_t r1 = std::min<int64_t>(s.r1, row_hi - 1);
+          // In a single row or column of buckets the segment, being
+          // connected, touches every one its box spans.
+          bool line = s.c0 == s.c1 || s.r0 == s.r1;
+          for (int64_t row = r0; row <= r1; ++row) {
+            for (int64_t col = s.c0; col <= s.c1; ++col) {
+              if (!line &&
+                  !TouchesBox(a, b, min_x + (col << kx), min_y + (row << ky),
+                              min_x + ((col + 1) << kx),
+                              min_y + ((row + 1) << ky))) {
+                continue;
+              }
+              uint32_t local = uint32_t(size_t(row - row_lo) * cols + col);
+              touches.push_back({local, run.ring, e});
+              ++offset[local + 1];
             }
-            q = absolute(g.ReferencePoint(col, row, nudge));
-            i = begin;
-          } else {
-            ++i;
           }
         }
-        if (col == 0) prev = {min_x - 1, q.y};
-        // Crossings of prev -> q with the edges of this bucket and the last.
-        uint32_t a = col > 0 ? offset[b - 1] : begin, a_end = begin;
-        uint32_t c = begin;
-        merged.clear();
-        while (a < a_end || c < end) {
-          std::pair<uint32_t, uint32_t> x =
-              a < a_end ? std::pair(entry_ring[a], entry_edge[a])
+      }
+      if (touches.size() >= (1u << 31)) {
+        fail("over 2^31 edge entries");
+        break;
+      }
+      edge_entries[t] += touches.size();
+      for (size_t b = 0; b < band_buckets; ++b) offset[b + 1] += offset[b];
+      fill.assign(offset.begin(), offset.end() - 1);
+      entry_ring.resize(touches.size());
+      entry_edge.resize(touches.size());
+      for (const Touch& x : touches) {
+        uint32_t at = fill[x.bucket]++;
+        entry_ring[at] = x.ring;
+        entry_edge[at] = x.edge;
+      }
+
+      data.clear();
+      uint32_t* slots = g.slots_.data() + size_t(row_lo) * cols;
+      for (uint32_t row = row_lo; row < row_hi && !failed; ++row) {
+        members.clear();
+        Pt prev{};
+        for (uint32_t col = 0; col < L.cols; ++col) {
+          size_t b = size_t(row - row_lo) * cols + col;
+          uint32_t begin = offset[b], end = offset[b + 1];
+          Pt corner{min_x + (int64_t(col) << kx), min_y + (int64_t(row) << ky)};
+          auto absolute = [&](Pt rel) {
+            return Pt{corner.x + rel.x, corner.y + rel.y};
+          };
+          // Reference point: on no edge touching the bucket.
+          uint32_t nudge = 0;
+          Pt q = absolute(g.ReferencePoint(col, row, 0));
+          for (uint32_t i = begin; i < end;) {
+            uint32_t e = entry_edge[i];
+            if (OnEdge(vertex(entry_ring[i], e), vertex(entry_ring[i], e + 1),
+                       q)) {
+              if (++nudge > kMaxNudge) {
+                fail("no free reference point in a bucket");
+                break;
+              }
+              q = absolute(g.ReferencePoint(col, row, nudge));
+              i = begin;
+            } else {
+              ++i;
+            }
+          }
+          if (failed) break;
+          if (col == 0) prev = {min_x - 1, q.y};
+          // Crossings of prev -> q with the edges of this bucket and the
+          // last.
+          uint32_t a = col > 0 ? offset[b - 1] : begin, a_end = begin;
+          uint32_t c = begin;
+          merged.clear();
+          while (a < a_end || c < end) {
+            std::pair<uint32_t, uint32_t> x =
+                a < a_end ? std::pair(entry_ring[a], entry_edge[a])
+                          : std::pair(UINT32_MAX, UINT32_MAX);
+            std::pair<uint32_t, uint32_t> y =
+                c < end ? std::pair(entry_ring[c], entry_edge[c])
                         : std::pair(UINT32_MAX, UINT32_MAX);
-          std::pair<uint32_t, uint32_t> y =
-              c < end ? std::pair(entry_ring[c], entry_edge[c])
-                      : std::pair(UINT32_MAX, UINT32_MAX);
-          if (x < y) {
-            merged.push_back(x);
-            ++a;
-          } else if (y < x) {
-            merged.push_back(y);
-            ++c;
-          } else {
-            merged.push_back(x);
-            ++a;
-            ++c;
+            if (x < y) {
+              merged.push_back(x);
+              ++a;
+            } else if (y < x) {
+              merged.push_back(y);
+              ++c;
+            } else {
+              merged.push_back(x);
+              ++a;
+              ++c;
+            }
           }
-        }
-        for (size_t i = 0; i < merged.size();) {
-          uint32_t ring = merged[i].first;
-          bool odd = false;
-          for (; i < merged.size() && merged[i].first == ring; ++i) {
-            uint32_t e = merged[i].second;
-            if (Crosses(prev, q, vertices[e], vertices[e + 1])) odd = !odd;
+          for (size_t i = 0; i < merged.size();) {
+            uint32_t ring = merged[i].first;
+            bool odd = false;
+            for (; i < merged.size() && merged[i].first == ring; ++i) {
+              uint32_t e = merged[i].second;
+              if (Crosses(prev, q, vertex(ring, e), vertex(ring, e + 1))) {
+                odd = !odd;
+              }
+            }
+            if (odd) toggle(ring);
           }
-          if (odd) toggle(ring);
-        }
-        prev = q;
-        if (begin == end) {
-          g.slots_[b] = pure_answer() + 1;  // kNone + 1 == 0
-          continue;
-        }
-        // Mixed: the rings with edges here, and those containing q.
-        if (data.size() >= kMixed) {
-          error = "over 2^31 words";
-          return;
-        }
-        g.slots_[b] = kMixed | uint32_t(data.size());  // local for now
-        ++mixed[t];
-        size_t header = data.size();
-        data.push_back(0);
-        uint32_t units = 0;
-        size_t m = 0;
-        uint32_t i = begin;
-        while (i < end || m < members.size()) {
-          uint32_t ring_e = i < end ? entry_ring[i] : UINT32_MAX;
-          uint32_t ring_m = m < members.size() ? members[m] : UINT32_MAX;
-          uint32_t ring = std::min(ring_e, ring_m);
-          bool contains = ring_m == ring;
-          if (contains) ++m;
-          data.push_back(ring_cell[ring] | (is_hole(ring) ? kHole : 0));
-          size_t info_at = data.size();
+          prev = q;
+          if (begin == end) {
+            slots[b] = pure_answer() + 1;  // kNone + 1 == 0
+            continue;
+          }
+          // Mixed: the rings with edges here, and those containing q.
+          if (data.size() >= kMixed) {
+            fail("over 2^31 words");
+            break;
+          }
+          slots[b] = kMixed | uint32_t(data.size());  // local for now
+          ++mixed[t];
+          size_t header = data.size();
           data.push_back(0);
-          uint32_t runs = 0;
-          while (i < end && entry_ring[i] == ring) {
-            // One run: edges e, e + 1, ... that all touch this bucket.
-            size_t count_at = data.size();
+          uint32_t units = 0;
+          size_t m = 0;
+          uint32_t i = begin;
+          while (i < end || m < members.size()) {
+            uint32_t ring_e = i < end ? entry_ring[i] : UINT32_MAX;
+            uint32_t ring_m = m < members.size() ? members[m] : UINT32_MAX;
+            uint32_t ring = std::min(ring_e, ring_m);
+            bool contains = ring_m == ring;
+            if (contains) ++m;
+            data.push_back(ring_cell[ring] | (is_hole(ring) ? kHole : 0));
+            size_t info_at = data.size();
             data.push_back(0);
-            uint32_t e = entry_edge[i], n = 0;
-            auto put = [&](Pt v) -> bool {
-              int64_t rx = v.x - corner.x, ry = v.y - corner.y;
-              if (rx < -kMaxRelative || rx > kMaxRelative ||
-                  ry < -kMaxRelative || ry > kMaxRelative) {
-                return false;
-              }
-              data.push_back(uint32_t(int32_t(rx)));
-              data.push_back(uint32_t(int32_t(ry)));
-              ++n;
-              return true;
-            };
-            if (!put(vertices[e])) {
-              error = "an edge over 1 degree long";
-              return;
-            }
-            for (; i < end && entry_ring[i] == ring && entry_edge[i] == e;
-                 ++i, ++e) {
-              if (!put(vertices[e + 1])) {
-                {
-                  error = "an edge over 1 degree long";
-                  return;
+            uint32_t runs = 0;
+            while (i < end && entry_ring[i] == ring) {
+              // One run: edges e, e + 1, ... that all touch this bucket.
+              size_t count_at = data.size();
+              data.push_back(0);
+              uint32_t e = entry_edge[i], n = 0;
+              auto put = [&](Pt v) -> bool {
+                int64_t rx = v.x - corner.x, ry = v.y - corner.y;
+                if (rx < -kMaxRelative || rx > kMaxRelative ||
+                    ry < -kMaxRelative || ry > kMaxRelative) {
+                  return false;
                 }
+                data.push_back(uint32_t(int32_t(rx)));
+                data.push_back(uint32_t(int32_t(ry)));
+                ++n;
+                return true;
+              };
+              bool fits = put(vertex(ring, e));
+              for (; fits && i < end && entry_ring[i] == ring &&
+                     entry_edge[i] == e;
+                   ++i, ++e) {
+                fits = put(vertex(ring, e + 1));
               }
+              if (!fits) {
+                fail("an edge over 1 degree long");
+                break;
+              }
+              data[count_at] = n;
+              ++runs;
             }
-            data[count_at] = n;
-            ++runs;
+            if (failed) break;
+            if (runs > kMaxRuns) {
+              fail("2^15 runs of one ring");
+              break;
+            }
+            data[info_at] =
+                (ring_part[ring] << 16) | (runs << 1) | (contains ? 1 : 0);
+            ++units;
           }
-          if (runs > kMaxRuns) {
-            error = "2^15 runs of one ring";
-            return;
+          if (failed) break;
+          if (units > kMaxUnits) {
+            fail("2^24 rings in one bucket");
+            break;
           }
-          data[info_at] =
-              (ring_part[ring] << 16) | (runs << 1) | (contains ? 1 : 0);
-          ++units;
+          data[header] = units | (nudge << 24);
         }
-        if (units > kMaxUnits) {
-          error = "2^24 rings in one bucket";
-          return;
+      }
+      if (failed) break;
+      // The band's data goes after the bands finished before it; its slots
+      // move by the words before it.
+      size_t base = 0;
+      {
+        std::lock_guard<std::mutex> lock(data_mutex);
+        base = g.data_.size();
+        if (base + data.size() >= kMixed) {
+          fail("over 2^31 words");
+          break;
         }
-        data[header] = units | (nudge << 24);
+        try {
+          g.data_.Resize(base + data.size());
+        } catch (const std::bad_alloc&) {
+          fail("out of memory");
+          break;
+        }
+      }
+      if (!data.empty()) {
+        std::memcpy(g.data_.data() + base, data.data(),
+                    data.size() * sizeof(uint32_t));
+      }
+      for (size_t b = 0; b < band_buckets; ++b) {
+        if (slots[b] & kMixed) slots[b] += uint32_t(base);
       }
     }
   });
   for (const std::string& error : errors) {
     if (!error.empty()) return too_big(error);
   }
-  // Join the threads' data; their slots move by the words before them.
-  size_t words = 0;
-  std::vector<size_t> base(threads);
+  g.data_.ShrinkToFit();
   for (unsigned t = 0; t < threads; ++t) {
-    base[t] = words;
-    words += chunk[t].size();
     L.mixed_buckets += mixed[t];
+    L.edge_entries += edge_entries[t];
   }
-  if (words >= kMixed) return too_big("over 2^31 words");
-  g.data_.resize(words);
-  parallel([&](unsigned t) {
-    std::copy(chunk[t].begin(), chunk[t].end(), g.data_.begin() + base[t]);
-    chunk[t] = {};
-    size_t lo = size_t(uint64_t(L.rows) * t / threads) * cols;
-    size_t hi = size_t(uint64_t(L.rows) * (t + 1) / threads) * cols;
-    for (size_t b = lo; b < hi; ++b) {
-      if (g.slots_[b] & kMixed) g.slots_[b] += uint32_t(base[t]);
-    }
-  });
   return g;
 }
 

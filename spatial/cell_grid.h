@@ -38,24 +38,42 @@
 namespace wangge::spatial {
 
 namespace cell_grid_detail {
-// Large arrays (4 MiB and up) are 2 MiB-aligned and asked to use huge pages
-// (transparent huge pages in "madvise" mode): random reads over hundreds of
-// megabytes otherwise miss the TLB on almost every query.
-void* AllocateLarge(size_t bytes);
-void FreeLarge(void* p, size_t bytes);
-template <class T>
-struct LargeAllocator {
-  using value_type = T;
-  LargeAllocator() = default;
-  template <class U>
-  LargeAllocator(const LargeAllocator<U>&) {}
-  T* allocate(size_t n) {
-    return static_cast<T*>(AllocateLarge(n * sizeof(T)));
-  }
-  void deallocate(T* p, size_t n) { FreeLarge(p, n * sizeof(T)); }
-  friend bool operator==(const LargeAllocator&, const LargeAllocator&) {
-    return true;
-  }
+// An array of 32-bit words in a mapping of its own. Address space for up to
+// `max_words` is reserved up front, which costs no memory; pages are
+// committed as the array grows, so its address never changes: threads may
+// write to the part they own while another grows it. Mappings of 4 MiB and
+// up are asked to use huge pages (transparent huge pages in "madvise" mode):
+// random reads over hundreds of megabytes otherwise miss the TLB on almost
+// every query. Not thread-safe itself: callers serialise Resize.
+class WordArray {
+ public:
+  WordArray() = default;
+  // Throws std::bad_alloc if the address space cannot be reserved.
+  explicit WordArray(size_t max_words);
+  WordArray(WordArray&& other) noexcept;
+  WordArray& operator=(WordArray&& other) noexcept;
+  ~WordArray();
+
+  // Grows or shrinks to `n` words; new words are zero.
+  // REQUIRES: n <= max_words. Throws std::bad_alloc if out of memory.
+  void Resize(size_t n);
+  // Gives back the reserved address space and committed memory not needed
+  // for size() words.
+  void ShrinkToFit();
+
+  uint32_t* data() { return words_; }
+  const uint32_t* data() const { return words_; }
+  size_t size() const { return size_; }
+  uint32_t& operator[](size_t i) { return words_[i]; }
+  uint32_t operator[](size_t i) const { return words_[i]; }
+  // Bytes of memory committed.
+  size_t Bytes() const { return committed_; }
+
+ private:
+  uint32_t* words_ = nullptr;
+  size_t size_ = 0;
+  size_t committed_ = 0;  // bytes, a multiple of the page size
+  size_t reserved_ = 0;   // bytes, a multiple of the page size
 };
 }  // namespace cell_grid_detail
 
@@ -66,6 +84,12 @@ struct CellGridOptions {
   int min_shift = 4;
   // When >= min_shift, use exactly this shift on both axes (tests).
   int force_shift = -1;
+  // Rows of buckets built together, when > 0 (tests). Default: 0, about
+  // 2^18 buckets a band.
+  int band_rows = 0;
+  // Threads building bands, when > 0 (tests). Default: 0, one per core, at
+  // most 8 (one below 200,000 vertices).
+  int threads = 0;
 };
 
 class CellGrid {
@@ -108,10 +132,9 @@ class CellGrid {
   Pt ReferencePoint(uint32_t col, uint32_t row, uint32_t nudge) const;
 
   Layout layout_;
-  using Words =
-      std::vector<uint32_t, cell_grid_detail::LargeAllocator<uint32_t>>;
-  Words slots_;  // bucket -> answer + 1, or kMixed | offset
-  Words data_;   // mixed buckets, see cell_grid.cpp
+  cell_grid_detail::WordArray
+      slots_;  // bucket -> answer + 1, or kMixed | offset
+  cell_grid_detail::WordArray data_;  // mixed buckets, see cell_grid.cpp
   friend class CellGridBuilder;
 };
 

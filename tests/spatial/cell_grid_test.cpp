@@ -118,6 +118,28 @@ TEST_CASE("CellGrid: answers equal a brute-force Classify scan on a tiling") {
   }
 }
 
+TEST_CASE("CellGrid: bands of rows and threads give the same answers") {
+  // Rings that span many bands, and bands built by threads out of order.
+  std::vector<Feature> cells = JaggedCells(12, 10, 7);
+  cells.push_back(FromRings(
+      {{Square(110200000000, 34525000000, 110236000000, 34550000000),
+        Square(110203000000, 34530000000, 110233000000, 34545000000)}}));
+  for (int band_rows : {1, 2, 7}) {
+    for (int threads : {1, 3}) {
+      CAPTURE(band_rows);
+      CAPTURE(threads);
+      auto grid = CellGrid::Build(
+          cells,
+          {.force_shift = 18, .band_rows = band_rows, .threads = threads});
+      REQUIRE(grid);
+      CHECK(grid->layout().rows > 3 * unsigned(band_rows));
+      for (Pt p : HardPoints(cells, *grid, 1500, band_rows * 10 + threads)) {
+        REQUIRE(grid->FirstCovering(p) == BruteForce(cells, p));
+      }
+    }
+  }
+}
+
 TEST_CASE("CellGrid: holes, islands, multipolygons and overlaps") {
   // Coordinates in nanodegrees, buckets of 16 so that they cut everything.
   std::vector<Feature> features;
