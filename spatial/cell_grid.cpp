@@ -384,16 +384,22 @@ Result<CellGrid> CellGridBuilder::Build(const std::vector<Feature>& features,
     int64_t min_x = kMax, min_y = kMax, max_x = -kMax, max_y = -kMax;
   };
   std::vector<Extent> extents(threads);
+  std::vector<int64_t> ring_y0(rings), ring_y1(rings);  // a ring's extent
   parallel([&](unsigned t) {
     Extent x;
     for (size_t r = ring_split[t]; r < ring_split[t + 1]; ++r) {
       const Pt* v = ring_v[r];
+      int64_t y0 = kMax, y1 = -kMax;
       for (uint32_t i = 0; i < ring_n[r]; ++i) {
         x.min_x = std::min(x.min_x, v[i].x);
-        x.min_y = std::min(x.min_y, v[i].y);
         x.max_x = std::max(x.max_x, v[i].x);
-        x.max_y = std::max(x.max_y, v[i].y);
+        y0 = std::min(y0, v[i].y);
+        y1 = std::max(y1, v[i].y);
       }
+      x.min_y = std::min(x.min_y, y0);
+      x.max_y = std::max(x.max_y, y1);
+      ring_y0[r] = y0;
+      ring_y1[r] = y1;
     }
     extents[t] = x;
   });
@@ -455,7 +461,7 @@ Result<CellGrid> CellGridBuilder::Build(const std::vector<Feature>& features,
   uint32_t band_rows =
       options.band_rows > 0
           ? uint32_t(options.band_rows)
-          : uint32_t(std::max<uint64_t>(1, (uint64_t(1) << 18) / cols));
+          : uint32_t(std::max<uint64_t>(1, (uint64_t(1) << 15) / cols));
   size_t bands = (size_t(L.rows) + band_rows - 1) / band_rows;
   struct Run {
     uint32_t ring, e0, e1;  // edges [e0, e1)
@@ -471,6 +477,14 @@ Result<CellGrid> CellGridBuilder::Build(const std::vector<Feature>& features,
     std::vector<uint32_t> open, next;
     for (size_t r = ring_split[t]; r < ring_split[t + 1]; ++r) {
       uint32_t n = ring_n[r];
+      if (n == 0) continue;
+      // Most rings lie in one band: all their edges touch it.
+      int64_t first = std::max<int64_t>(0, (ring_y0[r] - min_y - 1) >> ky);
+      int64_t last = (ring_y1[r] - min_y) >> ky;
+      if (first / band_rows == last / band_rows) {
+        out.push_back({uint32_t(first / band_rows), {uint32_t(r), 0, n}});
+        continue;
+      }
       int64_t b0 = 1, b1 = 0;  // bands of the open runs
       open.clear();
       for (uint32_t e = 0; e < n; ++e) {
@@ -528,6 +542,16 @@ Result<CellGrid> CellGridBuilder::Build(const std::vector<Feature>& features,
   std::vector<std::string> errors(threads);
   std::vector<size_t> mixed(threads, 0), edge_entries(threads, 0);
   auto is_hole = [&](uint32_t r) { return ring_shell[r] != r; };
+  // A ring's first two words in data_, less runs and containment: one
+  // cache line for both.
+  struct RingWords {
+    uint32_t feature, part;
+  };
+  std::vector<RingWords> ring_words(rings);
+  for (uint32_t r = 0; r < rings; ++r) {
+    ring_words[r] = {ring_cell[r] | (is_hole(r) ? kHole : 0),
+                     ring_part[r] << 16};
+  }
   parallel([&](unsigned t) {
     std::string& error = errors[t];
     auto fail = [&](const std::string& why) {
@@ -538,6 +562,7 @@ Result<CellGrid> CellGridBuilder::Build(const std::vector<Feature>& features,
       uint32_t bucket, ring, edge;
     };
     std::vector<Touch> touches;
+    std::vector<Pt> pts;  // the band's runs' vertices
     std::vector<uint32_t> offset, fill, entry_ring, entry_edge;
     std::vector<uint32_t> data;     // this band's data, from offset 0
     std::vector<uint32_t> members;  // sorted ring ids
@@ -572,11 +597,18 @@ Result<CellGrid> CellGridBuilder::Build(const std::vector<Feature>& features,
       size_t band_buckets = size_t(row_hi - row_lo) * cols;
       // Touches in (ring, edge) order, then sorted by bucket (stable).
       touches.clear();
+      pts.clear();
       offset.assign(band_buckets + 1, 0);
       for (uint64_t i = band_first[band]; i < band_first[band + 1]; ++i) {
         Run run = band_runs[i];
-        for (uint32_t e = run.e0; e < run.e1; ++e) {
-          Pt a = vertex(run.ring, e), b = vertex(run.ring, e + 1);
+        // The run's vertices, copied: edge j of the band runs from pts[j] to
+        // pts[j + 1], and the walk below reads them from cache.
+        uint32_t base = uint32_t(pts.size());
+        for (uint32_t e = run.e0; e <= run.e1; ++e) {
+          pts.push_back(vertex(run.ring, e));
+        }
+        for (uint32_t j = base; j < base + (run.e1 - run.e0); ++j) {
+          Pt a = pts[j], b = pts[j + 1];
           Span s = span_of(a, b);
           int64_t r0 = std::max<int64_t>(s.r0, row_lo);
           int64_t r1 = std::min<int64_t>(s.r1, row_hi - 1);
@@ -592,7 +624,7 @@ Result<CellGrid> CellGridBuilder::Build(const std::vector<Feature>& features,
                 continue;
               }
               uint32_t local = uint32_t(size_t(row - row_lo) * cols + col);
-              touches.push_back({local, run.ring, e});
+              touches.push_back({local, run.ring, j});
               ++offset[local + 1];
             }
           }
@@ -630,8 +662,7 @@ Result<CellGrid> CellGridBuilder::Build(const std::vector<Feature>& features,
           Pt q = absolute(g.ReferencePoint(col, row, 0));
           for (uint32_t i = begin; i < end;) {
             uint32_t e = entry_edge[i];
-            if (OnEdge(vertex(entry_ring[i], e), vertex(entry_ring[i], e + 1),
-                       q)) {
+            if (OnEdge(pts[e], pts[e + 1], q)) {
               if (++nudge > kMaxNudge) {
                 fail("no free reference point in a bucket");
                 break;
@@ -673,7 +704,7 @@ Result<CellGrid> CellGridBuilder::Build(const std::vector<Feature>& features,
             bool odd = false;
             for (; i < merged.size() && merged[i].first == ring; ++i) {
               uint32_t e = merged[i].second;
-              if (Crosses(prev, q, vertex(ring, e), vertex(ring, e + 1))) {
+              if (Crosses(prev, q, pts[e], pts[e + 1])) {
                 odd = !odd;
               }
             }
@@ -702,7 +733,8 @@ Result<CellGrid> CellGridBuilder::Build(const std::vector<Feature>& features,
             uint32_t ring = std::min(ring_e, ring_m);
             bool contains = ring_m == ring;
             if (contains) ++m;
-            data.push_back(ring_cell[ring] | (is_hole(ring) ? kHole : 0));
+            RingWords words = ring_words[ring];
+            data.push_back(words.feature);
             size_t info_at = data.size();
             data.push_back(0);
             uint32_t runs = 0;
@@ -722,11 +754,11 @@ Result<CellGrid> CellGridBuilder::Build(const std::vector<Feature>& features,
                 ++n;
                 return true;
               };
-              bool fits = put(vertex(ring, e));
+              bool fits = put(pts[e]);
               for (; fits && i < end && entry_ring[i] == ring &&
                      entry_edge[i] == e;
                    ++i, ++e) {
-                fits = put(vertex(ring, e + 1));
+                fits = put(pts[e + 1]);
               }
               if (!fits) {
                 fail("an edge over 1 degree long");
@@ -740,8 +772,7 @@ Result<CellGrid> CellGridBuilder::Build(const std::vector<Feature>& features,
               fail("2^15 runs of one ring");
               break;
             }
-            data[info_at] =
-                (ring_part[ring] << 16) | (runs << 1) | (contains ? 1 : 0);
+            data[info_at] = words.part | (runs << 1) | (contains ? 1 : 0);
             ++units;
           }
           if (failed) break;

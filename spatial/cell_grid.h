@@ -85,7 +85,7 @@ struct CellGridOptions {
   // When >= min_shift, use exactly this shift on both axes (tests).
   int force_shift = -1;
   // Rows of buckets built together, when > 0 (tests). Default: 0, about
-  // 2^18 buckets a band.
+  // 2^15 buckets a band (a band's vertices then stay in L2).
   int band_rows = 0;
   // Threads building bands, when > 0 (tests). Default: 0, one per core, at
   // most 8 (one below 200,000 vertices).
