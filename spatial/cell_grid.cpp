@@ -563,10 +563,17 @@ Result<CellGrid> CellGridBuilder::Build(const std::vector<Feature>& features,
     };
     std::vector<Touch> touches;
     std::vector<Pt> pts;  // the band's runs' vertices
-    std::vector<uint32_t> offset, fill, entry_ring, entry_edge;
+    std::vector<uint32_t> offset, fill;
+    // Edges touching each bucket, with their vertices: the walk reads them
+    // in order.
+    struct Entry {
+      uint32_t ring, edge;  // edge: from pts[edge] to pts[edge + 1]
+      Pt a, b;
+    };
+    std::vector<Entry> entries;
     std::vector<uint32_t> data;     // this band's data, from offset 0
     std::vector<uint32_t> members;  // sorted ring ids
-    std::vector<std::pair<uint32_t, uint32_t>> merged;
+    std::vector<uint32_t> merged;   // indices into entries
     auto toggle = [&](uint32_t ring) {
       auto it = std::lower_bound(members.begin(), members.end(), ring);
       if (it != members.end() && *it == ring) {
@@ -637,12 +644,10 @@ Result<CellGrid> CellGridBuilder::Build(const std::vector<Feature>& features,
       edge_entries[t] += touches.size();
       for (size_t b = 0; b < band_buckets; ++b) offset[b + 1] += offset[b];
       fill.assign(offset.begin(), offset.end() - 1);
-      entry_ring.resize(touches.size());
-      entry_edge.resize(touches.size());
+      entries.resize(touches.size());
       for (const Touch& x : touches) {
-        uint32_t at = fill[x.bucket]++;
-        entry_ring[at] = x.ring;
-        entry_edge[at] = x.edge;
+        entries[fill[x.bucket]++] = {x.ring, x.edge, pts[x.edge],
+                                     pts[x.edge + 1]};
       }
 
       data.clear();
@@ -661,8 +666,7 @@ Result<CellGrid> CellGridBuilder::Build(const std::vector<Feature>& features,
           uint32_t nudge = 0;
           Pt q = absolute(g.ReferencePoint(col, row, 0));
           for (uint32_t i = begin; i < end;) {
-            uint32_t e = entry_edge[i];
-            if (OnEdge(pts[e], pts[e + 1], q)) {
+            if (OnEdge(entries[i].a, entries[i].b, q)) {
               if (++nudge > kMaxNudge) {
                 fail("no free reference point in a bucket");
                 break;
@@ -680,33 +684,29 @@ Result<CellGrid> CellGridBuilder::Build(const std::vector<Feature>& features,
           uint32_t a = col > 0 ? offset[b - 1] : begin, a_end = begin;
           uint32_t c = begin;
           merged.clear();
+          auto key = [&](uint32_t k) {
+            return std::pair(entries[k].ring, entries[k].edge);
+          };
           while (a < a_end || c < end) {
             std::pair<uint32_t, uint32_t> x =
-                a < a_end ? std::pair(entry_ring[a], entry_edge[a])
-                          : std::pair(UINT32_MAX, UINT32_MAX);
+                a < a_end ? key(a) : std::pair(UINT32_MAX, UINT32_MAX);
             std::pair<uint32_t, uint32_t> y =
-                c < end ? std::pair(entry_ring[c], entry_edge[c])
-                        : std::pair(UINT32_MAX, UINT32_MAX);
+                c < end ? key(c) : std::pair(UINT32_MAX, UINT32_MAX);
             if (x < y) {
-              merged.push_back(x);
-              ++a;
+              merged.push_back(a++);
             } else if (y < x) {
-              merged.push_back(y);
-              ++c;
+              merged.push_back(c++);
             } else {
-              merged.push_back(x);
-              ++a;
+              merged.push_back(a++);
               ++c;
             }
           }
           for (size_t i = 0; i < merged.size();) {
-            uint32_t ring = merged[i].first;
+            uint32_t ring = entries[merged[i]].ring;
             bool odd = false;
-            for (; i < merged.size() && merged[i].first == ring; ++i) {
-              uint32_t e = merged[i].second;
-              if (Crosses(prev, q, pts[e], pts[e + 1])) {
-                odd = !odd;
-              }
+            for (; i < merged.size() && entries[merged[i]].ring == ring; ++i) {
+              const Entry& x = entries[merged[i]];
+              if (Crosses(prev, q, x.a, x.b)) odd = !odd;
             }
             if (odd) toggle(ring);
           }
@@ -728,7 +728,7 @@ Result<CellGrid> CellGridBuilder::Build(const std::vector<Feature>& features,
           size_t m = 0;
           uint32_t i = begin;
           while (i < end || m < members.size()) {
-            uint32_t ring_e = i < end ? entry_ring[i] : UINT32_MAX;
+            uint32_t ring_e = i < end ? entries[i].ring : UINT32_MAX;
             uint32_t ring_m = m < members.size() ? members[m] : UINT32_MAX;
             uint32_t ring = std::min(ring_e, ring_m);
             bool contains = ring_m == ring;
@@ -738,11 +738,11 @@ Result<CellGrid> CellGridBuilder::Build(const std::vector<Feature>& features,
             size_t info_at = data.size();
             data.push_back(0);
             uint32_t runs = 0;
-            while (i < end && entry_ring[i] == ring) {
+            while (i < end && entries[i].ring == ring) {
               // One run: edges e, e + 1, ... that all touch this bucket.
               size_t count_at = data.size();
               data.push_back(0);
-              uint32_t e = entry_edge[i], n = 0;
+              uint32_t e = entries[i].edge, n = 0;
               auto put = [&](Pt v) -> bool {
                 int64_t rx = v.x - corner.x, ry = v.y - corner.y;
                 if (rx < -kMaxRelative || rx > kMaxRelative ||
@@ -754,11 +754,11 @@ Result<CellGrid> CellGridBuilder::Build(const std::vector<Feature>& features,
                 ++n;
                 return true;
               };
-              bool fits = put(pts[e]);
-              for (; fits && i < end && entry_ring[i] == ring &&
-                     entry_edge[i] == e;
+              bool fits = put(entries[i].a);
+              for (; fits && i < end && entries[i].ring == ring &&
+                     entries[i].edge == e;
                    ++i, ++e) {
-                fits = put(pts[e + 1]);
+                fits = put(entries[i].b);
               }
               if (!fits) {
                 fail("an edge over 1 degree long");
