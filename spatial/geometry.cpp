@@ -6,6 +6,8 @@
 #include <limits>
 #include <optional>
 
+#include "spatial/simple_ring.h"
+
 namespace wangge::spatial {
 namespace {
 
@@ -238,6 +240,63 @@ double SignedArea(const Ring& ring) {
     twice += Wide(ring[j].x) * ring[i].y - Wide(ring[i].x) * ring[j].y;
   }
   return double(twice) / 2;
+}
+
+bool IsSimple(const Ring& ring) {
+  const size_t n = ring.size();
+  if (n < 3) return false;
+  for (size_t i = 0; i < n; ++i) {
+    if (ring[i] == ring[(i + 1) % n]) return false;
+  }
+  // Sweep the edges' boxes in x; every pair whose boxes meet is tested.
+  struct Span {
+    int64_t x0, x1, y0, y1;
+    size_t edge;  // from ring[edge] to ring[edge + 1]
+  };
+  std::vector<Span> spans(n);
+  for (size_t i = 0; i < n; ++i) {
+    Pt a = ring[i], b = ring[(i + 1) % n];
+    spans[i] = {std::min(a.x, b.x), std::max(a.x, b.x), std::min(a.y, b.y),
+                std::max(a.y, b.y), i};
+  }
+  std::sort(spans.begin(), spans.end(),
+            [](const Span& l, const Span& r) { return l.x0 < r.x0; });
+  // Consecutive edges a -> b -> c meet only at b unless c folds back.
+  auto folds = [](Pt a, Pt b, Pt c) {
+    Wide dot = Wide(b.x - a.x) * (c.x - b.x) + Wide(b.y - a.y) * (c.y - b.y);
+    return dot < 0 && Orient(a, b, c) == 0;
+  };
+  auto in_box = [](Pt a, Pt b, Pt p) {
+    return std::min(a.x, b.x) <= p.x && p.x <= std::max(a.x, b.x) &&
+           std::min(a.y, b.y) <= p.y && p.y <= std::max(a.y, b.y);
+  };
+  std::vector<const Span*> active;
+  for (const Span& e : spans) {
+    std::erase_if(active, [&](const Span* o) { return o->x1 < e.x0; });
+    for (const Span* o : active) {
+      if (o->y1 < e.y0 || o->y0 > e.y1) continue;
+      size_t i = e.edge, j = o->edge;
+      Pt a = ring[i], b = ring[(i + 1) % n];
+      Pt c = ring[j], d = ring[(j + 1) % n];
+      if ((i + 1) % n == j) {
+        if (folds(a, b, d)) return false;
+        continue;
+      }
+      if ((j + 1) % n == i) {
+        if (folds(c, d, b)) return false;
+        continue;
+      }
+      int o1 = Orient(a, b, c), o2 = Orient(a, b, d);
+      int o3 = Orient(c, d, a), o4 = Orient(c, d, b);
+      if (o1 * o2 < 0 && o3 * o4 < 0) return false;
+      if ((o1 == 0 && in_box(a, b, c)) || (o2 == 0 && in_box(a, b, d)) ||
+          (o3 == 0 && in_box(c, d, a)) || (o4 == 0 && in_box(c, d, b))) {
+        return false;
+      }
+    }
+    active.push_back(&e);
+  }
+  return true;
 }
 
 MetricScale MetricScaleAt(double lat_deg) {

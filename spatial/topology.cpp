@@ -17,6 +17,8 @@
 #include <unordered_map>
 #include <utility>
 
+#include "spatial/simple_ring.h"
+
 namespace wangge::spatial {
 namespace {
 
@@ -316,11 +318,38 @@ std::optional<LonLat> PlaceInReason(const std::string& reason, Frame f) {
   return ToDegrees(BPoint(x, y), f);
 }
 
-Result<Normalized> NormalizeUnsafe(Shape shape) {
+// True when Boost.Geometry decides everything about `ring` exactly in frame
+// `f`. Its coordinates are integers as doubles; is_valid scales them by an
+// integer factor into a range of 10^7 (or leaves them when wider) and finds
+// turns with integer side tests and segment ratios. Offsets below 2^25 keep
+// every product of coordinate differences, scaled or not, below 2^52, so no
+// double rounds and no epsilon turns a non-zero determinant into zero. Boost
+// then finds a simple ring (IsSimple) valid: no turn between non-adjacent
+// edges, no spike, enough points, and bg::correct has set the orientation.
+bool BoostIsExactOn(const Ring& ring, Frame f) {
+  constexpr int64_t kLimit = int64_t(1) << 25;
+  for (const Pt& p : ring) {
+    if (p.x - f.x0 >= kLimit || f.x0 - p.x >= kLimit || p.y - f.y0 >= kLimit ||
+        f.y0 - p.y >= kLimit) {
+      return false;
+    }
+  }
+  return true;
+}
+
+Result<Normalized> NormalizeUnsafe(Shape shape, bool fast) {
   Normalized out;
   std::vector<Polygon> polygons;
+  size_t simple_parts = 0;  // parts that are one simple ring
   for (Polygon& part : shape.parts) {
     if (part.rings.empty()) continue;
+    // A simple shell without holes has no touch to split: SplitAtTouches
+    // would give it back as one loop.
+    if (fast && part.rings.size() == 1 && IsSimple(part.rings[0])) {
+      ++simple_parts;
+      polygons.push_back(std::move(part));
+      continue;
+    }
     double shell_sign = SignedArea(part.rings[0]) > 0 ? 1 : -1;
     std::vector<Loop> shell_loops = SplitAtTouches(part.rings[0]);
     if (shell_loops.size() > 1) ++out.self_touching_rings;
@@ -385,6 +414,10 @@ Result<Normalized> NormalizeUnsafe(Shape shape) {
   }
 
   Frame f = FrameOf(out.shape);
+  if (simple_parts == 1 && out.shape.parts.size() == 1 &&
+      BoostIsExactOn(out.shape.parts[0].rings[0], f)) {
+    return out;  // one simple ring: valid, as Boost would find it
+  }
   BMulti multi = ToB(out.shape, f);
   // Each polygon on its own first, so a reason names a ring, not a pair.
   for (const BPolygon& polygon : multi) {
@@ -737,7 +770,17 @@ void AgainstVillages(Indexed& cell_ix, const std::vector<Feature>& villages,
 
 Result<Normalized> NormalizeShape(Shape shape) {
   try {
-    return NormalizeUnsafe(std::move(shape));
+    return NormalizeUnsafe(std::move(shape), true);
+  } catch (const std::exception& e) {
+    return Fail(ErrorCode::kInvalidArgument,
+                std::string("geometry could not be checked (") + e.what() +
+                    "). Fix it in QGIS (Check Validity) and load again");
+  }
+}
+
+Result<Normalized> NormalizeShapeWithBoost(Shape shape) {
+  try {
+    return NormalizeUnsafe(std::move(shape), false);
   } catch (const std::exception& e) {
     return Fail(ErrorCode::kInvalidArgument,
                 std::string("geometry could not be checked (") + e.what() +

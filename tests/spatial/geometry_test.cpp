@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "spatial/layer_reader.h"
+#include "spatial/simple_ring.h"
 
 using namespace wangge;
 using namespace wangge::spatial;
@@ -144,6 +145,31 @@ TEST_CASE("CleanShape: rings whose edges truly cross are refused") {
     REQUIRE_FALSE(c);
     CHECK(c.error().message.find("no area") != std::string::npos);
   }
+}
+
+TEST_CASE("IsSimple: edges meet only where consecutive edges share a vertex") {
+  auto ring = [](const std::string& wkt) {
+    Shape s = Wkt(wkt);
+    Ring r = s.parts.at(0).rings.at(0);
+    if (r.size() >= 2 && r.front() == r.back()) r.pop_back();
+    return r;
+  };
+  CHECK(IsSimple(ring("POLYGON((0 0,1 0,1 1,0 1,0 0))")));
+  CHECK(IsSimple(ring("POLYGON((0 0,1 0,0 1,0 0))")));
+  // A straight vertex along an edge is fine; a jagged ring too.
+  CHECK(IsSimple(ring("POLYGON((0 0,1 0,2 0,2 1,0 1,0 0))")));
+  CHECK(IsSimple(ring("POLYGON((0 0,3 0,3 3,2 1,1 3,0 3,0 0))")));
+  // Too few vertices, a repeated vertex, a spike, three on one line.
+  CHECK_FALSE(IsSimple(Ring{P(0, 0), P(1, 0)}));
+  CHECK_FALSE(IsSimple(Ring{P(0, 0), P(1, 0), P(1, 0), P(0, 1)}));
+  CHECK_FALSE(IsSimple(ring("POLYGON((0 0,2 0,1 0,1 1,0 1,0 0))")));
+  CHECK_FALSE(IsSimple(ring("POLYGON((0 0,1 0,2 0,0 0))")));
+  // Touching itself at a vertex, at an edge, crossing, overlapping.
+  CHECK_FALSE(IsSimple(ring("POLYGON((0 0,1 1,2 0,2 2,1 1,0 2,0 0))")));
+  CHECK_FALSE(
+      IsSimple(ring("POLYGON((0 0,1 0,1 1,0.6 1,0.5 0,0.4 1,0 1,0 0))")));
+  CHECK_FALSE(IsSimple(ring("POLYGON((0 0,2 2,2 0,0 2,0 0))")));
+  CHECK_FALSE(IsSimple(ring("POLYGON((0 0,3 0,3 1,1 1,1 0,2 0,2 2,0 2,0 0))")));
 }
 
 TEST_CASE("MetricScaleAt: a degree in metres at 34.5°N on WGS84") {

@@ -6,12 +6,14 @@
 #include <cmath>
 #include <cstdio>
 #include <map>
+#include <random>
 #include <tuple>
 
 #include "spatial/import.h"
 #include "spatial/jagged_grid.h"
 #include "spatial/layer_reader.h"
 #include "spatial/layer_writer.h"
+#include "spatial/simple_ring.h"
 #include "tests/temp_dir.h"
 
 using namespace wangge;
@@ -135,6 +137,111 @@ TEST_CASE("NormalizeShape: a hole outside its shell is refused with a reason") {
   REQUIRE_FALSE(n);
   CHECK(Has(n.error().message, "a hole lies outside its polygon"));
   CHECK(Has(n.error().message, "near ("));
+}
+
+TEST_CASE(
+    "NormalizeShape: the simple-ring fast path agrees with Boost on tricky "
+    "rings") {
+  // Random rings on a coarse lattice touch, cross, fold and repeat vertices
+  // all the time; a lattice step of 1000 nanodegrees keeps them small enough
+  // for the fast path, 10^7 makes some too large for it. Both functions
+  // must give the same shape, counts, or refusal for every one.
+  std::mt19937_64 random(20261130);
+  const Pt origin{110215000000, 34545000000};
+  int compared = 0, fast = 0, refused = 0;
+  for (int trial = 0; trial < 20000; ++trial) {
+    int64_t step = trial % 4 == 3 ? 10000000 : 1000;
+    int64_t lattice = 2 + int64_t(random() % 5);
+    auto ring = [&](int n) {
+      Ring r;
+      for (int i = 0; i < n; ++i) {
+        r.push_back({origin.x + step * int64_t(random() % (lattice + 1)),
+                     origin.y + step * int64_t(random() % (lattice + 1))});
+      }
+      return r;
+    };
+    Shape shape;
+    shape.parts.push_back({{ring(3 + int(random() % 8))}});
+    switch (random() % 8) {
+      case 0:  // a hole
+        shape.parts[0].rings.push_back(ring(3 + int(random() % 4)));
+        break;
+      case 1:  // a second part
+        shape.parts.push_back({{ring(3 + int(random() % 5))}});
+        break;
+      default:
+        break;
+    }
+    auto cleaned = CleanShape(shape);
+    if (!cleaned) continue;
+    ++compared;
+    const Shape& c = cleaned->shape;
+    if (c.parts.size() == 1 && c.parts[0].rings.size() == 1 &&
+        IsSimple(c.parts[0].rings[0]) && step == 1000) {
+      ++fast;
+    }
+    auto a = NormalizeShape(c);
+    auto b = NormalizeShapeWithBoost(c);
+    REQUIRE(a.has_value() == b.has_value());
+    if (!a) {
+      ++refused;
+      CHECK(a.error().message == b.error().message);
+      continue;
+    }
+    CHECK(a->self_touching_rings == b->self_touching_rings);
+    CHECK(a->merged_parts == b->merged_parts);
+    REQUIRE(a->shape.parts.size() == b->shape.parts.size());
+    for (size_t i = 0; i < a->shape.parts.size(); ++i) {
+      CHECK(a->shape.parts[i].rings == b->shape.parts[i].rings);
+    }
+  }
+  // Both paths and refusals were exercised.
+  CHECK(compared > 5000);
+  CHECK(fast > 1000);
+  CHECK(refused > 100);
+}
+
+TEST_CASE("NormalizeShape: jagged cells take the fast path, same as Boost") {
+  JaggedGrid grid({.origin = {110215000000, 34545000000},
+                   .cols = 8,
+                   .rows = 8,
+                   .cell_width = 7270000,
+                   .cell_height = 6000000});
+  for (int col = 0; col < 8; ++col) {
+    for (int row = 0; row < 8; ++row) {
+      Ring cell = grid.CellRing(col, row);
+      REQUIRE(IsSimple(cell));
+      Shape shape;
+      shape.parts.push_back({{cell}});
+      auto a = NormalizeShape(shape);
+      auto b = NormalizeShapeWithBoost(shape);
+      REQUIRE(a);
+      REQUIRE(b);
+      CHECK(a->shape.parts[0].rings == b->shape.parts[0].rings);
+      // Pinch the cell: move a vertex onto the one opposite it; both paths
+      // split or refuse alike.
+      for (size_t k = 0; k < cell.size(); k += 7) {
+        Ring pinched = cell;
+        pinched[k] = cell[(k + cell.size() / 2) % cell.size()];
+        Shape p;
+        p.parts.push_back({{pinched}});
+        auto cleaned = CleanShape(p);
+        if (!cleaned) continue;
+        auto pa = NormalizeShape(cleaned->shape);
+        auto pb = NormalizeShapeWithBoost(cleaned->shape);
+        REQUIRE(pa.has_value() == pb.has_value());
+        if (pa) {
+          CHECK(pa->self_touching_rings == pb->self_touching_rings);
+          REQUIRE(pa->shape.parts.size() == pb->shape.parts.size());
+          for (size_t i = 0; i < pa->shape.parts.size(); ++i) {
+            CHECK(pa->shape.parts[i].rings == pb->shape.parts[i].rings);
+          }
+        } else {
+          CHECK(pa.error().message == pb.error().message);
+        }
+      }
+    }
+  }
 }
 
 TEST_CASE("AreaSquareMetres: a 0.01 degree square near Taiyao in m²") {
