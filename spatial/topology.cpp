@@ -9,6 +9,7 @@
 #include <boost/geometry.hpp>
 #include <boost/geometry/algorithms/point_on_surface.hpp>
 #include <boost/geometry/index/rtree.hpp>
+#include <cassert>
 #include <cmath>
 #include <cstdio>
 #include <limits>
@@ -149,8 +150,9 @@ struct Measure {
   LonLat where;
 };
 
+// Without `width`, width_m is left 0 (no perimeter is measured).
 template <class G>
-Measure MeasureOf(const G& piece, Frame f) {
+Measure MeasureOf(const G& piece, Frame f, bool width = true) {
   Measure m;
   BPoint inside;
   try {
@@ -161,6 +163,7 @@ Measure MeasureOf(const G& piece, Frame f) {
   m.where = ToDegrees(inside, f);
   MetricScale s = MetricScaleAt(m.where.lat);
   m.area_m2 = std::abs(bg::area(piece)) * s.x * s.y;
+  if (!width) return m;
   double perimeter = 0;
   auto add_ring = [&](const BPolygon::ring_type& ring) {
     for (size_t i = 1; i < ring.size(); ++i) {
@@ -617,6 +620,63 @@ void AppendEdges(const Shape& shape, int weight, std::vector<ChainEdge>& out) {
   }
 }
 
+// True when the weights of equal edges add up to zero, edge for edge.
+// Each weight is +1 or -1.
+bool Cancels(std::vector<ChainEdge>& edges) {
+  // Fast: each edge as one 128-bit integer, offsets from the edges' lower
+  // left in 31 bits each (extents up to 2 degrees) and the weight's sign in
+  // the lowest bit, so equal edges sort next to each other.
+  constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
+  constexpr int64_t kFits = (int64_t(1) << 31) - 1;
+  int64_t x0 = kMax, y0 = kMax, x1 = -kMax, y1 = -kMax;
+  for (const ChainEdge& e : edges) {
+    x0 = std::min({x0, e.a.x, e.b.x});
+    y0 = std::min({y0, e.a.y, e.b.y});
+    x1 = std::max({x1, e.a.x, e.b.x});
+    y1 = std::max({y1, e.a.y, e.b.y});
+  }
+  if (!edges.empty() && x1 - x0 <= kFits && y1 - y0 <= kFits) {
+    using Key = unsigned __int128;
+    std::vector<Key> keys;
+    keys.reserve(edges.size());
+    for (const ChainEdge& e : edges) {
+      assert(e.weight == 1 || e.weight == -1);
+      keys.push_back((Key(uint64_t(e.a.x - x0)) << 96) |
+                     (Key(uint64_t(e.a.y - y0)) << 64) |
+                     (Key(uint64_t(e.b.x - x0)) << 32) |
+                     (Key(uint64_t(e.b.y - y0)) << 1) | Key(e.weight > 0));
+    }
+    std::sort(keys.begin(), keys.end());
+    for (size_t i = 0; i < keys.size();) {
+      size_t j = i;
+      int sum = 0;
+      for (; j < keys.size() && (keys[j] >> 1) == (keys[i] >> 1); ++j) {
+        sum += (keys[j] & 1) ? 1 : -1;
+      }
+      if (sum != 0) return false;
+      i = j;
+    }
+    return true;
+  }
+  std::sort(edges.begin(), edges.end(),
+            [](const ChainEdge& l, const ChainEdge& r) {
+              if (l.a != r.a) return LexLess(l.a, r.a);
+              return LexLess(l.b, r.b);
+            });
+  for (size_t i = 0; i < edges.size();) {
+    size_t j = i;
+    int sum = 0;
+    for (; j < edges.size() && edges[j].a == edges[i].a &&
+           edges[j].b == edges[i].b;
+         ++j) {
+      sum += edges[j].weight;
+    }
+    if (sum != 0) return false;
+    i = j;
+  }
+  return true;
+}
+
 // Which villages their cells tile exactly. The boundary of a valid polygon,
 // outer rings counter-clockwise and holes clockwise, winds once around each
 // point inside it and never around a point outside. So when the cells'
@@ -649,24 +709,7 @@ std::vector<bool> ExactlyTiled(const std::vector<Feature>& cells,
     AppendEdges(villages[v].shape, -1, edges);
     if (edges.empty()) continue;
     for (size_t i : members[v]) AppendEdges(cells[i].shape, 1, edges);
-    std::sort(edges.begin(), edges.end(),
-              [](const ChainEdge& l, const ChainEdge& r) {
-                if (l.a != r.a) return LexLess(l.a, r.a);
-                return LexLess(l.b, r.b);
-              });
-    bool cancels = true;
-    for (size_t i = 0; i < edges.size() && cancels;) {
-      size_t j = i;
-      int sum = 0;
-      for (; j < edges.size() && edges[j].a == edges[i].a &&
-             edges[j].b == edges[i].b;
-           ++j) {
-        sum += edges[j].weight;
-      }
-      cancels = sum == 0;
-      i = j;
-    }
-    exact[v] = cancels;
+    exact[v] = Cancels(edges);
   }
   return exact;
 }
@@ -790,7 +833,7 @@ Result<Normalized> NormalizeShapeWithBoost(Shape shape) {
 
 double AreaSquareMetres(const Shape& shape) {
   Frame f = FrameOf(shape);
-  return MeasureOf(ToB(shape, f), f).area_m2;
+  return MeasureOf(ToB(shape, f), f, false).area_m2;
 }
 
 TopologyReport CheckOverlaps(const std::vector<Feature>& features,

@@ -358,12 +358,13 @@ struct Tiled {
   std::vector<Feature> cells;
 };
 
-Tiled JaggedTown(int cols, int rows, int split) {
+Tiled JaggedTown(int cols, int rows, int split, int64_t cell_width = 7270000,
+                 int64_t cell_height = 6000000) {
   JaggedGrid grid({.origin = {110000000000, 34600000000},
                    .cols = cols,
                    .rows = rows,
-                   .cell_width = 7270000,
-                   .cell_height = 6000000,
+                   .cell_width = cell_width,
+                   .cell_height = cell_height,
                    .seed = 7});
   Tiled t;
   for (auto [code, c0, c1] :
@@ -409,6 +410,18 @@ TEST_CASE("CheckCells: cells tiling their villages edge for edge pass") {
   CHECK(r.problems.empty());
   CHECK(r.slivers == 0);
   CHECK(Separately(t.cells, t.villages).empty());
+}
+
+TEST_CASE(
+    "CheckCells: villages over 2 degrees wide are compared edge by edge") {
+  // Too wide for the 31-bit edge keys: the edges are sorted as they are.
+  Tiled t = JaggedTown(6, 4, 3, 900000000, 800000000);
+  CHECK(CheckCells(t.cells, t.villages, {}).problems.empty());
+  t.cells.erase(t.cells.begin() + 7);
+  TopologyReport r = CheckCells(t.cells, t.villages, {});
+  REQUIRE(r.problems.size() == 1);
+  CHECK(r.problems[0].kind == "gap");
+  CHECK(r.problems[0].feature == "V1");
 }
 
 TEST_CASE("CheckCells: a missing cell is a gap where it was") {
