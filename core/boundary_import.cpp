@@ -24,14 +24,25 @@ BoundaryDiff Diff(const std::vector<Feature>& before,
     }
     return true;
   };
-  for (const auto& [code, f] : old_cells) {
-    auto it = new_cells.find(code);
-    if (it == new_cells.end()) {
+  // Both maps are in code order: walk them together, so the changes come
+  // out by code.
+  auto old_it = old_cells.begin();
+  auto new_it = new_cells.begin();
+  while (old_it != old_cells.end() || new_it != new_cells.end()) {
+    if (old_it == old_cells.end() ||
+        (new_it != new_cells.end() && new_it->first < old_it->first)) {
+      const auto& [code, g] = *new_it++;
+      diff.changes.push_back(
+          {code, "added", 0, AreaSquareMetres(g->shape), {}});
+      continue;
+    }
+    const auto& [code, f] = *old_it++;
+    if (new_it == new_cells.end() || code < new_it->first) {
       diff.changes.push_back(
           {code, "removed", AreaSquareMetres(f->shape), 0, {}});
       continue;
     }
-    const Feature* g = it->second;
+    const Feature* g = (new_it++)->second;
     CellChange change{
         code, "", AreaSquareMetres(f->shape), AreaSquareMetres(g->shape), {}};
     std::map<std::string, std::string> a = f->attributes, b = g->attributes;
@@ -55,15 +66,6 @@ BoundaryDiff Diff(const std::vector<Feature>& before,
     }
     diff.changes.push_back(std::move(change));
   }
-  for (const auto& [code, g] : new_cells) {
-    if (!old_cells.count(code)) {
-      diff.changes.push_back(
-          {code, "added", 0, AreaSquareMetres(g->shape), {}});
-    }
-  }
-  std::sort(
-      diff.changes.begin(), diff.changes.end(),
-      [](const CellChange& x, const CellChange& y) { return x.code < y.code; });
   return diff;
 }
 
