@@ -14,6 +14,7 @@
 #include <memory>
 #include <mutex>
 #include <thread>
+#include <unordered_map>
 
 #include "spatial/import.h"
 #include "spatial/layer_reader.h"
@@ -649,7 +650,7 @@ Result<ImportResult> ReadLayer(const ImportOptions& options) {
 
   // Features.
   std::vector<Deferred> deferred;  // polygons to clean and normalise
-  std::map<std::string, int> first_position;
+  std::unordered_map<std::string, int> first_position;
   std::string bad_text_where;  // first text that is not UTF-8
   layer->ResetReading();
   int position = 0;
