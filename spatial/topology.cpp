@@ -623,29 +623,35 @@ void AppendEdges(const Shape& shape, int weight, std::vector<ChainEdge>& out) {
 // True when the weights of equal edges add up to zero, edge for edge.
 // Each weight is +1 or -1.
 bool Cancels(std::vector<ChainEdge>& edges) {
-  // Fast: each edge as one 128-bit integer, offsets from the edges' lower
-  // left in 31 bits each (extents up to 2 degrees) and the weight's sign in
-  // the lowest bit, so equal edges sort next to each other.
+  // Fast: each edge as one 128-bit integer, so equal edges sort next to each
+  // other: its start as offsets from the edges' lower left (33 bits each, up
+  // to 8 degrees), its end relative to its start (30 and 31 bits, biased),
+  // and the weight's sign in the lowest bit.
   constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
-  constexpr int64_t kFits = (int64_t(1) << 31) - 1;
-  int64_t x0 = kMax, y0 = kMax, x1 = -kMax, y1 = -kMax;
+  constexpr int64_t kStart = (int64_t(1) << 33) - 1;
+  constexpr int64_t kBiasX = int64_t(1) << 29, kBiasY = int64_t(1) << 30;
+  int64_t x0 = kMax, y0 = kMax;
   for (const ChainEdge& e : edges) {
-    x0 = std::min({x0, e.a.x, e.b.x});
-    y0 = std::min({y0, e.a.y, e.b.y});
-    x1 = std::max({x1, e.a.x, e.b.x});
-    y1 = std::max({y1, e.a.y, e.b.y});
+    x0 = std::min(x0, e.a.x);
+    y0 = std::min(y0, e.a.y);
   }
-  if (!edges.empty() && x1 - x0 <= kFits && y1 - y0 <= kFits) {
-    using Key = unsigned __int128;
-    std::vector<Key> keys;
-    keys.reserve(edges.size());
-    for (const ChainEdge& e : edges) {
-      assert(e.weight == 1 || e.weight == -1);
-      keys.push_back((Key(uint64_t(e.a.x - x0)) << 96) |
-                     (Key(uint64_t(e.a.y - y0)) << 64) |
-                     (Key(uint64_t(e.b.x - x0)) << 32) |
-                     (Key(uint64_t(e.b.y - y0)) << 1) | Key(e.weight > 0));
+  using Key = unsigned __int128;
+  std::vector<Key> keys;
+  keys.reserve(edges.size());
+  for (const ChainEdge& e : edges) {
+    assert(e.weight == 1 || e.weight == -1);
+    int64_t ax = e.a.x - x0, ay = e.a.y - y0;
+    int64_t dx = e.b.x - e.a.x + kBiasX, dy = e.b.y - e.a.y + kBiasY;
+    if (ax > kStart || ay > kStart || dx < 0 || dx >= 2 * kBiasX || dy < 0 ||
+        dy >= 2 * kBiasY) {
+      keys.clear();
+      break;
     }
+    keys.push_back((Key(uint64_t(ax)) << 95) | (Key(uint64_t(ay)) << 62) |
+                   (Key(uint64_t(dx)) << 32) | (Key(uint64_t(dy)) << 1) |
+                   Key(e.weight > 0));
+  }
+  if (!edges.empty() && keys.size() == edges.size()) {
     std::sort(keys.begin(), keys.end());
     for (size_t i = 0; i < keys.size();) {
       size_t j = i;

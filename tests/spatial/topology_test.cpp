@@ -413,9 +413,9 @@ TEST_CASE("CheckCells: cells tiling their villages edge for edge pass") {
 }
 
 TEST_CASE(
-    "CheckCells: villages over 2 degrees wide are compared edge by edge") {
-  // Too wide for the 31-bit edge keys: the edges are sorted as they are.
-  Tiled t = JaggedTown(6, 4, 3, 900000000, 800000000);
+    "CheckCells: villages over 8 degrees wide are compared edge by edge") {
+  // Too wide for the 33-bit edge keys: the edges are sorted as they are.
+  Tiled t = JaggedTown(6, 4, 3, 3000000000, 2500000000);
   CHECK(CheckCells(t.cells, t.villages, {}).problems.empty());
   t.cells.erase(t.cells.begin() + 7);
   TopologyReport r = CheckCells(t.cells, t.villages, {});
