@@ -838,8 +838,33 @@ Result<Normalized> NormalizeShapeWithBoost(Shape shape) {
 }
 
 double AreaSquareMetres(const Shape& shape) {
-  Frame f = FrameOf(shape);
-  return MeasureOf(ToB(shape, f), f, false).area_m2;
+  // Shoelace area of each ring in square nanodegrees (a fan from its first
+  // vertex), shells less holes, scaled at the latitude halfway across the
+  // shape: the scale varies by under 1e-4 across a cell or a village, and
+  // this needs no point-on-surface search (a tenth of an import's time).
+  double area = 0;
+  int64_t south = std::numeric_limits<int64_t>::max();
+  int64_t north = std::numeric_limits<int64_t>::min();
+  for (const Polygon& part : shape.parts) {
+    for (size_t r = 0; r < part.rings.size(); ++r) {
+      const Ring& ring = part.rings[r];
+      double twice = 0;
+      for (size_t i = 1; i + 1 < ring.size(); ++i) {
+        Pt o = ring[0], a = ring[i], b = ring[i + 1];
+        twice += double(a.x - o.x) * double(b.y - o.y) -
+                 double(b.x - o.x) * double(a.y - o.y);
+      }
+      area += (r == 0 ? 0.5 : -0.5) * std::abs(twice);
+      for (const Pt& p : ring) {
+        south = std::min(south, p.y);
+        north = std::max(north, p.y);
+      }
+    }
+  }
+  if (south > north) return 0;
+  MetricScale s =
+      MetricScaleAt((double(south) + double(north)) / 2 / kUnitsPerDegree);
+  return std::max(0.0, area) * s.x * s.y;
 }
 
 TopologyReport CheckOverlaps(const std::vector<Feature>& features,
