@@ -275,7 +275,12 @@ try {
   await m.click('#lang');
 
   // ---------- /console/ ----------
-  const desk = await browser.newContext({ viewport: { width: 1400, height: 900 }, locale: 'zh-CN' });
+  // The desk's browser keeps a zone whose date differs from the town's (+08:00) right now, so pages
+  // that took "today" from the browser's zone would miss today's cases.
+  const townHour = (new Date().getUTCHours() + 8) % 24;
+  const deskZone = townHour < 20 ? 'Etc/GMT+12' : 'Pacific/Kiritimati';
+  const townToday = new Date(Date.now() + 8 * 3600e3).toISOString().slice(0, 10);
+  const desk = await browser.newContext({ viewport: { width: 1400, height: 900 }, locale: 'zh-CN', timezoneId: deskZone });
   const c = await desk.newPage();
   c.on('pageerror', (e) => pageErrors.push(String(e)));
   c.on('dialog', (d) => { pageErrors.push(`dialog: ${d.message()}`); d.dismiss(); });
@@ -345,6 +350,7 @@ try {
     const [download] = await Promise.all([c.waitForEvent('download'), c.click('[data-export="csv"]')]);
     const text = readFileSync(await download.path(), 'utf8');
     check(text.includes(case1.number), `export CSV from the console holds the case (${download.suggestedFilename()})`);
+    check(download.suggestedFilename() === `wangge-cases-${townToday}.csv`, `the export is named by the town's date ${townToday} (browser in ${deskZone})`);
   } else {
     await c.click('[data-export="csv"]');
     await c.waitForFunction(() => /暂不可用|Not available/.test(document.querySelector('#export-msg').textContent));
@@ -352,10 +358,23 @@ try {
   }
 
   // ---------- statistics ----------
+  // The view's own load (this month) answers after the period's (this year): only the latest draws.
+  let statsLoads = 0;
+  const bothAnswered = new Promise((done) => {
+    c.on('requestfinished', (r) => { if (r.url().includes('/api/v1/stats?') && ++statsLoads === 2) done(); });
+  });
+  await c.route('**/api/v1/stats?*', async (route) => {
+    if (statsLoads === 0 && !route.request().url().includes('-01-01T')) await new Promise((r) => setTimeout(r, 1000));
+    await route.continue();
+  });
   await c.click('#nav-stats');
   await c.click('[data-period="year"]');
+  await bothAnswered;
+  await c.unroute('**/api/v1/stats?*');
   await c.waitForFunction(() => document.querySelector('#stats-out').childElementCount > 0, null, { timeout: 30000 });
   const statsText = await c.textContent('#stats-out');
+  check((await c.$$('#stats-out svg')).length === 1, 'statistics: one chart after switching the period');
+  check(await c.inputValue('#s-to') === townToday, `statistics run to the town's today ${townToday}, not the browser's`);
   const statsApi = await apiAs(dispTok, '/api/v1/stats?group=branch');
   if (statsApi.status === 200) {
     check((await c.$$('#stats-out svg rect')).length > 0, 'statistics: a bar chart');

@@ -4,7 +4,7 @@
 // allows this user now; statistics with bar charts; exports.
 import { t, applyI18n, lang, setLang, statusName, actionName } from '/shared/i18n.js';
 import { api, login, logout, token, currentUser, ApiError, missing } from '/shared/api.js';
-import { h, clear, $, fmtTime } from '/shared/dom.js';
+import { h, clear, $, fmtTime, parseTime, townClock, townDay, TOWN_OFFSET } from '/shared/dom.js';
 import { barChart } from './chart.js';
 
 const PAGE = 50;
@@ -22,7 +22,7 @@ function isOverdue(c) {
   if (!OPEN.has(c.status)) return false;
   const by = c.status === 'reported' ? c.assignment?.accept_by : c.assignment?.handle_by;
   if (!by) return false;
-  const d = new Date(String(by).replace(' ', 'T'));
+  const d = parseTime(by);
   return !Number.isNaN(d.getTime()) && d < new Date();
 }
 
@@ -124,8 +124,8 @@ function filterQuery() {
   }
   const from = $('#f-from').value;
   const to = $('#f-to').value;
-  if (from) p.set('from', `${from}T00:00:00+08:00`);
-  if (to) p.set('to', `${to}T23:59:59+08:00`);
+  if (from) p.set('from', `${from}T00:00:00${TOWN_OFFSET}`);
+  if (to) p.set('to', `${to}T23:59:59${TOWN_OFFSET}`);
   if ($('#f-overdue').checked) p.set('overdue', 'true');
   return p;
 }
@@ -505,7 +505,7 @@ for (const b of document.querySelectorAll('[data-export]')) {
     try {
       const blob = await api(`/api/v1/export/cases.${kind}?${filterQuery()}`, { blob: true });
       const url = URL.createObjectURL(blob);
-      const link = h('a', { href: url, download: `wangge-cases-${new Date().toISOString().slice(0, 10)}.${kind}` });
+      const link = h('a', { href: url, download: `wangge-cases-${townDay()}.${kind}` });
       document.body.append(link);
       link.click();
       link.remove();
@@ -520,16 +520,18 @@ for (const b of document.querySelectorAll('[data-export]')) {
 
 // ---------- statistics ----------
 
+// Periods are the town's calendar (Monday-first weeks), not the browser's zone.
 function setPeriod(kind) {
-  const now = new Date();
-  const d = (x) => `${x.getFullYear()}-${String(x.getMonth() + 1).padStart(2, '0')}-${String(x.getDate()).padStart(2, '0')}`;
+  const now = townClock();
+  const y = now.getUTCFullYear();
+  const m = now.getUTCMonth();
   let from;
-  if (kind === 'week') { from = new Date(now); from.setDate(now.getDate() - ((now.getDay() + 6) % 7)); }
-  if (kind === 'month') from = new Date(now.getFullYear(), now.getMonth(), 1);
-  if (kind === 'quarter') from = new Date(now.getFullYear(), Math.floor(now.getMonth() / 3) * 3, 1);
-  if (kind === 'year') from = new Date(now.getFullYear(), 0, 1);
-  $('#s-from').value = d(from);
-  $('#s-to').value = d(now);
+  if (kind === 'week') from = new Date(Date.UTC(y, m, now.getUTCDate() - ((now.getUTCDay() + 6) % 7)));
+  if (kind === 'month') from = new Date(Date.UTC(y, m, 1));
+  if (kind === 'quarter') from = new Date(Date.UTC(y, Math.floor(m / 3) * 3, 1));
+  if (kind === 'year') from = new Date(Date.UTC(y, 0, 1));
+  $('#s-from').value = from.toISOString().slice(0, 10);
+  $('#s-to').value = now.toISOString().slice(0, 10);
 }
 for (const b of document.querySelectorAll('[data-period]')) {
   b.addEventListener('click', () => { setPeriod(b.dataset.period); loadStats(); });
@@ -549,20 +551,25 @@ function groupLabel(group, row) {
   return String(key);
 }
 
+// Only the latest request draws: clicking a period while the last one loads must not leave two charts.
+let statsSeq = 0;
 async function loadStats() {
+  const seq = ++statsSeq;
   const out = clear($('#stats-out'));
   const group = $('#s-group').value;
   if (!$('#s-from').value) setPeriod('month');
   const p = new URLSearchParams({ group });
-  p.set('from', `${$('#s-from').value}T00:00:00+08:00`);
-  p.set('to', `${$('#s-to').value}T23:59:59+08:00`);
+  p.set('from', `${$('#s-from').value}T00:00:00${TOWN_OFFSET}`);
+  p.set('to', `${$('#s-to').value}T23:59:59${TOWN_OFFSET}`);
   let r;
   try {
     r = await api(`/api/v1/stats?${p}`);
   } catch (e) {
+    if (seq !== statsSeq) return;
     out.append(h('p', { class: missing(e) ? 'hint' : 'error' }, missing(e) ? `${t('stats')}: ${t('unavailable')}` : e.message));
     return;
   }
+  if (seq !== statsSeq) return;
   const rows = Array.isArray(r) ? r : r.rows || r.groups || r.items || r.stats || [];
   // The known measures first, then any other number the server sends.
   const numeric = new Set();

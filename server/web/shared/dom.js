@@ -30,13 +30,34 @@ export function clear(el) {
 
 export function $(sel, root = document) { return root.querySelector(sel); }
 
-// "2026-11-30 15:20" in local time from an ISO or "YYYY-MM-DD HH:MM:SS" string.
+// The town keeps China Standard Time (+08:00, no daylight saving) whatever zone the browser is set
+// to: dates typed or shown on the pages are the town's, as in the server's timestamps.
+export const TOWN_OFFSET = '+08:00';
+const TOWN_MS = 8 * 3600 * 1000;
+
+// The town's calendar fields of a moment, as a Date whose UTC getters read them.
+export function townClock(d = new Date()) { return new Date(d.getTime() + TOWN_MS); }
+
+const pad2 = (n) => String(n).padStart(2, '0');
+
+// "2026-11-30": the town's date of a moment (today by default).
+export function townDay(d = new Date()) {
+  const t = townClock(d);
+  return `${t.getUTCFullYear()}-${pad2(t.getUTCMonth() + 1)}-${pad2(t.getUTCDate())}`;
+}
+
+// A moment from an ISO string, or from "YYYY-MM-DD HH:MM:SS" read as the town's time.
+export function parseTime(s) {
+  return new Date(/[zZ]|[+-]\d\d:?\d\d$/.test(s) ? s : `${String(s).replace(' ', 'T')}${TOWN_OFFSET}`);
+}
+
+// "2026-11-30 15:20" in the town's time.
 export function fmtTime(s) {
   if (!s) return '';
-  const d = new Date(/[zZ]|[+-]\d\d:?\d\d$/.test(s) ? s : String(s).replace(' ', 'T'));
+  const d = parseTime(s);
   if (Number.isNaN(d.getTime())) return String(s);
-  const p = (n) => String(n).padStart(2, '0');
-  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}`;
+  const t = townClock(d);
+  return `${townDay(d)} ${pad2(t.getUTCHours())}:${pad2(t.getUTCMinutes())}`;
 }
 
 // A UUID, from crypto.randomUUID where the page is a secure context.
