@@ -722,15 +722,17 @@ class SqliteStore : public Store {
         char tag = 0;
         bool ok = r.Get(tag);
         if (ok && (tag == 'Z' || tag == 'S')) {
-          Feature f{
-              .code = q.Text(1), .name = q.Text(2), .attributes = attributes};
+          Feature f{.code = q.Text(1),
+                    .name = q.Text(2),
+                    .attributes = std::move(attributes)};
           ok = DecodeShape(tag, r, f.shape);
           if (layer == "villages") town.layers.villages.push_back(std::move(f));
           if (layer == "cells") town.layers.cells.push_back(std::move(f));
           if (layer == "zones") town.layers.zones.push_back(std::move(f));
         } else if (ok && tag == 'P') {
-          PointFeature f{
-              .code = q.Text(1), .name = q.Text(2), .attributes = attributes};
+          PointFeature f{.code = q.Text(1),
+                         .name = q.Text(2),
+                         .attributes = std::move(attributes)};
           ok = r.Get(f.at.x) && r.Get(f.at.y);
           if (layer == "households") town.households.push_back(std::move(f));
           if (layer == "shopfronts") town.shopfronts.push_back(std::move(f));

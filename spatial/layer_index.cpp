@@ -43,8 +43,14 @@ LayerIndex::~LayerIndex() = default;
 
 Result<LayerIndex> LayerIndex::Build(std::vector<Feature> features,
                                      const std::string& layer, bool with_grid) {
-  std::sort(features.begin(), features.end(),
-            [](const Feature& a, const Feature& b) { return a.code < b.code; });
+  // The store hands them over in code order already: checking is cheaper
+  // than sorting 300,000 features again.
+  auto by_code = [](const Feature& a, const Feature& b) {
+    return a.code < b.code;
+  };
+  if (!std::is_sorted(features.begin(), features.end(), by_code)) {
+    std::sort(features.begin(), features.end(), by_code);
+  }
   for (size_t i = 0; i < features.size(); ++i) {
     if (features[i].code.empty()) {
       return Fail(ErrorCode::kInvalidArgument,
