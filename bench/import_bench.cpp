@@ -216,12 +216,7 @@ Result<SyntheticTown> MakeSyntheticTown(const std::string& dir,
 
 Result<ImportReport> RunImportBench(const ImportBenchOptions& given,
                                     std::ostream& progress) {
-  ImportBenchOptions o = given;
-  if (o.quick) {
-    o.cols = 50;
-    o.rows = 40;
-    o.runs = 1;
-  }
+  ImportBenchOptions o = given.Effective();
   if (std::system("command -v ogr2ogr >/dev/null 2>&1") != 0) {
     return Fail(ErrorCode::kUnavailable,
                 "ogr2ogr is not installed: run `bash tools/install-deps.sh` "

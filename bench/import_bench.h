@@ -72,13 +72,26 @@ Result<int64_t> ImportCells(const std::string& db, const std::string& source);
 // Deletes a SQLite database file and its -wal and -shm companions.
 void RemoveDatabase(const std::string& db);
 
-struct ImportBenchOptions {
+// The synthetic town that the import and start-up benchmarks build.
+struct TownBenchOptions {
   std::string data;    // the sample town folder
   bool quick = false;  // 2,000 cells, one run
   int cols = 600;      // 600 x 500 = 300,000 cells
   int rows = 500;
   int runs = 3;
+
+  // These options with --quick's size and run count applied.
+  TownBenchOptions Effective() const {
+    if (!quick) return *this;
+    TownBenchOptions o = *this;
+    o.cols = 50;
+    o.rows = 40;
+    o.runs = 1;
+    return o;
+  }
 };
+
+using ImportBenchOptions = TownBenchOptions;
 
 using ImportReport = Report;
 

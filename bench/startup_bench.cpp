@@ -109,17 +109,14 @@ Result<RunResult> StartOnce(const StartupOptions& o, const std::string& db,
 Result<StartupReport> RunStartupBench(const StartupOptions& given,
                                       std::ostream& progress) {
   StartupOptions o = given;
-  if (o.quick) {
-    o.cols = 50;
-    o.rows = 40;
-    o.runs = 1;
-  }
+  o.town = given.town.Effective();
   auto dir = TempDir::Make("wangge-startup");
   if (!dir) return std::unexpected(dir.error());
   if (std::getenv("WANGGE_BENCH_KEEP")) {
     progress << "startup: in " << dir->path() << "\n";
   }
-  auto town = MakeSyntheticTown(dir->path(), o.data, o.cols, o.rows, progress);
+  auto town = MakeSyntheticTown(dir->path(), o.town.data, o.town.cols,
+                                o.town.rows, progress);
   if (!town) return std::unexpected(town.error());
   std::string db = town->base_db;
   progress << "startup: importing " << Thousands(town->cells) << " cells into "
@@ -131,12 +128,12 @@ Result<StartupReport> RunStartupBench(const StartupOptions& given,
            << Format("%.1f", Seconds(Clock::now() - start)) << " s\n";
 
   std::vector<double> healthy, cpu, rss, peak, settled, settled_peak;
-  for (int run = 0; run < o.runs; ++run) {
+  for (int run = 0; run < o.town.runs; ++run) {
     auto r = StartOnce(
         o, db, dir->path() + "/serve" + std::to_string(run + 1) + ".log");
     if (!r) return std::unexpected(r.error());
-    progress << "startup run " << run + 1 << "/" << o.runs << ": healthy in "
-             << Format("%.3f", r->healthy_s) << " s (CPU "
+    progress << "startup run " << run + 1 << "/" << o.town.runs
+             << ": healthy in " << Format("%.3f", r->healthy_s) << " s (CPU "
              << Format("%.2f", r->cpu_s) << " s), RSS "
              << Format("%.0f", r->rss_mib) << " MiB (peak "
              << Format("%.0f", r->peak_mib) << "), idle RSS "

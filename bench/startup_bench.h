@@ -13,7 +13,7 @@
 // at the end (WANGGE_BENCH_KEEP=1 keeps it); the server is always stopped.
 //
 //   StartupOptions options{.wangge = "/usr/local/bin/wangge",
-//                          .data = "data/taiyao", .quick = true};
+//                          .town = {.data = "data/taiyao", .quick = true}};
 //   auto report = RunStartupBench(options, std::cerr);
 
 #include <ostream>
@@ -21,17 +21,14 @@
 #include <vector>
 
 #include "base/result.h"
+#include "bench/import_bench.h"
 #include "bench/record.h"
 
 namespace wangge::bench {
 
 struct StartupOptions {
-  std::string wangge;  // path of the wangge executable
-  std::string data;    // the sample town folder
-  bool quick = false;  // 2,000 cells, one run
-  int cols = 600;      // 600 x 500 = 300,000 cells
-  int rows = 500;
-  int runs = 3;
+  std::string wangge;     // path of the wangge executable
+  TownBenchOptions town;  // the town it serves
 };
 
 using StartupReport = Report;

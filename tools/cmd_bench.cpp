@@ -127,10 +127,10 @@ int RunBench(int argc, char** argv) {
   }
   if (which == "all" || which == "startup") {
     bench::StartupOptions options{.wangge = SelfPath(),
-                                  .data = data,
-                                  .quick = args.Has("quick"),
-                                  .cols = cols,
-                                  .rows = rows};
+                                  .town = {.data = data,
+                                           .quick = args.Has("quick"),
+                                           .cols = cols,
+                                           .rows = rows}};
     auto report = bench::RunStartupBench(options, std::cerr);
     if (!Take("startup", report, records)) return 1;
   }
