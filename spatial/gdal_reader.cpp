@@ -18,6 +18,7 @@
 
 #include "spatial/import.h"
 #include "spatial/layer_reader.h"
+#include "spatial/simple_ring.h"
 
 namespace wangge::spatial {
 namespace {
@@ -146,7 +147,8 @@ struct Deferred {
 
 void Repair(Deferred& d) {
   try {
-    auto cleaned = CleanShape(std::move(d.feature.shape));
+    bool simple = false;  // one simple ring: checked once, not twice
+    auto cleaned = CleanShape(std::move(d.feature.shape), simple);
     if (!cleaned) {
       d.failed = true;
       d.message = cleaned.error().message;
@@ -155,7 +157,7 @@ void Repair(Deferred& d) {
                    : "invalid_geometry";
       return;
     }
-    auto normal = NormalizeShape(std::move(cleaned->shape));
+    auto normal = NormalizeShape(std::move(cleaned->shape), simple);
     if (!normal) {
       d.failed = true;
       d.kind = "invalid_geometry";

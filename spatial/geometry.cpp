@@ -34,44 +34,46 @@ bool IsSpikeTip(Pt a, Pt b, Pt c) {
 }
 
 // Drops the closing vertex (not counted), then consecutive duplicates and
-// zero-area spikes, treating the ring as a cycle.
+// zero-area spikes, treating the ring as a cycle. In place: the kept
+// vertices are compacted to the front of `ring`.
 void CleanRing(Ring& ring, Repairs& repairs) {
   if (ring.size() >= 2 && ring.front() == ring.back()) ring.pop_back();
-  Ring out;
-  out.reserve(ring.size());
-  for (const Pt& p : ring) {
+  size_t kept = 0;  // ring[0, kept) is the cleaned prefix
+  for (size_t i = 0; i < ring.size(); ++i) {
+    const Pt p = ring[i];
     // Removing a spike tip a -> b -> a leaves a -> a: that duplicate is part
     // of the spike, not counted again.
     bool after_spike = false;
     for (;;) {
-      if (!out.empty() && out.back() == p) {
+      if (kept > 0 && ring[kept - 1] == p) {
         if (!after_spike) ++repairs.repeated_vertices;
         break;
       }
-      if (out.size() >= 2 && IsSpikeTip(out[out.size() - 2], out.back(), p)) {
-        out.pop_back();
+      if (kept >= 2 && IsSpikeTip(ring[kept - 2], ring[kept - 1], p)) {
+        --kept;
         ++repairs.spikes;
         after_spike = true;
         continue;
       }
-      out.push_back(p);
+      ring[kept++] = p;
       break;
     }
   }
+  ring.resize(kept);
   // Wrap-around: the seam between the last and first vertex.
   bool after_spike = false;
-  while (out.size() >= 3) {
-    size_t n = out.size();
-    if (out.back() == out.front()) {
-      out.pop_back();
+  while (ring.size() >= 3) {
+    size_t n = ring.size();
+    if (ring.back() == ring.front()) {
+      ring.pop_back();
       if (!after_spike) ++repairs.repeated_vertices;
-    } else if (IsSpikeTip(out[n - 2], out[n - 1], out[0])) {
-      out.pop_back();
+    } else if (IsSpikeTip(ring[n - 2], ring[n - 1], ring[0])) {
+      ring.pop_back();
       ++repairs.spikes;
       after_spike = true;
       continue;
-    } else if (IsSpikeTip(out[n - 1], out[0], out[1])) {
-      out.erase(out.begin());
+    } else if (IsSpikeTip(ring[n - 1], ring[0], ring[1])) {
+      ring.erase(ring.begin());
       ++repairs.spikes;
       after_spike = true;
       continue;
@@ -80,7 +82,6 @@ void CleanRing(Ring& ring, Repairs& repairs) {
     }
     after_spike = false;
   }
-  ring.swap(out);
 }
 
 struct Edge {
@@ -242,6 +243,16 @@ double SignedArea(const Ring& ring) {
   return double(twice) / 2;
 }
 
+namespace {
+
+// An edge's box, for IsSimple's sweep.
+struct Span {
+  int64_t x0, x1, y0, y1;
+  size_t edge;  // from ring[edge] to ring[edge + 1]
+};
+
+}  // namespace
+
 bool IsSimple(const Ring& ring) {
   const size_t n = ring.size();
   if (n < 3) return false;
@@ -249,11 +260,11 @@ bool IsSimple(const Ring& ring) {
     if (ring[i] == ring[(i + 1) % n]) return false;
   }
   // Sweep the edges' boxes in x; every pair whose boxes meet is tested.
-  struct Span {
-    int64_t x0, x1, y0, y1;
-    size_t edge;  // from ring[edge] to ring[edge + 1]
-  };
-  std::vector<Span> spans(n);
+  // Scratch space is kept per thread: an import tests every cell.
+  thread_local std::vector<Span> spans;
+  thread_local std::vector<const Span*> active;
+  spans.resize(n);
+  active.clear();
   for (size_t i = 0; i < n; ++i) {
     Pt a = ring[i], b = ring[(i + 1) % n];
     spans[i] = {std::min(a.x, b.x), std::max(a.x, b.x), std::min(a.y, b.y),
@@ -270,7 +281,6 @@ bool IsSimple(const Ring& ring) {
     return std::min(a.x, b.x) <= p.x && p.x <= std::max(a.x, b.x) &&
            std::min(a.y, b.y) <= p.y && p.y <= std::max(a.y, b.y);
   };
-  std::vector<const Span*> active;
   for (const Span& e : spans) {
     std::erase_if(active, [&](const Span* o) { return o->x1 < e.x0; });
     for (const Span* o : active) {
@@ -336,11 +346,25 @@ double DistanceMetres(const Shape& shape, Pt p, MetricScale scale) {
 }
 
 Result<Cleaned> CleanShape(Shape shape) {
+  bool one_simple_ring = false;
+  return CleanShape(std::move(shape), one_simple_ring);
+}
+
+Result<Cleaned> CleanShape(Shape shape, bool& one_simple_ring) {
+  one_simple_ring = false;
   Cleaned out;
+  size_t simple_parts = 0;
   for (size_t k = 0; k < shape.parts.size(); ++k) {
     Polygon& part = shape.parts[k];
     if (part.rings.empty()) continue;
     for (Ring& ring : part.rings) CleanRing(ring, out.repairs);
+    // A simple ring crosses nothing and has an area: nothing below can
+    // fail or change for it, and it is swept once instead of twice.
+    if (part.rings.size() == 1 && IsSimple(part.rings[0])) {
+      ++simple_parts;
+      out.shape.parts.push_back(std::move(part));
+      continue;
+    }
     // Crossings first: a symmetric bow-tie also has zero net area.
     if (auto where = FindCrossing(part)) {
       return Fail(ErrorCode::kInvalidArgument,
@@ -370,6 +394,7 @@ Result<Cleaned> CleanShape(Shape shape) {
   if (out.shape.parts.empty()) {
     return Fail(ErrorCode::kInvalidArgument, "geometry is empty");
   }
+  one_simple_ring = out.shape.parts.size() == 1 && simple_parts == 1;
   return out;
 }
 

@@ -8,6 +8,10 @@
 // accepts it as it is. Pure; safe from many threads.
 //
 //   if (IsSimple(shape.parts[0].rings[0])) ...  // no touch, no crossing
+//
+//   bool simple = false;
+//   auto cleaned = CleanShape(std::move(shape), simple);
+//   auto normal = NormalizeShape(std::move(cleaned->shape), simple);
 
 #include "base/result.h"
 #include "spatial/geometry.h"
@@ -20,6 +24,17 @@ namespace wangge::spatial {
 // on another edge, no crossing, no edge folding back along the one before).
 // A simple ring has non-zero area. Exact; O(n log n) for the usual ring.
 bool IsSimple(const Ring& ring);
+
+// CleanShape that also sets `one_simple_ring` when its result is one
+// polygon of one ring that IsSimple. Such a ring is swept once, by IsSimple,
+// instead of by the crossing search too: a simple ring crosses nothing and
+// has an area. The same result as CleanShape(shape).
+Result<Cleaned> CleanShape(Shape shape, bool& one_simple_ring);
+
+// NormalizeShape of CleanShape's output; with `one_simple_ring` as CleanShape
+// set it, the ring is not tested again. The same result as
+// NormalizeShape(shape).
+Result<Normalized> NormalizeShape(Shape shape, bool one_simple_ring);
 
 // NormalizeShape without its fast path for a polygon that is one simple
 // ring: every shape goes through the split and Boost's is_valid. The two

@@ -340,7 +340,9 @@ bool BoostIsExactOn(const Ring& ring, Frame f) {
   return true;
 }
 
-Result<Normalized> NormalizeUnsafe(Shape shape, bool fast) {
+// `fast`: a part that is one simple ring skips the split and Boost.
+// `simple`: the shape is known to be one part of one simple ring.
+Result<Normalized> NormalizeUnsafe(Shape shape, bool fast, bool simple) {
   Normalized out;
   std::vector<Polygon> polygons;
   size_t simple_parts = 0;  // parts that are one simple ring
@@ -348,7 +350,7 @@ Result<Normalized> NormalizeUnsafe(Shape shape, bool fast) {
     if (part.rings.empty()) continue;
     // A simple shell without holes has no touch to split: SplitAtTouches
     // would give it back as one loop.
-    if (fast && part.rings.size() == 1 && IsSimple(part.rings[0])) {
+    if (fast && part.rings.size() == 1 && (simple || IsSimple(part.rings[0]))) {
       ++simple_parts;
       polygons.push_back(std::move(part));
       continue;
@@ -818,8 +820,12 @@ void AgainstVillages(Indexed& cell_ix, const std::vector<Feature>& villages,
 }  // namespace
 
 Result<Normalized> NormalizeShape(Shape shape) {
+  return NormalizeShape(std::move(shape), false);
+}
+
+Result<Normalized> NormalizeShape(Shape shape, bool one_simple_ring) {
   try {
-    return NormalizeUnsafe(std::move(shape), true);
+    return NormalizeUnsafe(std::move(shape), true, one_simple_ring);
   } catch (const std::exception& e) {
     return Fail(ErrorCode::kInvalidArgument,
                 std::string("geometry could not be checked (") + e.what() +
@@ -829,7 +835,7 @@ Result<Normalized> NormalizeShape(Shape shape) {
 
 Result<Normalized> NormalizeShapeWithBoost(Shape shape) {
   try {
-    return NormalizeUnsafe(std::move(shape), false);
+    return NormalizeUnsafe(std::move(shape), false, false);
   } catch (const std::exception& e) {
     return Fail(ErrorCode::kInvalidArgument,
                 std::string("geometry could not be checked (") + e.what() +
