@@ -9,7 +9,6 @@
 #include <boost/geometry.hpp>
 #include <boost/geometry/algorithms/point_on_surface.hpp>
 #include <boost/geometry/index/rtree.hpp>
-#include <cassert>
 #include <cmath>
 #include <cstdio>
 #include <limits>
@@ -599,9 +598,11 @@ struct ChainEdge {
 
 bool LexLess(Pt p, Pt q) { return p.x < q.x || (p.x == q.x && p.y < q.y); }
 
-// Appends the edges of `shape`'s rings, outer rings counter-clockwise and
-// holes clockwise, each with `weight`.
-void AppendEdges(const Shape& shape, int weight, std::vector<ChainEdge>& out) {
+// Calls visit(a, b, w) for each edge of `shape`'s rings, outer rings
+// counter-clockwise and holes clockwise, as a ChainEdge: a before b
+// lexicographically, w = +-weight for the direction it is used in.
+template <class Visit>
+void ForEachEdge(const Shape& shape, int weight, Visit&& visit) {
   for (const Polygon& part : shape.parts) {
     for (size_t r = 0; r < part.rings.size(); ++r) {
       const Ring& ring = part.rings[r];
@@ -610,62 +611,28 @@ void AppendEdges(const Shape& shape, int weight, std::vector<ChainEdge>& out) {
       bool ccw = SignedArea(ring) > 0;
       int w = (ccw == (r == 0)) ? weight : -weight;
       for (size_t i = 0; i < n; ++i) {
-        Pt a = ring[i], b = ring[(i + 1) % n];
+        Pt a = ring[i], b = ring[i + 1 == n ? 0 : i + 1];
         if (a == b) continue;
         if (LexLess(a, b)) {
-          out.push_back({a, b, w});
+          visit(a, b, w);
         } else {
-          out.push_back({b, a, -w});
+          visit(b, a, -w);
         }
       }
     }
   }
 }
 
+// Appends the edges of `shape`'s rings (see ForEachEdge).
+void AppendEdges(const Shape& shape, int weight, std::vector<ChainEdge>& out) {
+  ForEachEdge(shape, weight, [&](Pt a, Pt b, int w) {
+    out.push_back({a, b, w});
+  });
+}
+
 // True when the weights of equal edges add up to zero, edge for edge.
 // Each weight is +1 or -1.
 bool Cancels(std::vector<ChainEdge>& edges) {
-  // Fast: each edge as one 128-bit integer, so equal edges sort next to each
-  // other: its start as offsets from the edges' lower left (33 bits each, up
-  // to 8 degrees), its end relative to its start (30 and 31 bits, biased),
-  // and the weight's sign in the lowest bit.
-  constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
-  constexpr int64_t kStart = (int64_t(1) << 33) - 1;
-  constexpr int64_t kBiasX = int64_t(1) << 29, kBiasY = int64_t(1) << 30;
-  int64_t x0 = kMax, y0 = kMax;
-  for (const ChainEdge& e : edges) {
-    x0 = std::min(x0, e.a.x);
-    y0 = std::min(y0, e.a.y);
-  }
-  using Key = unsigned __int128;
-  std::vector<Key> keys;
-  keys.reserve(edges.size());
-  for (const ChainEdge& e : edges) {
-    assert(e.weight == 1 || e.weight == -1);
-    int64_t ax = e.a.x - x0, ay = e.a.y - y0;
-    int64_t dx = e.b.x - e.a.x + kBiasX, dy = e.b.y - e.a.y + kBiasY;
-    if (ax > kStart || ay > kStart || dx < 0 || dx >= 2 * kBiasX || dy < 0 ||
-        dy >= 2 * kBiasY) {
-      keys.clear();
-      break;
-    }
-    keys.push_back((Key(uint64_t(ax)) << 95) | (Key(uint64_t(ay)) << 62) |
-                   (Key(uint64_t(dx)) << 32) | (Key(uint64_t(dy)) << 1) |
-                   Key(e.weight > 0));
-  }
-  if (!edges.empty() && keys.size() == edges.size()) {
-    std::sort(keys.begin(), keys.end());
-    for (size_t i = 0; i < keys.size();) {
-      size_t j = i;
-      int sum = 0;
-      for (; j < keys.size() && (keys[j] >> 1) == (keys[i] >> 1); ++j) {
-        sum += (keys[j] & 1) ? 1 : -1;
-      }
-      if (sum != 0) return false;
-      i = j;
-    }
-    return true;
-  }
   std::sort(edges.begin(), edges.end(),
             [](const ChainEdge& l, const ChainEdge& r) {
               if (l.a != r.a) return LexLess(l.a, r.a);
@@ -678,6 +645,100 @@ bool Cancels(std::vector<ChainEdge>& edges) {
            edges[j].b == edges[i].b;
          ++j) {
       sum += edges[j].weight;
+    }
+    if (sum != 0) return false;
+    i = j;
+  }
+  return true;
+}
+
+using EdgeKey = unsigned __int128;
+
+// Scratch space of CancelsPacked, kept from one village to the next.
+struct KeyScratch {
+  std::vector<EdgeKey> keys;
+  std::vector<EdgeKey> sorted;
+  std::vector<size_t> starts;
+};
+
+// Cancels for the edges of `village` (weight -1) and of the cells
+// `members` (weight +1), fast: each edge as one 128-bit integer, so equal
+// edges sort next to each other: its start as offsets from the shapes'
+// lower left (33 bits each, up to 8 degrees), its end relative to its start
+// (30 and 31 bits, biased), and the weight's sign in the lowest bit. The
+// keys are sorted in buckets of their start's x (equal edges share one),
+// each small enough to sort in cache. Empty when an edge does not fit.
+std::optional<bool> CancelsPacked(const Shape& village,
+                                  const std::vector<Feature>& cells,
+                                  const std::vector<size_t>& members,
+                                  KeyScratch& s) {
+  constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
+  constexpr int64_t kStart = (int64_t(1) << 33) - 1;
+  constexpr int64_t kBiasX = int64_t(1) << 29, kBiasY = int64_t(1) << 30;
+  int64_t x0 = kMax, y0 = kMax, x1 = -kMax;
+  size_t n = 0;
+  auto bound = [&](const Shape& shape) {
+    for (const Polygon& part : shape.parts) {
+      for (const Ring& ring : part.rings) {
+        if (ring.size() < 3) continue;
+        n += ring.size();
+        for (const Pt& p : ring) {
+          x0 = std::min(x0, p.x);
+          x1 = std::max(x1, p.x);
+          y0 = std::min(y0, p.y);
+        }
+      }
+    }
+  };
+  bound(village);
+  for (size_t i : members) bound(cells[i].shape);
+  if (n == 0 || x1 - x0 > kStart) return std::nullopt;
+  s.keys.clear();
+  s.keys.reserve(n);
+  bool fits = true;
+  auto add = [&](Pt a, Pt b, int w) {
+    int64_t ax = a.x - x0, ay = a.y - y0;
+    int64_t dx = b.x - a.x + kBiasX, dy = b.y - a.y + kBiasY;
+    if (ay > kStart || dx < 0 || dx >= 2 * kBiasX || dy < 0 ||
+        dy >= 2 * kBiasY) {
+      fits = false;
+      return;
+    }
+    s.keys.push_back((EdgeKey(uint64_t(ax)) << 95) |
+                     (EdgeKey(uint64_t(ay)) << 62) |
+                     (EdgeKey(uint64_t(dx)) << 32) |
+                     (EdgeKey(uint64_t(dy)) << 1) | EdgeKey(w > 0));
+  };
+  ForEachEdge(village, -1, add);
+  for (size_t i : members) {
+    if (!fits) break;
+    ForEachEdge(cells[i].shape, 1, add);
+  }
+  if (!fits) return std::nullopt;
+  // Buckets of about 128 keys by the start's x.
+  size_t buckets = 1;
+  while (buckets < s.keys.size() / 128 && buckets < (size_t(1) << 20)) {
+    buckets <<= 1;
+  }
+  int shift = 0;
+  while ((uint64_t(x1 - x0) >> shift) >= buckets) ++shift;
+  auto bucket = [&](EdgeKey k) { return size_t(uint64_t(k >> 95) >> shift); };
+  s.starts.assign(buckets + 1, 0);
+  for (EdgeKey k : s.keys) ++s.starts[bucket(k) + 1];
+  for (size_t b = 0; b < buckets; ++b) s.starts[b + 1] += s.starts[b];
+  s.sorted.resize(s.keys.size());
+  for (EdgeKey k : s.keys) s.sorted[s.starts[bucket(k)]++] = k;
+  // starts[b] is now the end of bucket b.
+  for (size_t b = 0, begin = 0; b < buckets; begin = s.starts[b++]) {
+    std::sort(s.sorted.begin() + ptrdiff_t(begin),
+              s.sorted.begin() + ptrdiff_t(s.starts[b]));
+  }
+  const std::vector<EdgeKey>& keys = s.sorted;
+  for (size_t i = 0; i < keys.size();) {
+    size_t j = i;
+    int sum = 0;
+    for (; j < keys.size() && (keys[j] >> 1) == (keys[i] >> 1); ++j) {
+      sum += (keys[j] & 1) ? 1 : -1;
     }
     if (sum != 0) return false;
     i = j;
@@ -704,18 +765,20 @@ std::vector<bool> ExactlyTiled(const std::vector<Feature>& cells,
     if (village_of[i] >= 0) members[size_t(village_of[i])].push_back(i);
   }
   std::vector<bool> exact(villages.size(), false);
+  KeyScratch scratch;
   for (size_t v = 0; v < villages.size(); ++v) {
     if (members[v].empty()) continue;
-    size_t n = 0;
-    for (size_t i : members[v]) {
-      for (const Polygon& part : cells[i].shape.parts) {
-        for (const Ring& ring : part.rings) n += ring.size();
-      }
+    bool village_edges = false;
+    ForEachEdge(villages[v].shape, -1,
+                [&](Pt, Pt, int) { village_edges = true; });
+    if (!village_edges) continue;
+    if (auto packed =
+            CancelsPacked(villages[v].shape, cells, members[v], scratch)) {
+      exact[v] = *packed;
+      continue;
     }
     std::vector<ChainEdge> edges;
-    edges.reserve(n + n / 16 + 64);
     AppendEdges(villages[v].shape, -1, edges);
-    if (edges.empty()) continue;
     for (size_t i : members[v]) AppendEdges(cells[i].shape, 1, edges);
     exact[v] = Cancels(edges);
   }
