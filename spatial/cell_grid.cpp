@@ -24,10 +24,15 @@ namespace {
 //   ascending by feature, then part, shell before its holes):
 //     [feature | kHole if the ring is a hole]
 //     [part << 16 | runs << 1 | 1 if the ring contains the reference point]
-//     per run of consecutive edges: [n], then n vertices as int32 x, y
-//     relative to the bucket's south-west corner.
+//     per run of consecutive edges, either
+//       [n], then n vertices as int32 x, y relative to the bucket's
+//       south-west corner; or
+//       [kRunRef | d]: the same edges as the run whose [n] lies d words
+//       before this word, in the same bucket (an edge two rings share, as
+//       neighbours in a tiling do, is stored once and tested once).
 constexpr uint32_t kMixed = 0x80000000u;
 constexpr uint32_t kHole = 0x80000000u;
+constexpr uint32_t kRunRef = 0x80000000u;
 constexpr uint32_t kMaxNudge = 255;
 constexpr uint32_t kMaxUnits = (1u << 24) - 1;
 constexpr uint32_t kMaxRuns = (1u << 15) - 1;
@@ -46,7 +51,7 @@ inline int64_t Cross(int64_t ax, int64_t ay, int64_t bx, int64_t by, int64_t cx,
 inline const uint32_t* SkipUnit(const uint32_t* unit) {
   uint32_t runs = (unit[1] >> 1) & kMaxRuns;
   const uint32_t* w = unit + 2;
-  for (uint32_t r = 0; r < runs; ++r) w += 1 + 2 * w[0];
+  for (uint32_t r = 0; r < runs; ++r) w += w[0] & kRunRef ? 1 : 1 + 2 * w[0];
   return w;
 }
 
@@ -219,42 +224,74 @@ Pt CellGrid::ReferencePoint(uint32_t col, uint32_t row, uint32_t nudge) const {
   return {c.x + dx, c.y + dy};
 }
 
-CellGrid::RingSide CellGrid::SideOf(const uint32_t* unit, int64_t px,
-                                    int64_t py, int64_t qx, int64_t qy,
-                                    const uint32_t*& next) {
-  uint32_t runs = (unit[1] >> 1) & kMaxRuns;
-  bool inside = unit[1] & 1;
-  int64_t lo_x = std::min(px, qx), hi_x = std::max(px, qx);
-  int64_t lo_y = std::min(py, qy), hi_y = std::max(py, qy);
-  const uint32_t* w = unit + 2;
-  for (uint32_t r = 0; r < runs; ++r) {
-    uint32_t n = w[0];
-    const auto* v = reinterpret_cast<const int32_t*>(w + 1);
-    w += 1 + 2 * n;
-    int64_t ax = v[0], ay = v[1];
-    for (uint32_t i = 1; i < n; ++i) {
-      int64_t bx = v[2 * i], by = v[2 * i + 1];
-      int64_t ex0 = std::min(ax, bx), ex1 = std::max(ax, bx);
-      int64_t ey0 = std::min(ay, by), ey1 = std::max(ay, by);
-      if (ex1 >= lo_x && ex0 <= hi_x && ey1 >= lo_y && ey0 <= hi_y) {
-        int64_t op = Cross(ax, ay, bx, by, px, py);
-        if (op == 0) {
-          // On the edge's line: on the edge, or off it and not crossed.
-          if (ex0 <= px && px <= ex1 && ey0 <= py && py <= ey1) {
-            return RingSide::kBoundary;
-          }
-        } else {
-          int64_t oq = Cross(ax, ay, bx, by, qx, qy);
-          if ((oq > 0 && op < 0) || (oq < 0 && op > 0)) {
-            bool a_left = Cross(qx, qy, px, py, ax, ay) >= 0;
-            bool b_left = Cross(qx, qy, px, py, bx, by) >= 0;
-            if (a_left != b_left) inside = !inside;
-          }
+namespace {
+
+// Crossings of the segment q -> p with a run of edges at `run` (its [n]
+// word): 0 or 1 for their parity, 2 if p lies on one of the edges. The
+// box [lo, hi] bounds the segment.
+inline int RunCrossings(const uint32_t* run, int64_t px, int64_t py, int64_t qx,
+                        int64_t qy, int64_t lo_x, int64_t lo_y, int64_t hi_x,
+                        int64_t hi_y) {
+  uint32_t n = run[0];
+  const auto* v = reinterpret_cast<const int32_t*>(run + 1);
+  int odd = 0;
+  int64_t ax = v[0], ay = v[1];
+  for (uint32_t i = 1; i < n; ++i) {
+    int64_t bx = v[2 * i], by = v[2 * i + 1];
+    int64_t ex0 = std::min(ax, bx), ex1 = std::max(ax, bx);
+    int64_t ey0 = std::min(ay, by), ey1 = std::max(ay, by);
+    if (ex1 >= lo_x && ex0 <= hi_x && ey1 >= lo_y && ey0 <= hi_y) {
+      int64_t op = Cross(ax, ay, bx, by, px, py);
+      if (op == 0) {
+        // On the edge's line: on the edge, or off it and not crossed.
+        if (ex0 <= px && px <= ex1 && ey0 <= py && py <= ey1) return 2;
+      } else {
+        int64_t oq = Cross(ax, ay, bx, by, qx, qy);
+        if ((oq > 0 && op < 0) || (oq < 0 && op > 0)) {
+          bool a_left = Cross(qx, qy, px, py, ax, ay) >= 0;
+          bool b_left = Cross(qx, qy, px, py, bx, by) >= 0;
+          odd ^= int(a_left != b_left);
         }
       }
-      ax = bx;
-      ay = by;
     }
+    ax = bx;
+    ay = by;
+  }
+  return odd;
+}
+
+}  // namespace
+
+CellGrid::RingSide CellGrid::SideOf(const uint32_t* unit, const Query& query,
+                                    RunCache& cache, const uint32_t*& next) {
+  uint32_t runs = (unit[1] >> 1) & kMaxRuns;
+  bool inside = unit[1] & 1;
+  const uint32_t* w = unit + 2;
+  for (uint32_t r = 0; r < runs; ++r) {
+    const uint32_t* run = w;
+    int crossings = -1;
+    if (w[0] & kRunRef) {
+      run = w - (w[0] & ~kRunRef);
+      ++w;
+      for (uint32_t k = 0; k < cache.size; ++k) {
+        if (cache.run[k] == run) {
+          crossings = cache.odd[k];
+          break;
+        }
+      }
+    } else {
+      w += 1 + 2 * w[0];
+    }
+    if (crossings < 0) {
+      crossings = RunCrossings(run, query.px, query.py, query.qx, query.qy,
+                               query.lo_x, query.lo_y, query.hi_x, query.hi_y);
+      if (crossings == 2) return RingSide::kBoundary;
+      if (cache.size < RunCache::kSize) {
+        cache.run[cache.size] = run;
+        cache.odd[cache.size++] = bool(crossings);
+      }
+    }
+    inside ^= bool(crossings);
   }
   next = w;
   return inside ? RingSide::kInside : RingSide::kOutside;
@@ -270,8 +307,16 @@ uint32_t CellGrid::FirstCovering(Pt p) const {
   const uint32_t* d = data_.data() + (slot & ~kMixed);
   uint32_t units = d[0] & kMaxUnits;
   Pt q = ReferencePoint(uint32_t(col), uint32_t(row), d[0] >> 24);
-  int64_t px = p.x - layout_.origin.x - int64_t(col << layout_.shift_x);
-  int64_t py = p.y - layout_.origin.y - int64_t(row << layout_.shift_y);
+  Query query;
+  query.px = p.x - layout_.origin.x - int64_t(col << layout_.shift_x);
+  query.py = p.y - layout_.origin.y - int64_t(row << layout_.shift_y);
+  query.qx = q.x;
+  query.qy = q.y;
+  query.lo_x = std::min(query.px, q.x);
+  query.hi_x = std::max(query.px, q.x);
+  query.lo_y = std::min(query.py, q.y);
+  query.hi_y = std::max(query.py, q.y);
+  RunCache cache;
   const uint32_t* unit = d + 1;
   for (uint32_t k = 0; k < units;) {
     uint32_t feature = unit[0] & ~kHole;
@@ -281,7 +326,7 @@ uint32_t CellGrid::FirstCovering(Pt p) const {
     if (unit[0] & kHole) {
       next = SkipUnit(unit);  // a hole listed without its shell
     } else {
-      side = SideOf(unit, px, py, q.x, q.y, next);
+      side = SideOf(unit, query, cache, next);
       if (side == RingSide::kBoundary) return feature;
     }
     unit = next;
@@ -290,7 +335,7 @@ uint32_t CellGrid::FirstCovering(Pt p) const {
     while (k < units && unit[0] == (feature | kHole) &&
            (unit[1] >> 16) == part) {
       if (side == RingSide::kInside) {
-        RingSide hole = SideOf(unit, px, py, q.x, q.y, next);
+        RingSide hole = SideOf(unit, query, cache, next);
         if (hole == RingSide::kBoundary) return feature;
         if (hole == RingSide::kInside) side = RingSide::kOutside;
       } else {
@@ -571,9 +616,11 @@ Result<CellGrid> CellGridBuilder::Build(const std::vector<Feature>& features,
       Pt a, b;
     };
     std::vector<Entry> entries;
-    std::vector<uint32_t> data;     // this band's data, from offset 0
-    std::vector<uint32_t> members;  // sorted ring ids
-    std::vector<uint32_t> merged;   // indices into entries
+    std::vector<uint32_t> data;       // this band's data, from offset 0
+    std::vector<uint32_t> members;    // sorted ring ids
+    std::vector<uint32_t> merged;     // indices into entries
+    std::vector<uint32_t> run;        // a run's relative vertices
+    std::vector<size_t> bucket_runs;  // where the bucket's runs start
     auto toggle = [&](uint32_t ring) {
       auto it = std::lower_bound(members.begin(), members.end(), ring);
       if (it != members.end() && *it == ring) {
@@ -724,6 +771,7 @@ Result<CellGrid> CellGridBuilder::Build(const std::vector<Feature>& features,
           ++mixed[t];
           size_t header = data.size();
           data.push_back(0);
+          bucket_runs.clear();
           uint32_t units = 0;
           size_t m = 0;
           uint32_t i = begin;
@@ -740,18 +788,16 @@ Result<CellGrid> CellGridBuilder::Build(const std::vector<Feature>& features,
             uint32_t runs = 0;
             while (i < end && entries[i].ring == ring) {
               // One run: edges e, e + 1, ... that all touch this bucket.
-              size_t count_at = data.size();
-              data.push_back(0);
-              uint32_t e = entries[i].edge, n = 0;
+              uint32_t e = entries[i].edge;
+              run.clear();
               auto put = [&](Pt v) -> bool {
                 int64_t rx = v.x - corner.x, ry = v.y - corner.y;
                 if (rx < -kMaxRelative || rx > kMaxRelative ||
                     ry < -kMaxRelative || ry > kMaxRelative) {
                   return false;
                 }
-                data.push_back(uint32_t(int32_t(rx)));
-                data.push_back(uint32_t(int32_t(ry)));
-                ++n;
+                run.push_back(uint32_t(int32_t(rx)));
+                run.push_back(uint32_t(int32_t(ry)));
                 return true;
               };
               bool fits = put(entries[i].a);
@@ -764,8 +810,35 @@ Result<CellGrid> CellGridBuilder::Build(const std::vector<Feature>& features,
                 fail("an edge over 1 degree long");
                 break;
               }
-              data[count_at] = n;
               ++runs;
+              // The same edges, either way round, stored already for
+              // another ring (the last few runs are looked at).
+              uint32_t n = uint32_t(run.size() / 2);
+              size_t same = SIZE_MAX;
+              size_t looked = 0;
+              for (size_t k = bucket_runs.size(); k-- > 0 && looked < 16;) {
+                size_t at = bucket_runs[k];
+                if (data[at] != n) continue;
+                ++looked;
+                const uint32_t* v = data.data() + at + 1;
+                bool forward = std::equal(run.begin(), run.end(), v);
+                bool backward = !forward;
+                for (uint32_t j = 0; backward && j < n; ++j) {
+                  backward = v[2 * (n - 1 - j)] == run[2 * j] &&
+                             v[2 * (n - 1 - j) + 1] == run[2 * j + 1];
+                }
+                if (forward || backward) {
+                  same = at;
+                  break;
+                }
+              }
+              if (same != SIZE_MAX) {
+                data.push_back(kRunRef | uint32_t(data.size() - same));
+              } else {
+                bucket_runs.push_back(data.size());
+                data.push_back(n);
+                data.insert(data.end(), run.begin(), run.end());
+              }
             }
             if (failed) break;
             if (runs > kMaxRuns) {

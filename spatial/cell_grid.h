@@ -123,11 +123,23 @@ class CellGrid {
 
  private:
   enum class RingSide { kOutside, kBoundary, kInside };
-  // Side of point p, relative to the bucket's corner like the reference
-  // point q, for the ring whose unit starts at `unit`; sets `next` to the
-  // word after the unit.
-  static RingSide SideOf(const uint32_t* unit, int64_t px, int64_t py,
-                         int64_t qx, int64_t qy, const uint32_t*& next);
+  // A query point p and its bucket's reference point q, relative to the
+  // bucket's south-west corner, and the box of the segment between them.
+  struct Query {
+    int64_t px, py, qx, qy, lo_x, lo_y, hi_x, hi_y;
+  };
+  // Parities of the runs of edges a query has tested, for the rings that
+  // share them.
+  struct RunCache {
+    static constexpr uint32_t kSize = 8;
+    uint32_t size = 0;
+    const uint32_t* run[kSize];
+    bool odd[kSize];
+  };
+  // Side of the query point for the ring whose unit starts at `unit`; sets
+  // `next` to the word after the unit.
+  static RingSide SideOf(const uint32_t* unit, const Query& query,
+                         RunCache& cache, const uint32_t*& next);
   // Reference point of a bucket, relative to its south-west corner.
   Pt ReferencePoint(uint32_t col, uint32_t row, uint32_t nudge) const;
 

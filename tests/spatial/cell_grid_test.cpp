@@ -179,6 +179,55 @@ TEST_CASE("CellGrid: holes, islands, multipolygons and overlaps") {
   }
 }
 
+TEST_CASE("CellGrid: edges that several rings share are stored once") {
+  // A run of edges two rings share, either way round, is stored for the
+  // first and referred to by the others; a query tests it once, or, when it
+  // skipped the first ring, when it comes to the reference.
+  Ring h = Square(100, 100, 300, 300);
+  Ring h_reversed(h.rbegin(), h.rend());
+  std::vector<Feature> features;
+  // 0: a shell whose hole is feature 1, the same way round.
+  features.push_back(FromRings({{Square(0, 0, 400, 400), h}}));
+  // 1: the island filling that hole.
+  features.push_back(FromRings({{h}}));
+  // 2: the same island again, the other way round.
+  features.push_back(FromRings({{h_reversed}}));
+  // 3: a small shell with a hole outside it (Classify ignores that hole, so
+  // a query skips it), the hole being feature 4's shell.
+  Ring g = Square(500, 100, 700, 300);
+  features.push_back(FromRings({{Square(450, 350, 480, 380), g}}));
+  // 4, 5: that shell, both ways round.
+  features.push_back(FromRings({{g}}));
+  features.push_back(FromRings({{Ring(g.rbegin(), g.rend())}}));
+  // 6..17: twelve copies of one square, more rings than a query caches, and
+  // 18: a shell whose hole is the square.
+  Ring s = Square(150, 500, 650, 700);
+  for (int k = 0; k < 12; ++k) features.push_back(FromRings({{s}}));
+  features.push_back(FromRings({{Square(100, 450, 700, 750), s}}));
+  for (int shift : {4, 6, 9, 11}) {
+    CAPTURE(shift);
+    auto grid = CellGrid::Build(features, {.force_shift = shift});
+    REQUIRE(grid);
+    for (int64_t y = -20; y <= 800; y += 5) {
+      for (int64_t x = -20; x <= 800; x += 5) {
+        Pt p{x, y};
+        REQUIRE(grid->FirstCovering(p) == BruteForce(features, p));
+      }
+    }
+    for (Pt p : HardPoints(features, *grid, 2000, shift)) {
+      REQUIRE(grid->FirstCovering(p) == BruteForce(features, p));
+    }
+  }
+  // Stored once: the twelve copies cost less than twelve times one.
+  std::vector<Feature> one{FromRings({{s}})};
+  std::vector<Feature> twelve(12, one[0]);
+  auto a = CellGrid::Build(one, {.force_shift = 4});
+  auto b = CellGrid::Build(twelve, {.force_shift = 4});
+  REQUIRE(a);
+  REQUIRE(b);
+  CHECK(b->Bytes() < 4 * a->Bytes());
+}
+
 TEST_CASE("CellGrid: an empty layer covers nothing") {
   auto grid = CellGrid::Build({});
   REQUIRE(grid);
