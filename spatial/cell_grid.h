@@ -22,8 +22,10 @@
 // Classify for every point, buckets' edges and corners included.
 //
 // Memory: 4 bytes per bucket; per bucket touched by a ring, 8 bytes plus 8
-// per vertex of its edges there (plus 4 per run of edges). Built once,
-// immutable; every const method is safe from many threads.
+// per vertex of its edges there (plus 4 per run of edges). A run of edges
+// that several rings share in a bucket (neighbours in a tiling) is stored
+// for the first and costs the others 4 bytes. Built once, immutable; every
+// const method is safe from many threads.
 //
 //   CellGrid grid = *CellGrid::Build(features);
 //   uint32_t hit = grid.FirstCovering(p);  // CellGrid::kNone: no feature
