@@ -880,6 +880,17 @@ void AgainstVillages(Indexed& cell_ix, const std::vector<Feature>& villages,
   }
 }
 
+// NormalizeUnsafe, with an exception from Boost.Geometry as the user's error.
+Result<Normalized> NormalizeChecked(Shape shape, bool fast, bool simple) {
+  try {
+    return NormalizeUnsafe(std::move(shape), fast, simple);
+  } catch (const std::exception& e) {
+    return Fail(ErrorCode::kInvalidArgument,
+                std::string("geometry could not be checked (") + e.what() +
+                    "). Fix it in QGIS (Check Validity) and load again");
+  }
+}
+
 }  // namespace
 
 Result<Normalized> NormalizeShape(Shape shape) {
@@ -887,23 +898,11 @@ Result<Normalized> NormalizeShape(Shape shape) {
 }
 
 Result<Normalized> NormalizeShape(Shape shape, bool one_simple_ring) {
-  try {
-    return NormalizeUnsafe(std::move(shape), true, one_simple_ring);
-  } catch (const std::exception& e) {
-    return Fail(ErrorCode::kInvalidArgument,
-                std::string("geometry could not be checked (") + e.what() +
-                    "). Fix it in QGIS (Check Validity) and load again");
-  }
+  return NormalizeChecked(std::move(shape), true, one_simple_ring);
 }
 
 Result<Normalized> NormalizeShapeWithBoost(Shape shape) {
-  try {
-    return NormalizeUnsafe(std::move(shape), false, false);
-  } catch (const std::exception& e) {
-    return Fail(ErrorCode::kInvalidArgument,
-                std::string("geometry could not be checked (") + e.what() +
-                    "). Fix it in QGIS (Check Validity) and load again");
-  }
+  return NormalizeChecked(std::move(shape), false, false);
 }
 
 double AreaSquareMetres(const Shape& shape) {
