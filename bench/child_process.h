@@ -18,6 +18,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -32,6 +33,10 @@ struct ChildOptions {
   // Fails (and kills the child) when it has not listened by then.
   std::chrono::seconds timeout{10};
 };
+
+// User + system CPU time of process `pid` so far, in clock ticks
+// (sysconf(_SC_CLK_TCK) a second); -1 if /proc does not say.
+int64_t CpuTicks(pid_t pid);
 
 class ChildProcess {
  public:

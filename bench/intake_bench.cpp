@@ -1,5 +1,8 @@
 #include "bench/intake_bench.h"
 
+#include <unistd.h>
+
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -90,6 +93,7 @@ end
 
 struct RunResult {
   double per_s = 0, p50_ms = 0, p99_ms = 0;
+  double cpu_us = 0;  // the server's CPU time per acknowledged report
   int64_t acknowledged = 0, errors = 0;
 };
 
@@ -203,15 +207,20 @@ Result<IntakeReport> RunIntakeBench(const IntakeOptions& given,
       }
       auto server = ChildProcess::Start(argv, dir + "/serve.log");
       if (!server) return std::unexpected(server.error());
+      int64_t ticks = CpuTicks((*server)->pid());
       auto result = Drive(dir, script, (*server)->port(), o);
+      ticks = CpuTicks((*server)->pid()) - ticks;
       (*server)->Stop();
       if (!result) return std::unexpected(result.error());
+      result->cpu_us = double(ticks) / double(sysconf(_SC_CLK_TCK)) * 1e6 /
+                       double(std::max<int64_t>(1, result->acknowledged));
       progress << "intake run " << run + 1 << "/" << o.runs << " "
                << (trivial ? "httplib-trivial" : "wangge") << ": "
                << Format("%.0f", result->per_s) << " reports/s, p50 "
                << Format("%.2f", result->p50_ms) << " ms, p99 "
-               << Format("%.2f", result->p99_ms) << " ms, " << result->errors
-               << " errors\n";
+               << Format("%.2f", result->p99_ms) << " ms, server CPU "
+               << Format("%.0f", result->cpu_us) << " µs a report, "
+               << result->errors << " errors\n";
       if (!trivial) {
         auto store = core::Store::Open(db);
         if (!store) return std::unexpected(store.error());
@@ -235,13 +244,14 @@ Result<IntakeReport> RunIntakeBench(const IntakeOptions& given,
   }
   Table table;
   table.Row({"method", "connections", "reports/s", "p50 ms", "p99 ms",
-             "vs httplib ceiling"});
+             "server CPU µs/report", "vs httplib ceiling"});
   double ceiling = 0;
   for (bool trivial : {true, false}) {
     const auto& runs = trivial ? trivial_runs : wangge_runs;
-    std::vector<double> per_s, p50, p99;
+    std::vector<double> per_s, p50, p99, cpu;
     for (const auto& r : runs) {
       per_s.push_back(r.per_s);
+      cpu.push_back(r.cpu_us);
       p50.push_back(r.p50_ms);
       p99.push_back(r.p99_ms);
     }
@@ -251,14 +261,15 @@ Result<IntakeReport> RunIntakeBench(const IntakeOptions& given,
                .threads = 2};
     rec.figures = {Summarise("reports_per_s", per_s, "1/s"),
                    Summarise("p50_latency", p50, "ms"),
-                   Summarise("p99_latency", p99, "ms")};
+                   Summarise("p99_latency", p99, "ms"),
+                   Summarise("server_cpu_per_report", cpu, "us")};
     rec.note = trivial ? "cpp-httplib, a handler that does nothing"
                        : "durable (synchronous=FULL) reports, " +
                              std::to_string(o.seconds) + " s per run";
     if (trivial) ceiling = rec.figures[0].median;
     table.Row(
         {rec.method, std::to_string(o.connections), Range(rec.figures[0]),
-         Range(rec.figures[1]), Range(rec.figures[2]),
+         Range(rec.figures[1]), Range(rec.figures[2]), Range(rec.figures[3]),
          trivial ? "1" : Format("%.2f", rec.figures[0].median / ceiling)});
     report.records.push_back(std::move(rec));
   }

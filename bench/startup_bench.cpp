@@ -36,22 +36,6 @@ int64_t StatusBytes(pid_t pid, const std::string& field) {
   return -1;
 }
 
-// User + system CPU time of a process in clock ticks, -1 if unreadable.
-int64_t CpuTicks(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string text((std::istreambuf_iterator<char>(in)),
-                   std::istreambuf_iterator<char>());
-  auto close = text.rfind(')');  // the command name may hold spaces
-  if (close == std::string::npos) return -1;
-  std::istringstream rest(text.substr(close + 2));
-  std::string skip;
-  // Fields 3..13, then utime (14) and stime (15).
-  for (int i = 3; i <= 13; ++i) rest >> skip;
-  int64_t utime = 0, stime = 0;
-  if (!(rest >> utime >> stime)) return -1;
-  return utime + stime;
-}
-
 constexpr double kMiB = 1024.0 * 1024.0;
 
 struct RunResult {
