@@ -63,7 +63,7 @@ void CaseWriter::Loop() {
     lock.unlock();
     std::vector<Store::NewCase> cases;
     cases.reserve(batch.size());
-    for (Job* j : batch) cases.push_back(j->input);
+    for (Job* j : batch) cases.push_back(std::move(j->input));
     auto results = store_->InsertCases(cases);
     for (size_t i = 0; i < batch.size(); ++i) {
       if (!batch[i]->after || !results[i]) continue;

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/accounts.h"
+#include "core/json_out.h"
 #include "core/router.h"
 #include "core/workflow.h"
 
@@ -43,9 +44,10 @@ ordered_json AssignmentObject(const Assignment& a) {
           {"warnings", a.warnings}};
 }
 
-// The case as a JSON object (CaseJson without the final dump).
-ordered_json CaseObject(const CaseRecord& c,
-                        const std::vector<CaseEvent>* events);
+// Writes the case as CaseJson shows it, leaving its object open (the
+// intake answer adds `possible_duplicates`).
+void WriteCase(JsonOut& w, const CaseRecord& c,
+               const std::vector<CaseEvent>* events);
 
 }  // namespace
 
@@ -229,15 +231,16 @@ Result<IntakeResult> SubmitReport(Store& store, const Town& town,
 }
 
 std::string IntakeJson(const IntakeResult& in) {
-  ordered_json j = CaseObject(in.record, nullptr);
-  j["possible_duplicates"] = ordered_json::array();
+  JsonOut w;
+  WriteCase(w, in.record, nullptr);
+  w.Key("possible_duplicates").BeginArray();
   for (const auto& d : in.possible_duplicates) {
-    j["possible_duplicates"].push_back({{"id", d.id},
-                                        {"number", d.number},
-                                        {"distance_m", d.distance_m},
-                                        {"status", d.status}});
+    w.BeginObject().Key("id").Int(d.id).Key("number").String(d.number);
+    w.Key("distance_m").Double(d.distance_m).Key("status").String(d.status);
+    w.EndObject();
   }
-  return j.dump();
+  w.EndArray().EndObject();
+  return std::move(w).Take();
 }
 
 std::string AssignmentJson(const Assignment& assignment) {
@@ -246,77 +249,136 @@ std::string AssignmentJson(const Assignment& assignment) {
 
 std::string CaseJson(const CaseRecord& c,
                      const std::vector<CaseEvent>* events) {
-  return CaseObject(c, events).dump();
+  JsonOut w;
+  WriteCase(w, c, events);
+  w.EndObject();
+  return std::move(w).Take();
 }
 
 namespace {
 
-ordered_json CaseObject(const CaseRecord& c,
-                        const std::vector<CaseEvent>* events) {
-  ordered_json j;
-  j["id"] = c.id;
-  j["number"] = c.number;
-  j["status"] = c.status;
-  j["category"] = c.category;
-  j["description"] = c.description;
-  j["address"] = c.address;
-  j["lon"] = c.lon;
-  j["lat"] = c.lat;
-  j["accuracy_m"] =
-      c.accuracy_m < 0 ? ordered_json() : ordered_json(c.accuracy_m);
-  j["reported_at"] = c.reported_at;
-  j["received_at"] = c.received_at;
-  j["reporter"] = c.reporter;
+void Write(JsonOut& w, const ordered_json& v) {
+  switch (v.type()) {
+    case ordered_json::value_t::object:
+      w.BeginObject();
+      for (const auto& [key, item] : v.items()) {
+        w.Key(key);
+        Write(w, item);
+      }
+      w.EndObject();
+      return;
+    case ordered_json::value_t::array:
+      w.BeginArray();
+      for (const auto& item : v) Write(w, item);
+      w.EndArray();
+      return;
+    case ordered_json::value_t::string:
+      w.String(v.get_ref<const std::string&>());
+      return;
+    case ordered_json::value_t::boolean:
+      w.Bool(v.get<bool>());
+      return;
+    case ordered_json::value_t::number_integer:
+      w.Int(v.get<int64_t>());
+      return;
+    case ordered_json::value_t::number_unsigned:
+      w.UInt(v.get<uint64_t>());
+      return;
+    case ordered_json::value_t::number_float:
+      w.Double(v.get<double>());
+      return;
+    default:
+      w.Null();
+  }
+}
+
+// Writes `text` if it is a JSON value of the given kind, else `fallback`.
+void WriteParsed(JsonOut& w, const std::string& text, bool object,
+                 const char* fallback) {
+  if (text == fallback) {
+    w.Raw(text);
+    return;
+  }
+  ordered_json v = ordered_json::parse(text, nullptr, false);
+  bool ok = object ? v.is_object() : !v.is_discarded();
+  if (ok) {
+    Write(w, v);
+  } else {
+    w.Raw(fallback);
+  }
+}
+
+void WriteCase(JsonOut& w, const CaseRecord& c,
+               const std::vector<CaseEvent>* events) {
+  w.BeginObject();
+  w.Key("id").Int(c.id).Key("number").String(c.number);
+  w.Key("status").String(c.status).Key("category").String(c.category);
+  w.Key("description").String(c.description);
+  w.Key("address").String(c.address);
+  w.Key("lon").Double(c.lon).Key("lat").Double(c.lat).Key("accuracy_m");
+  if (c.accuracy_m < 0) {
+    w.Null();
+  } else {
+    w.Double(c.accuracy_m);
+  }
+  w.Key("reported_at").String(c.reported_at);
+  w.Key("received_at").String(c.received_at);
+  w.Key("reporter").Int(c.reporter);
   ordered_json assignment = ordered_json::parse(c.assignment, nullptr, false);
-  j["placement"] = {
-      {"inside", !c.outside},
-      {"cell", c.cell.empty() ? ordered_json() : ordered_json(c.cell)},
-      {"village", c.village.empty() ? ordered_json() : ordered_json(c.village)},
-      {"zones", assignment.value("zones", ordered_json::array())},
-      {"boundary_version", c.boundary_version}};
+  if (!assignment.is_object()) assignment = ordered_json::object();
+  w.Key("placement").BeginObject().Key("inside").Bool(!c.outside);
+  w.Key("cell").StringOrNull(c.cell).Key("village").StringOrNull(c.village);
+  w.Key("zones");
+  if (auto it = assignment.find("zones"); it != assignment.end()) {
+    Write(w, *it);
+  } else {
+    w.BeginArray().EndArray();
+  }
+  w.Key("boundary_version").Int(c.boundary_version);
   if (c.outside) {
-    j["placement"]["nearest_cell"] = assignment.value("nearest_cell", "");
-    j["placement"]["distance_m"] = assignment.value("distance_m", 0.0);
+    w.Key("nearest_cell").String(assignment.value("nearest_cell", ""));
+    w.Key("distance_m").Double(assignment.value("distance_m", 0.0));
   }
-  assignment.erase("zones");
-  assignment.erase("nearest_cell");
-  assignment.erase("distance_m");
-  assignment["accept_by"] = c.accept_by;
-  assignment["handle_by"] = c.handle_by;
-  assignment["level"] = c.level;
-  j["assignment"] = std::move(assignment);
-  j["version"] = c.version;
-  j["assignee"] =
-      c.assignee ? ordered_json{{"id", c.assignee}} : ordered_json();
-  j["level"] = c.level;
-  j["rework_count"] = c.rework_count;
-  j["evaluation"] =
-      c.evaluation.empty() ? ordered_json() : ordered_json(c.evaluation);
-  j["overdue"] = c.overdue;
-  j["co_offices"] = ordered_json::parse(c.co_offices, nullptr, false);
-  if (j["co_offices"].is_discarded()) j["co_offices"] = ordered_json::array();
-  j["extension_hours"] = c.extension_hours;
-  j["duplicate_of"] =
-      c.duplicate_of ? ordered_json(c.duplicate_of) : ordered_json();
-  if (events) {
-    j["events"] = ordered_json::array();
-    for (const auto& e : *events) {
-      j["events"].push_back(
-          {{"seq", e.seq},
-           {"actor", e.actor},
-           {"at", e.at},
-           {"from", e.from.empty() ? ordered_json() : ordered_json(e.from)},
-           {"to", e.to},
-           {"note", e.note},
-           {"action", e.action},
-           {"details",
-            ordered_json::parse(e.details, nullptr, false).is_object()
-                ? ordered_json::parse(e.details)
-                : ordered_json::object()},
-           {"hash", e.hash}});
+  w.EndObject();
+  w.Key("assignment").BeginObject();
+  for (const auto& [key, value] : assignment.items()) {
+    if (key == "zones" || key == "nearest_cell" || key == "distance_m" ||
+        key == "accept_by" || key == "handle_by" || key == "level") {
+      continue;
     }
+    w.Key(key);
+    Write(w, value);
   }
-  return j;
+  w.Key("accept_by").String(c.accept_by).Key("handle_by").String(c.handle_by);
+  w.Key("level").String(c.level).EndObject();
+  w.Key("version").Int(c.version).Key("assignee");
+  if (c.assignee) {
+    w.BeginObject().Key("id").Int(c.assignee).EndObject();
+  } else {
+    w.Null();
+  }
+  w.Key("level").String(c.level).Key("rework_count").Int(c.rework_count);
+  w.Key("evaluation").StringOrNull(c.evaluation);
+  w.Key("overdue").Bool(c.overdue).Key("co_offices");
+  WriteParsed(w, c.co_offices, false, "[]");
+  w.Key("extension_hours").Double(c.extension_hours).Key("duplicate_of");
+  if (c.duplicate_of) {
+    w.Int(c.duplicate_of);
+  } else {
+    w.Null();
+  }
+  if (events) {
+    w.Key("events").BeginArray();
+    for (const auto& e : *events) {
+      w.BeginObject().Key("seq").Int(e.seq).Key("actor").Int(e.actor);
+      w.Key("at").String(e.at).Key("from").StringOrNull(e.from);
+      w.Key("to").String(e.to).Key("note").String(e.note);
+      w.Key("action").String(e.action).Key("details");
+      WriteParsed(w, e.details, true, "{}");
+      w.Key("hash").String(e.hash).EndObject();
+    }
+    w.EndArray();
+  }
 }
 
 }  // namespace

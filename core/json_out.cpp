@@ -1,0 +1,132 @@
+#include "core/json_out.h"
+
+#include <charconv>
+#include <cmath>
+
+namespace wangge::core {
+
+void JsonOut::Separate() {
+  if (after_key_) {
+    after_key_ = false;
+  } else if (!first_) {
+    out_ += ',';
+  }
+  first_ = false;
+}
+
+JsonOut& JsonOut::Open(char bracket) {
+  Separate();
+  out_ += bracket;
+  first_ = true;
+  return *this;
+}
+
+JsonOut& JsonOut::Close(char bracket) {
+  out_ += bracket;
+  first_ = false;  // the parent now holds this value
+  return *this;
+}
+
+void JsonOut::Quoted(std::string_view text) {
+  out_ += '"';
+  size_t plain = 0;  // start of the run not yet copied
+  for (size_t i = 0; i < text.size(); ++i) {
+    unsigned char ch = static_cast<unsigned char>(text[i]);
+    if (ch >= 0x20 && ch != '"' && ch != '\\') continue;
+    out_.append(text.data() + plain, i - plain);
+    plain = i + 1;
+    switch (ch) {
+      case '"':
+        out_ += "\\\"";
+        break;
+      case '\\':
+        out_ += "\\\\";
+        break;
+      case '\b':
+        out_ += "\\b";
+        break;
+      case '\f':
+        out_ += "\\f";
+        break;
+      case '\n':
+        out_ += "\\n";
+        break;
+      case '\r':
+        out_ += "\\r";
+        break;
+      case '\t':
+        out_ += "\\t";
+        break;
+      default: {
+        static constexpr char kHex[] = "0123456789abcdef";
+        out_ += "\\u00";
+        out_ += kHex[ch >> 4];
+        out_ += kHex[ch & 15];
+      }
+    }
+  }
+  out_.append(text.data() + plain, text.size() - plain);
+  out_ += '"';
+}
+
+JsonOut& JsonOut::Key(std::string_view key) {
+  Separate();
+  Quoted(key);
+  out_ += ':';
+  after_key_ = true;
+  return *this;
+}
+
+JsonOut& JsonOut::String(std::string_view value) {
+  Separate();
+  Quoted(value);
+  return *this;
+}
+
+JsonOut& JsonOut::Int(int64_t value) {
+  Separate();
+  char buf[24];
+  auto end = std::to_chars(buf, buf + sizeof buf, value).ptr;
+  out_.append(buf, end);
+  return *this;
+}
+
+JsonOut& JsonOut::UInt(uint64_t value) {
+  Separate();
+  char buf[24];
+  auto end = std::to_chars(buf, buf + sizeof buf, value).ptr;
+  out_.append(buf, end);
+  return *this;
+}
+
+JsonOut& JsonOut::Double(double value) {
+  if (!std::isfinite(value)) return Null();
+  Separate();
+  char buf[400];  // fixed notation of the largest double has 309 digits
+  auto end =
+      std::to_chars(buf, buf + sizeof buf, value, std::chars_format::fixed).ptr;
+  std::string_view text(buf, size_t(end - buf));
+  out_ += text;
+  if (text.find('.') == std::string_view::npos) out_ += ".0";
+  return *this;
+}
+
+JsonOut& JsonOut::Bool(bool value) {
+  Separate();
+  out_ += value ? "true" : "false";
+  return *this;
+}
+
+JsonOut& JsonOut::Null() {
+  Separate();
+  out_ += "null";
+  return *this;
+}
+
+JsonOut& JsonOut::Raw(std::string_view json) {
+  Separate();
+  out_ += json;
+  return *this;
+}
+
+}  // namespace wangge::core
