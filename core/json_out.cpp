@@ -83,7 +83,8 @@ JsonOut& JsonOut::String(std::string_view value) {
   return *this;
 }
 
-JsonOut& JsonOut::Int(int64_t value) {
+template <class T>
+JsonOut& JsonOut::Integer(T value) {
   Separate();
   char buf[24];
   auto end = std::to_chars(buf, buf + sizeof buf, value).ptr;
@@ -91,13 +92,8 @@ JsonOut& JsonOut::Int(int64_t value) {
   return *this;
 }
 
-JsonOut& JsonOut::UInt(uint64_t value) {
-  Separate();
-  char buf[24];
-  auto end = std::to_chars(buf, buf + sizeof buf, value).ptr;
-  out_.append(buf, end);
-  return *this;
-}
+JsonOut& JsonOut::Int(int64_t value) { return Integer(value); }
+JsonOut& JsonOut::UInt(uint64_t value) { return Integer(value); }
 
 JsonOut& JsonOut::Double(double value) {
   if (!std::isfinite(value)) return Null();

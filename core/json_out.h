@@ -48,6 +48,8 @@ class JsonOut {
  private:
   JsonOut& Open(char bracket);
   JsonOut& Close(char bracket);
+  template <class T>
+  JsonOut& Integer(T value);
   // A comma unless this is the first element or follows a key.
   void Separate();
   void Quoted(std::string_view text);
