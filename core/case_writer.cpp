@@ -1,9 +1,13 @@
 #include "core/case_writer.h"
 
+#include <chrono>
+
 namespace wangge::core {
 
 // Batches larger than this wait for the next commit.
 constexpr size_t kMaxBatch = 512;
+// Checkpoints start at most this often (each one fsyncs the database file).
+constexpr auto kCheckpointPause = std::chrono::milliseconds(100);
 
 struct CaseWriter::Job {
   Store::NewCase input;
@@ -15,11 +19,21 @@ struct CaseWriter::Job {
 Result<std::unique_ptr<CaseWriter>> CaseWriter::Open(const std::string& path) {
   auto store = Store::Open(path);
   if (!store) return std::unexpected(store.error());
-  return std::unique_ptr<CaseWriter>(new CaseWriter(std::move(*store)));
+  if (auto ok = (*store)->AutoCheckpoint(false); !ok) {
+    return std::unexpected(ok.error());
+  }
+  auto checkpointer = Store::Open(path);
+  if (!checkpointer) return std::unexpected(checkpointer.error());
+  return std::unique_ptr<CaseWriter>(
+      new CaseWriter(std::move(*store), std::move(*checkpointer)));
 }
 
-CaseWriter::CaseWriter(std::unique_ptr<Store> store)
-    : store_(std::move(store)), thread_([this] { Loop(); }) {}
+CaseWriter::CaseWriter(std::unique_ptr<Store> store,
+                       std::unique_ptr<Store> checkpointer)
+    : store_(std::move(store)),
+      checkpointer_(std::move(checkpointer)),
+      thread_([this] { Loop(); }),
+      checkpoint_thread_([this] { CheckpointLoop(); }) {}
 
 CaseWriter::~CaseWriter() {
   {
@@ -27,7 +41,9 @@ CaseWriter::~CaseWriter() {
     stopping_ = true;
   }
   wake_.notify_all();
+  checkpoint_wake_.notify_all();
   thread_.join();
+  checkpoint_thread_.join();
 }
 
 size_t CaseWriter::max_batch() const {
@@ -75,10 +91,30 @@ void CaseWriter::Loop() {
       }
     }
     lock.lock();
+    ++unsaved_commits_;
+    checkpoint_wake_.notify_one();
     for (size_t i = 0; i < batch.size(); ++i) {
       batch[i]->result = std::move(results[i]);
       batch[i]->done.notify_all();
     }
+  }
+}
+
+void CaseWriter::CheckpointLoop() {
+  std::unique_lock lock(mu_);
+  while (true) {
+    checkpoint_wake_.wait(lock,
+                          [&] { return stopping_ || unsaved_commits_ > 0; });
+    // On stopping, closing the last connection checkpoints what is left.
+    if (stopping_) return;
+    unsaved_commits_ = 0;
+    lock.unlock();
+    // A failure leaves the log longer; the next checkpoint tries again, and
+    // commits report the disk's trouble themselves.
+    (void)checkpointer_->Checkpoint();
+    lock.lock();
+    checkpoint_wake_.wait_for(lock, kCheckpointPause,
+                              [&] { return stopping_; });
   }
 }
 

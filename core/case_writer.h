@@ -6,8 +6,13 @@
 // holding its case is durable, so "acknowledged" still means "survives
 // power loss", while one fsync serves many reports.
 //
+// The writer's connection never checkpoints the write-ahead log itself: a
+// second thread with its own connection does, after commits (at most every
+// kCheckpointPause), so a batch never waits for a checkpoint's copying and
+// fsync.
+//
 // Insert() is safe from many threads. The destructor finishes the queued
-// work, then stops the thread.
+// work, then stops the threads.
 //
 //   auto writer = CaseWriter::Open("town.db");
 //   auto stored = (*writer)->Insert(record, first_event);  // blocks
@@ -47,16 +52,21 @@ class CaseWriter {
 
  private:
   struct Job;
-  explicit CaseWriter(std::unique_ptr<Store> store);
+  CaseWriter(std::unique_ptr<Store> store, std::unique_ptr<Store> checkpointer);
   void Loop();
+  void CheckpointLoop();
 
   std::unique_ptr<Store> store_;
+  std::unique_ptr<Store> checkpointer_;
   mutable std::mutex mu_;
   std::condition_variable wake_;
+  std::condition_variable checkpoint_wake_;
+  int64_t unsaved_commits_ = 0;  // commits since the last checkpoint began
   std::deque<Job*> queue_;
   bool stopping_ = false;
   size_t max_batch_ = 0;
   std::thread thread_;
+  std::thread checkpoint_thread_;
 };
 
 }  // namespace wangge::core

@@ -1002,6 +1002,20 @@ class SqliteStore : public Store {
     return done(Inserted{stored, false});
   }
 
+  Result<void> AutoCheckpoint(bool on) override {
+    return Exec(on ? "PRAGMA wal_autocheckpoint=1000"
+                   : "PRAGMA wal_autocheckpoint=0");
+  }
+
+  Result<void> Checkpoint() override {
+    int rc = sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_PASSIVE,
+                                       nullptr, nullptr);
+    if (rc != SQLITE_OK && rc != SQLITE_BUSY) {
+      return std::unexpected(DbError("checkpoint"));
+    }
+    return {};
+  }
+
   Result<CaseRecord> GetCase(int64_t id) override {
     std::string sql =
         std::string("SELECT ") + kCaseColumns + " FROM cases WHERE id = ?";

@@ -233,6 +233,13 @@ class Store {
   };
   virtual std::vector<Result<Inserted>> InsertCases(
       const std::vector<NewCase>& cases) = 0;
+  // Write-ahead log checkpoints. A commit on a connection normally copies
+  // the log into the database file once the log passes 1,000 pages, while
+  // that commit waits. With AutoCheckpoint(false) this connection never
+  // does; Checkpoint() (from another connection, e.g. a background thread)
+  // copies what it can without blocking readers or writers.
+  virtual Result<void> AutoCheckpoint(bool on) = 0;
+  virtual Result<void> Checkpoint() = 0;
   virtual Result<CaseRecord> GetCase(int64_t id) = 0;
   virtual Result<std::vector<CaseRecord>> ListCases(const CaseFilter& f) = 0;
   // As ListCases, only the brief of each case.

@@ -1,0 +1,96 @@
+#include "core/case_writer.h"
+
+#include <doctest/doctest.h>
+
+#include <chrono>
+#include <filesystem>
+#include <thread>
+
+#include "tests/temp_dir.h"
+
+namespace wangge::core {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::TempDir;
+
+CaseRecord NewReport(int64_t user, int k) {
+  return CaseRecord{.status = "reported",
+                    .category = "04001",
+                    .description = std::string(600, 'x'),
+                    .lon = 110.2 + k * 1e-5,
+                    .lat = 34.5,
+                    .reported_at = "2026-11-30T08:00:00+08:00",
+                    .received_at = "2026-11-30T08:00:00+08:00",
+                    .reporter = user,
+                    .idempotency_key = "k" + std::to_string(k),
+                    .assignment = "{}"};
+}
+
+CaseEvent Reported(int64_t user) {
+  return CaseEvent{.actor = user,
+                   .at = "2026-11-30T08:00:00+08:00",
+                   .to = "reported",
+                   .action = "report"};
+}
+
+struct Db {
+  TempDir dir;
+  std::string path = dir / "town.db";
+  std::unique_ptr<Store> store;
+  int64_t user = 0;
+
+  Db() {
+    auto s = Store::Create(path);
+    REQUIRE(s);
+    store = std::move(*s);
+    auto u = store->AddUser({.username = "gl", .role = "grid_leader"});
+    REQUIRE(u);
+    user = *u;
+    REQUIRE(store->Checkpoint());  // the file holds everything so far
+  }
+  uintmax_t FileSize() const { return fs::file_size(path); }
+};
+
+TEST_CASE(
+    "Store: with automatic checkpoints off, only Checkpoint() copies "
+    "the log into the database file") {
+  Db db;
+  REQUIRE(db.store->AutoCheckpoint(false));
+  uintmax_t before = db.FileSize();
+  // Well over the 1,000 log pages at which a commit would checkpoint.
+  for (int batch = 0; batch < 8; ++batch) {
+    std::vector<Store::NewCase> cases;
+    for (int k = 0; k < 500; ++k) {
+      cases.push_back({NewReport(db.user, batch * 500 + k), Reported(db.user)});
+    }
+    for (const auto& r : db.store->InsertCases(cases)) REQUIRE(r);
+  }
+  CHECK(fs::file_size(db.path + "-wal") > 1000 * 4096);
+  CHECK(db.FileSize() == before);
+  REQUIRE(db.store->Checkpoint());
+  CHECK(db.FileSize() > before + 1000 * 4096);
+}
+
+TEST_CASE("CaseWriter: a second thread checkpoints after commits") {
+  Db db;
+  uintmax_t before = db.FileSize();
+  auto writer = CaseWriter::Open(db.path);
+  REQUIRE(writer);
+  // Each Insert() is its own commit: far below the automatic threshold.
+  for (int k = 0; k < 50; ++k) {
+    REQUIRE((*writer)->Insert(NewReport(db.user, k), Reported(db.user)));
+  }
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (db.FileSize() == before &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  CHECK(db.FileSize() > before);
+  auto counts = db.store->CountCasesByStatus();
+  REQUIRE(counts);
+  CHECK((*counts)["reported"] == 50);
+}
+
+}  // namespace
+}  // namespace wangge::core
