@@ -62,24 +62,39 @@ inline int Orient3(Pt a, Pt b, Pt c) {
   return (det > 0) - (det < 0);
 }
 
-inline bool OnEdge(Pt a, Pt b, Pt p) {
-  return std::min(a.x, b.x) <= p.x && p.x <= std::max(a.x, b.x) &&
-         std::min(a.y, b.y) <= p.y && p.y <= std::max(a.y, b.y) &&
-         Orient3(a, b, p) == 0;
+// The tests below take coordinates relative to a bucket, each within
+// +-kMaxRelative: every difference then stays below 2^31 and each sum of
+// two products below 2^63.
+
+// True if p lies on edge a-b.
+inline bool OnEdge(int64_t ax, int64_t ay, int64_t bx, int64_t by, int64_t px,
+                   int64_t py) {
+  return std::min(ax, bx) <= px && px <= std::max(ax, bx) &&
+         std::min(ay, by) <= py && py <= std::max(ay, by) &&
+         Cross(ax, ay, bx, by, px, py) == 0;
 }
 
-// True if segment u-w crosses edge a-b, where neither u nor w lies on a-b.
-// A vertex exactly on the line u-w counts as lying on its left: that is a
-// symbolic shift of the segment, and keeps the parity right at vertices.
-inline bool Crosses(Pt u, Pt w, Pt a, Pt b) {
-  if (std::max(a.x, b.x) < std::min(u.x, w.x) ||
-      std::min(a.x, b.x) > std::max(u.x, w.x) ||
-      std::max(a.y, b.y) < std::min(u.y, w.y) ||
-      std::min(a.y, b.y) > std::max(u.y, w.y)) {
+// True if segment u-w crosses edge e (e.ax, e.ay to e.bx, e.by), where
+// neither u nor w lies on it. A vertex exactly on the line u-w counts as
+// lying on its left: that is a symbolic shift of the segment, and keeps the
+// parity right at vertices.
+template <class E>
+inline bool Crosses(int64_t ux, int64_t uy, int64_t wx, int64_t wy,
+                    const E& e) {
+  int64_t ax = e.ax, ay = e.ay, bx = e.bx, by = e.by;
+  if (std::max(ax, bx) < std::min(ux, wx) ||
+      std::min(ax, bx) > std::max(ux, wx) ||
+      std::max(ay, by) < std::min(uy, wy) ||
+      std::min(ay, by) > std::max(uy, wy)) {
     return false;
   }
-  if (Orient3(a, b, u) * Orient3(a, b, w) >= 0) return false;
-  return (Orient3(u, w, a) >= 0) != (Orient3(u, w, b) >= 0);
+  int64_t ou = Cross(ax, ay, bx, by, ux, uy);
+  int64_t ow = Cross(ax, ay, bx, by, wx, wy);
+  if ((ou > 0 && ow > 0) || (ou < 0 && ow < 0) || ou == 0 || ow == 0) {
+    return false;
+  }
+  return (Cross(ux, uy, wx, wy, ax, ay) >= 0) !=
+         (Cross(ux, uy, wx, wy, bx, by) >= 0);
 }
 
 // True if segment a-b touches the closed box; the boxes of both overlap.
@@ -586,42 +601,44 @@ Result<CellGrid> CellGridBuilder::Build(const std::vector<Feature>& features,
   std::atomic<bool> failed{false};
   std::vector<std::string> errors(threads);
   std::vector<size_t> mixed(threads, 0), edge_entries(threads, 0);
-  auto is_hole = [&](uint32_t r) { return ring_shell[r] != r; };
-  // A ring's first two words in data_, less runs and containment: one
-  // cache line for both.
-  struct RingWords {
-    uint32_t feature, part;
-  };
-  std::vector<RingWords> ring_words(rings);
-  for (uint32_t r = 0; r < rings; ++r) {
-    ring_words[r] = {ring_cell[r] | (is_hole(r) ? kHole : 0),
-                     ring_part[r] << 16};
-  }
+  const int64_t sx = int64_t(1) << kx;
   parallel([&](unsigned t) {
     std::string& error = errors[t];
     auto fail = [&](const std::string& why) {
       error = why;
       failed = true;
     };
+    // The band's rings, numbered in order of their global index, so that a
+    // bucket's rings and the walk's set of rings stay in cache.
+    struct LocalRing {
+      uint32_t feature;  // feature index | kHole if a hole
+      uint32_t part;     // part << 16
+      uint32_t shell;    // the shell's global index
+      uint32_t global;
+    };
+    std::vector<LocalRing> locals;
     struct Touch {
-      uint32_t bucket, ring, edge;
+      uint32_t col, row, edge;  // row within the band
     };
     std::vector<Touch> touches;
-    std::vector<Pt> pts;  // the band's runs' vertices
+    std::vector<Pt> pts;             // the band's runs' vertices
+    std::vector<uint32_t> pts_ring;  // local ring of edge j
     std::vector<uint32_t> offset, fill;
-    // Edges touching each bucket, with their vertices: the walk reads them
-    // in order.
+    // Edges touching each bucket, with their vertices relative to the
+    // bucket's south-west corner: the walk reads them in order, and every
+    // product of coordinate differences fits in 64 bits.
     struct Entry {
-      uint32_t ring, edge;  // edge: from pts[edge] to pts[edge + 1]
-      Pt a, b;
+      uint32_t edge, ring;  // edge j of the band: pts[j] to pts[j + 1]
+      int32_t ax, ay, bx, by;
     };
     std::vector<Entry> entries;
     std::vector<uint32_t> data;       // this band's data, from offset 0
-    std::vector<uint32_t> members;    // sorted ring ids
-    std::vector<uint32_t> merged;     // indices into entries
+    std::vector<uint32_t> members;    // sorted local ring ids
     std::vector<uint32_t> run;        // a run's relative vertices
     std::vector<size_t> bucket_runs;  // where the bucket's runs start
+    bool members_changed = true;
     auto toggle = [&](uint32_t ring) {
+      members_changed = true;
       auto it = std::lower_bound(members.begin(), members.end(), ring);
       if (it != members.end() && *it == ring) {
         members.erase(it);
@@ -629,18 +646,17 @@ Result<CellGrid> CellGridBuilder::Build(const std::vector<Feature>& features,
         members.insert(it, ring);
       }
     };
+    // The lowest feature whose polygon contains the reference point: a
+    // shell in `members` none of whose holes is (they follow it there).
     auto pure_answer = [&]() -> uint32_t {
-      for (uint32_t r : members) {
-        if (is_hole(r)) continue;
-        bool covered = true;
-        for (uint32_t hole = r + 1; hole < rings && ring_shell[hole] == r;
-             ++hole) {
-          if (std::binary_search(members.begin(), members.end(), hole)) {
-            covered = false;
-            break;
-          }
+      for (size_t k = 0; k < members.size(); ++k) {
+        const LocalRing& x = locals[members[k]];
+        if (x.shell != x.global) continue;  // a hole
+        if (k + 1 < members.size() &&
+            locals[members[k + 1]].shell == x.global) {
+          continue;  // in one of its holes
         }
-        if (covered) return ring_cell[r];
+        return x.feature;
       }
       return CellGrid::kNone;
     };
@@ -652,15 +668,26 @@ Result<CellGrid> CellGridBuilder::Build(const std::vector<Feature>& features,
       // Touches in (ring, edge) order, then sorted by bucket (stable).
       touches.clear();
       pts.clear();
+      pts_ring.clear();
+      locals.clear();
       offset.assign(band_buckets + 1, 0);
       for (uint64_t i = band_first[band]; i < band_first[band + 1]; ++i) {
         Run run = band_runs[i];
-        // The run's vertices, copied: edge j of the band runs from pts[j] to
-        // pts[j + 1], and the walk below reads them from cache.
-        uint32_t base = uint32_t(pts.size());
-        for (uint32_t e = run.e0; e <= run.e1; ++e) {
-          pts.push_back(vertex(run.ring, e));
+        if (locals.empty() || locals.back().global != run.ring) {
+          uint32_t r = run.ring;
+          locals.push_back({ring_cell[r] | (ring_shell[r] != r ? kHole : 0),
+                            ring_part[r] << 16, ring_shell[r], r});
         }
+        uint32_t ring = uint32_t(locals.size() - 1);
+        // The run's vertices, copied: edge j of the band runs from pts[j] to
+        // pts[j + 1].
+        uint32_t base = uint32_t(pts.size());
+        const Pt* v = ring_v[run.ring];
+        uint32_t n = ring_n[run.ring];
+        for (uint32_t e = run.e0; e <= run.e1; ++e) {
+          pts.push_back(v[e == n ? 0 : e]);
+        }
+        pts_ring.resize(pts.size(), ring);
         for (uint32_t j = base; j < base + (run.e1 - run.e0); ++j) {
           Pt a = pts[j], b = pts[j + 1];
           Span s = span_of(a, b);
@@ -677,9 +704,9 @@ Result<CellGrid> CellGridBuilder::Build(const std::vector<Feature>& features,
                               min_y + ((row + 1) << ky))) {
                 continue;
               }
-              uint32_t local = uint32_t(size_t(row - row_lo) * cols + col);
-              touches.push_back({local, run.ring, j});
-              ++offset[local + 1];
+              uint32_t local_row = uint32_t(row - row_lo);
+              touches.push_back({uint32_t(col), local_row, j});
+              ++offset[size_t(local_row) * cols + size_t(col) + 1];
             }
           }
         }
@@ -692,74 +719,91 @@ Result<CellGrid> CellGridBuilder::Build(const std::vector<Feature>& features,
       for (size_t b = 0; b < band_buckets; ++b) offset[b + 1] += offset[b];
       fill.assign(offset.begin(), offset.end() - 1);
       entries.resize(touches.size());
+      bool fits = true;
       for (const Touch& x : touches) {
-        entries[fill[x.bucket]++] = {x.ring, x.edge, pts[x.edge],
-                                     pts[x.edge + 1]};
+        int64_t cx = min_x + (int64_t(x.col) << kx);
+        int64_t cy = min_y + (int64_t(row_lo + x.row) << ky);
+        Pt a = pts[x.edge], b = pts[x.edge + 1];
+        int64_t ax = a.x - cx, ay = a.y - cy, bx = b.x - cx, by = b.y - cy;
+        fits &= std::max({ax, ay, bx, by}) <= kMaxRelative &&
+                std::min({ax, ay, bx, by}) >= -kMaxRelative;
+        entries[fill[size_t(x.row) * cols + x.col]++] = {
+            x.edge,      pts_ring[x.edge], int32_t(ax),
+            int32_t(ay), int32_t(bx),      int32_t(by)};
+      }
+      if (!fits) {
+        fail("an edge over 1 degree long");
+        break;
       }
 
       data.clear();
       uint32_t* slots = g.slots_.data() + size_t(row_lo) * cols;
       for (uint32_t row = row_lo; row < row_hi && !failed; ++row) {
         members.clear();
-        Pt prev{};
+        members_changed = true;
+        uint32_t answer = CellGrid::kNone;
+        Pt prev{};  // the last reference point, relative to its bucket
         for (uint32_t col = 0; col < L.cols; ++col) {
           size_t b = size_t(row - row_lo) * cols + col;
           uint32_t begin = offset[b], end = offset[b + 1];
-          Pt corner{min_x + (int64_t(col) << kx), min_y + (int64_t(row) << ky)};
-          auto absolute = [&](Pt rel) {
-            return Pt{corner.x + rel.x, corner.y + rel.y};
-          };
           // Reference point: on no edge touching the bucket.
           uint32_t nudge = 0;
-          Pt q = absolute(g.ReferencePoint(col, row, 0));
+          Pt q = g.ReferencePoint(col, row, 0);
           for (uint32_t i = begin; i < end;) {
-            if (OnEdge(entries[i].a, entries[i].b, q)) {
+            const Entry& x = entries[i];
+            if (OnEdge(x.ax, x.ay, x.bx, x.by, q.x, q.y)) {
               if (++nudge > kMaxNudge) {
                 fail("no free reference point in a bucket");
                 break;
               }
-              q = absolute(g.ReferencePoint(col, row, nudge));
+              q = g.ReferencePoint(col, row, nudge);
               i = begin;
             } else {
               ++i;
             }
           }
           if (failed) break;
-          if (col == 0) prev = {min_x - 1, q.y};
           // Crossings of prev -> q with the edges of this bucket and the
-          // last.
-          uint32_t a = col > 0 ? offset[b - 1] : begin, a_end = begin;
-          uint32_t c = begin;
-          merged.clear();
-          auto key = [&](uint32_t k) {
-            return std::pair(entries[k].ring, entries[k].edge);
-          };
-          while (a < a_end || c < end) {
-            std::pair<uint32_t, uint32_t> x =
-                a < a_end ? key(a) : std::pair(UINT32_MAX, UINT32_MAX);
-            std::pair<uint32_t, uint32_t> y =
-                c < end ? key(c) : std::pair(UINT32_MAX, UINT32_MAX);
-            if (x < y) {
-              merged.push_back(a++);
-            } else if (y < x) {
-              merged.push_back(c++);
-            } else {
-              merged.push_back(a++);
-              ++c;
-            }
-          }
-          for (size_t i = 0; i < merged.size();) {
-            uint32_t ring = entries[merged[i]].ring;
+          // last, each edge once, tested in its own bucket's coordinates
+          // (the segment lies in both buckets). Edges come in (ring, edge)
+          // order, so a ring's crossings are counted together.
+          {
+            uint32_t a = col > 0 ? offset[b - 1] : begin, a_end = begin;
+            uint32_t c = begin;
+            // prev -> q in the last bucket's and this bucket's coordinates.
+            int64_t px = col > 0 ? prev.x : -1, py = col > 0 ? prev.y : q.y;
+            int64_t qx_last = q.x + sx, px_this = col > 0 ? prev.x - sx : -1;
+            uint32_t ring = UINT32_MAX;
             bool odd = false;
-            for (; i < merged.size() && entries[merged[i]].ring == ring; ++i) {
-              const Entry& x = entries[merged[i]];
-              if (Crosses(prev, q, x.a, x.b)) odd = !odd;
+            while (a < a_end || c < end) {
+              uint32_t ja = a < a_end ? entries[a].edge : UINT32_MAX;
+              uint32_t jc = c < end ? entries[c].edge : UINT32_MAX;
+              const Entry* x;
+              bool crosses;
+              if (ja < jc) {
+                x = &entries[a++];
+                crosses = Crosses(px, py, qx_last, q.y, *x);
+              } else {
+                if (ja == jc) ++a;
+                x = &entries[c++];
+                crosses = Crosses(px_this, py, q.x, q.y, *x);
+              }
+              if (x->ring != ring) {
+                if (odd) toggle(ring);
+                ring = x->ring;
+                odd = false;
+              }
+              odd ^= crosses;
             }
             if (odd) toggle(ring);
           }
           prev = q;
           if (begin == end) {
-            slots[b] = pure_answer() + 1;  // kNone + 1 == 0
+            if (members_changed) {
+              answer = pure_answer();
+              members_changed = false;
+            }
+            slots[b] = answer + 1;  // kNone + 1 == 0
             continue;
           }
           // Mixed: the rings with edges here, and those containing q.
@@ -781,34 +825,20 @@ Result<CellGrid> CellGridBuilder::Build(const std::vector<Feature>& features,
             uint32_t ring = std::min(ring_e, ring_m);
             bool contains = ring_m == ring;
             if (contains) ++m;
-            RingWords words = ring_words[ring];
+            const LocalRing& words = locals[ring];
             data.push_back(words.feature);
             size_t info_at = data.size();
             data.push_back(0);
             uint32_t runs = 0;
             while (i < end && entries[i].ring == ring) {
-              // One run: edges e, e + 1, ... that all touch this bucket.
-              uint32_t e = entries[i].edge;
+              // One run: edges j, j + 1, ... that all touch this bucket.
+              uint32_t j = entries[i].edge;
               run.clear();
-              auto put = [&](Pt v) -> bool {
-                int64_t rx = v.x - corner.x, ry = v.y - corner.y;
-                if (rx < -kMaxRelative || rx > kMaxRelative ||
-                    ry < -kMaxRelative || ry > kMaxRelative) {
-                  return false;
-                }
-                run.push_back(uint32_t(int32_t(rx)));
-                run.push_back(uint32_t(int32_t(ry)));
-                return true;
-              };
-              bool fits = put(entries[i].a);
-              for (; fits && i < end && entries[i].ring == ring &&
-                     entries[i].edge == e;
-                   ++i, ++e) {
-                fits = put(entries[i].b);
-              }
-              if (!fits) {
-                fail("an edge over 1 degree long");
-                break;
+              run.push_back(uint32_t(entries[i].ax));
+              run.push_back(uint32_t(entries[i].ay));
+              for (; i < end && entries[i].edge == j; ++i, ++j) {
+                run.push_back(uint32_t(entries[i].bx));
+                run.push_back(uint32_t(entries[i].by));
               }
               ++runs;
               // The same edges, either way round, stored already for
@@ -840,7 +870,6 @@ Result<CellGrid> CellGridBuilder::Build(const std::vector<Feature>& features,
                 data.insert(data.end(), run.begin(), run.end());
               }
             }
-            if (failed) break;
             if (runs > kMaxRuns) {
               fail("2^15 runs of one ring");
               break;
