@@ -97,8 +97,22 @@ inline bool Crosses(int64_t ux, int64_t uy, int64_t wx, int64_t wy,
          (Cross(ux, uy, wx, wy, bx, by) >= 0);
 }
 
-// True if segment a-b touches the closed box; the boxes of both overlap.
+// True if segment a-b touches the closed box; the boxes of both overlap and
+// the box's sides are at most 2^29.
 bool TouchesBox(Pt a, Pt b, int64_t x0, int64_t y0, int64_t x1, int64_t y1) {
+  int64_t dx = b.x - a.x, dy = b.y - a.y;
+  constexpr int64_t kShort = int64_t(1) << 30;
+  if (dx > -kShort && dx < kShort && dy > -kShort && dy < kShort) {
+    // Corners are then within 2^31 of a: each product stays below 2^61.
+    auto side = [&](int64_t x, int64_t y) {
+      int64_t d = dx * (y - a.y) - dy * (x - a.x);
+      return (d > 0) - (d < 0);
+    };
+    int s0 = side(x0, y0), s1 = side(x1, y0), s2 = side(x1, y1),
+        s3 = side(x0, y1);
+    return !(s0 > 0 && s1 > 0 && s2 > 0 && s3 > 0) &&
+           !(s0 < 0 && s1 < 0 && s2 < 0 && s3 < 0);
+  }
   int s[4] = {Orient3(a, b, {x0, y0}), Orient3(a, b, {x1, y0}),
               Orient3(a, b, {x1, y1}), Orient3(a, b, {x0, y1})};
   bool all_left = s[0] > 0 && s[1] > 0 && s[2] > 0 && s[3] > 0;
@@ -224,6 +238,7 @@ void WordArray::ShrinkToFit() {
 class CellGridBuilder {
  public:
   static Result<CellGrid> Build(const std::vector<Feature>& features,
+                                const std::vector<Box>& bounds,
                                 const CellGridOptions& options);
 };
 
@@ -366,62 +381,128 @@ uint32_t CellGrid::FirstCovering(Pt p) const {
 
 size_t CellGrid::Bytes() const { return slots_.Bytes() + data_.Bytes(); }
 
+namespace {
+
+// Threads for work over `items` things: options.threads if set, else one
+// per core (at most 8), one below `serial_below` items.
+unsigned ThreadsFor(const CellGridOptions& options, uint64_t items,
+                    uint64_t serial_below) {
+  if (options.threads > 0) return unsigned(options.threads);
+  if (items < serial_below) return 1;
+  return std::clamp(std::thread::hardware_concurrency(), 1u, 8u);
+}
+
+// Runs body(t) for t in [0, threads), t = 0 on the calling thread.
+template <class Body>
+void Parallel(unsigned threads, Body&& body) {
+  std::vector<std::thread> pool;
+  for (unsigned t = 1; t < threads; ++t) pool.emplace_back(body, t);
+  body(0u);
+  for (auto& th : pool) th.join();
+}
+
+}  // namespace
+
 Result<CellGrid> CellGrid::Build(const std::vector<Feature>& features,
                                  const CellGridOptions& options) {
-  return CellGridBuilder::Build(features, options);
+  constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
+  std::vector<Box> bounds(features.size(), Box{{kMax, kMax}, {-kMax, -kMax}});
+  unsigned threads = ThreadsFor(options, features.size(), 4096);
+  Parallel(threads, [&](unsigned t) {
+    for (size_t i = features.size() * t / threads;
+         i < features.size() * (t + 1) / threads; ++i) {
+      Box& box = bounds[i];
+      for (const Polygon& part : features[i].shape.parts) {
+        for (const Ring& ring : part.rings) {
+          for (const Pt& p : ring) {
+            box.min.x = std::min(box.min.x, p.x);
+            box.min.y = std::min(box.min.y, p.y);
+            box.max.x = std::max(box.max.x, p.x);
+            box.max.y = std::max(box.max.y, p.y);
+          }
+        }
+      }
+    }
+  });
+  return CellGridBuilder::Build(features, bounds, options);
+}
+
+Result<CellGrid> CellGrid::BuildWithBounds(const std::vector<Feature>& features,
+                                           const std::vector<Box>& bounds,
+                                           const CellGridOptions& options) {
+  assert(bounds.size() == features.size());
+  return CellGridBuilder::Build(features, bounds, options);
 }
 
 Result<CellGrid> CellGridBuilder::Build(const std::vector<Feature>& features,
+                                        const std::vector<Box>& bounds,
                                         const CellGridOptions& options) {
   auto too_big = [](const std::string& why) {
     return Fail(ErrorCode::kInvalidArgument,
                 "layer does not fit the bucket grid: " + why);
   };
   CellGrid g;
-  // 1. Rings, in place: vertex i of ring r is ring_v[r][i], and vertex
-  // ring_n[r] closes the ring (edge i runs from vertex i to i + 1).
-  std::vector<const Pt*> ring_v;
-  std::vector<uint32_t> ring_n, ring_cell, ring_shell, ring_part;
-  std::vector<uint64_t> ring_start{0};  // closed vertices before each ring
-  size_t total = 0;
-  for (const Feature& f : features) {
-    for (const Polygon& part : f.shape.parts) {
-      for (const Ring& ring : part.rings) total += ring.size() + 1;
-    }
-  }
-  if (total >= (1u << 31) || features.size() >= (1u << 31)) {
+  // 1. Rings, in place, in order of feature, part, ring: vertex i of ring r
+  // is ring[r].v[i], and vertex ring[r].n closes the ring (edge i runs from
+  // vertex i to i + 1). Each thread lists the rings of a range of features.
+  if (features.size() >= (1u << 31)) {
     return too_big("over 2^31 features or vertices");
   }
-  for (size_t i = 0; i < features.size(); ++i) {
-    const auto& parts = features[i].shape.parts;
-    if (parts.size() > kMaxParts) return too_big("a shape has 2^16 parts");
-    for (size_t k = 0; k < parts.size(); ++k) {
-      uint32_t shell = uint32_t(ring_cell.size());
-      for (const Ring& ring : parts[k].rings) {
-        ring_v.push_back(ring.data());
-        ring_n.push_back(uint32_t(ring.size()));
-        ring_cell.push_back(uint32_t(i));
-        ring_shell.push_back(shell);
-        ring_part.push_back(uint32_t(k));
-        ring_start.push_back(ring_start.back() +
-                             (ring.empty() ? 0 : ring.size() + 1));
+  struct RingInfo {
+    const Pt* v;
+    uint32_t n;
+    uint32_t feature;  // | kHole if the ring is a hole
+    uint32_t part;     // part << 16
+    uint32_t shell;    // the ring index of its polygon's shell
+  };
+  std::vector<RingInfo> ring;
+  {
+    unsigned threads = ThreadsFor(options, features.size(), 4096);
+    std::vector<std::vector<RingInfo>> lists(threads);
+    std::atomic<bool> many_parts{false};
+    Parallel(threads, [&](unsigned t) {
+      std::vector<RingInfo>& list = lists[t];
+      for (size_t i = features.size() * t / threads;
+           i < features.size() * (t + 1) / threads; ++i) {
+        const auto& parts = features[i].shape.parts;
+        if (parts.size() > kMaxParts) many_parts = true;
+        for (size_t k = 0; k < parts.size(); ++k) {
+          // Local for now: the shell's index in this thread's list.
+          uint32_t shell = uint32_t(list.size());
+          for (const Ring& r : parts[k].rings) {
+            list.push_back({r.data(), uint32_t(r.size()),
+                            uint32_t(i) | (list.size() != shell ? kHole : 0),
+                            uint32_t(k) << 16, shell});
+          }
+        }
       }
+    });
+    if (many_parts) return too_big("a shape has 2^16 parts");
+    size_t total = 0;
+    for (const auto& list : lists) total += list.size();
+    ring.resize(total);
+    size_t at = 0;
+    for (auto& list : lists) {
+      uint32_t offset = uint32_t(at);
+      for (RingInfo x : list) {
+        x.shell += offset;
+        ring[at++] = x;
+      }
+      list = {};
     }
   }
-  size_t rings = ring_cell.size();
+  size_t rings = ring.size();
+  std::vector<uint64_t> ring_start(rings + 1, 0);  // closed vertices before
+  for (size_t r = 0; r < rings; ++r) {
+    ring_start[r + 1] = ring_start[r] + (ring[r].n ? ring[r].n + 1 : 0);
+  }
   uint64_t vertices = ring_start.back();
+  if (vertices >= (1u << 31)) return too_big("over 2^31 features or vertices");
   CellGrid::Layout& L = g.layout_;
   if (vertices == 0) return g;  // no buckets: nothing covers anything
-  auto vertex = [&](uint32_t r, uint32_t i) -> const Pt& {
-    return ring_v[r][i == ring_n[r] ? 0 : i];
-  };
 
   // Rings split between threads by vertex count.
-  unsigned threads =
-      options.threads > 0 ? unsigned(options.threads)
-      : vertices < 200000
-          ? 1u
-          : std::clamp(std::thread::hardware_concurrency(), 1u, 8u);
+  unsigned threads = ThreadsFor(options, vertices, 200000);
   std::vector<size_t> ring_split{0};
   for (unsigned t = 1; t < threads; ++t) {
     uint64_t want = vertices * t / threads;
@@ -431,47 +512,19 @@ Result<CellGrid> CellGridBuilder::Build(const std::vector<Feature>& features,
     ring_split.push_back(std::max(r, ring_split.back()));
   }
   ring_split.push_back(rings);
-  auto parallel = [&](auto&& body) {
-    std::vector<std::thread> pool;
-    for (unsigned t = 1; t < threads; ++t) pool.emplace_back(body, t);
-    body(0u);
-    for (auto& th : pool) th.join();
-  };
+  auto parallel = [&](auto&& body) { Parallel(threads, body); };
 
   // 2. Extent and bucket size: powers of two, about the requested count.
   constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
-  struct Extent {
-    int64_t min_x = kMax, min_y = kMax, max_x = -kMax, max_y = -kMax;
-  };
-  std::vector<Extent> extents(threads);
-  std::vector<int64_t> ring_y0(rings), ring_y1(rings);  // a ring's extent
-  parallel([&](unsigned t) {
-    Extent x;
-    for (size_t r = ring_split[t]; r < ring_split[t + 1]; ++r) {
-      const Pt* v = ring_v[r];
-      int64_t y0 = kMax, y1 = -kMax;
-      for (uint32_t i = 0; i < ring_n[r]; ++i) {
-        x.min_x = std::min(x.min_x, v[i].x);
-        x.max_x = std::max(x.max_x, v[i].x);
-        y0 = std::min(y0, v[i].y);
-        y1 = std::max(y1, v[i].y);
-      }
-      x.min_y = std::min(x.min_y, y0);
-      x.max_y = std::max(x.max_y, y1);
-      ring_y0[r] = y0;
-      ring_y1[r] = y1;
-    }
-    extents[t] = x;
-  });
-  Extent ext;
-  for (const Extent& x : extents) {
-    ext.min_x = std::min(ext.min_x, x.min_x);
-    ext.min_y = std::min(ext.min_y, x.min_y);
-    ext.max_x = std::max(ext.max_x, x.max_x);
-    ext.max_y = std::max(ext.max_y, x.max_y);
+  Box ext{{kMax, kMax}, {-kMax, -kMax}};
+  for (const Box& b : bounds) {
+    ext.min.x = std::min(ext.min.x, b.min.x);
+    ext.min.y = std::min(ext.min.y, b.min.y);
+    ext.max.x = std::max(ext.max.x, b.max.x);
+    ext.max.y = std::max(ext.max.y, b.max.y);
   }
-  const int64_t min_x = ext.min_x, min_y = ext.min_y;
-  int64_t w = ext.max_x - min_x, h = ext.max_y - min_y;
+  const int64_t min_x = ext.min.x, min_y = ext.min.y;
+  int64_t w = ext.max.x - min_x, h = ext.max.y - min_y;
   auto count = [&](int kx, int ky) {
     return double((w >> kx) + 1) * double((h >> ky) + 1);
   };
@@ -517,7 +570,8 @@ Result<CellGrid> CellGridBuilder::Build(const std::vector<Feature>& features,
   // 3. Bands of rows, built one at a time by each thread so that a band's
   // working set stays in cache and only the final arrays grow with the
   // layer. First, per band, the runs of consecutive edges of each ring that
-  // touch its rows, ascending by ring, then edge.
+  // touch its rows, ascending by ring, then edge: each thread lists them for
+  // its rings, then sorts its list by band (stably).
   uint32_t band_rows =
       options.band_rows > 0
           ? uint32_t(options.band_rows)
@@ -530,56 +584,73 @@ Result<CellGrid> CellGridBuilder::Build(const std::vector<Feature>& features,
     uint32_t band;
     Run run;
   };
-  std::vector<std::vector<BandRun>> thread_runs(threads);
+  // Thread t's runs in band b: thread_runs[t][band_first[t][b] ..
+  // band_first[t][b + 1]).
+  std::vector<std::vector<Run>> thread_runs(threads);
+  std::vector<std::vector<uint64_t>> band_first(threads);
   parallel([&](unsigned t) {
-    std::vector<BandRun>& out = thread_runs[t];
+    std::vector<BandRun> out;
     // Start edge of the open run in each band of the last edge's range.
     std::vector<uint32_t> open, next;
     for (size_t r = ring_split[t]; r < ring_split[t + 1]; ++r) {
-      uint32_t n = ring_n[r];
+      const RingInfo& info = ring[r];
+      uint32_t n = info.n;
       if (n == 0) continue;
-      // Most rings lie in one band: all their edges touch it.
-      int64_t first = std::max<int64_t>(0, (ring_y0[r] - min_y - 1) >> ky);
-      int64_t last = (ring_y1[r] - min_y) >> ky;
+      // Most rings lie in one band: all their edges touch it. (The box is
+      // the feature's: a hole's may be smaller.)
+      const Box& box = bounds[info.feature & ~kHole];
+      uint32_t first =
+          uint32_t(std::max<int64_t>(0, (box.min.y - min_y - 1) >> ky));
+      uint32_t last = uint32_t((box.max.y - min_y) >> ky);
       if (first / band_rows == last / band_rows) {
-        out.push_back({uint32_t(first / band_rows), {uint32_t(r), 0, n}});
+        out.push_back({first / band_rows, {uint32_t(r), 0, n}});
         continue;
       }
       int64_t b0 = 1, b1 = 0;  // bands of the open runs
+      // While b0 == b1, an edge whose lowest y is at least stay_lo and
+      // highest below stay_hi touches band b0 alone too: nothing changes.
+      int64_t stay_lo = kMax, stay_hi = -kMax;
       open.clear();
+      const Pt* v = info.v;
       for (uint32_t e = 0; e < n; ++e) {
-        Span s = span_of(vertex(uint32_t(r), e), vertex(uint32_t(r), e + 1));
-        int64_t nb0 = s.r0 / band_rows, nb1 = s.r1 / band_rows;
+        Pt a = v[e], b = v[e + 1 == n ? 0 : e + 1];
+        if (std::min(a.y, b.y) >= stay_lo && std::max(a.y, b.y) < stay_hi) {
+          continue;
+        }
+        Span s = span_of(a, b);
+        int64_t nb0 = uint32_t(s.r0) / band_rows;
+        int64_t nb1 = uint32_t(s.r1) / band_rows;
         next.assign(size_t(nb1 - nb0 + 1), e);
-        for (int64_t b = b0; b <= b1; ++b) {
-          if (b < nb0 || b > nb1) {
-            out.push_back({uint32_t(b), {uint32_t(r), open[b - b0], e}});
+        for (int64_t k = b0; k <= b1; ++k) {
+          if (k < nb0 || k > nb1) {
+            out.push_back({uint32_t(k), {uint32_t(r), open[k - b0], e}});
           } else {
-            next[b - nb0] = open[b - b0];
+            next[k - nb0] = open[k - b0];
           }
         }
         std::swap(open, next);
         b0 = nb0;
         b1 = nb1;
+        if (b0 == b1) {
+          stay_lo = b0 == 0 ? -kMax : min_y + 1 + ((b0 * band_rows) << ky);
+          stay_hi = min_y + (((b0 + 1) * band_rows) << ky);
+        } else {
+          stay_lo = kMax;
+          stay_hi = -kMax;
+        }
       }
-      for (int64_t b = b0; b <= b1; ++b) {
-        out.push_back({uint32_t(b), {uint32_t(r), open[b - b0], n}});
+      for (int64_t k = b0; k <= b1; ++k) {
+        out.push_back({uint32_t(k), {uint32_t(r), open[k - b0], n}});
       }
     }
+    std::vector<uint64_t>& first = band_first[t];
+    first.assign(bands + 1, 0);
+    for (const BandRun& br : out) ++first[br.band + 1];
+    for (size_t b = 0; b < bands; ++b) first[b + 1] += first[b];
+    std::vector<uint64_t> fill(first.begin(), first.end() - 1);
+    thread_runs[t].resize(out.size());
+    for (const BandRun& br : out) thread_runs[t][fill[br.band]++] = br.run;
   });
-  std::vector<uint64_t> band_first(bands + 1, 0);
-  for (const auto& runs : thread_runs) {
-    for (const BandRun& br : runs) ++band_first[br.band + 1];
-  }
-  for (size_t b = 0; b < bands; ++b) band_first[b + 1] += band_first[b];
-  std::vector<Run> band_runs(band_first[bands]);
-  {
-    std::vector<uint64_t> fill(band_first.begin(), band_first.end() - 1);
-    for (auto& runs : thread_runs) {
-      for (const BandRun& br : runs) band_runs[fill[br.band]++] = br.run;
-      runs = {};
-    }
-  }
 
   // 4. Each band: which edges touch which bucket (closed boxes), then walk
   // each row west to east from a point west of the extent (inside no ring),
@@ -671,42 +742,52 @@ Result<CellGrid> CellGridBuilder::Build(const std::vector<Feature>& features,
       pts_ring.clear();
       locals.clear();
       offset.assign(band_buckets + 1, 0);
-      for (uint64_t i = band_first[band]; i < band_first[band + 1]; ++i) {
-        Run run = band_runs[i];
-        if (locals.empty() || locals.back().global != run.ring) {
-          uint32_t r = run.ring;
-          locals.push_back({ring_cell[r] | (ring_shell[r] != r ? kHole : 0),
-                            ring_part[r] << 16, ring_shell[r], r});
-        }
-        uint32_t ring = uint32_t(locals.size() - 1);
-        // The run's vertices, copied: edge j of the band runs from pts[j] to
-        // pts[j + 1].
-        uint32_t base = uint32_t(pts.size());
-        const Pt* v = ring_v[run.ring];
-        uint32_t n = ring_n[run.ring];
-        for (uint32_t e = run.e0; e <= run.e1; ++e) {
-          pts.push_back(v[e == n ? 0 : e]);
-        }
-        pts_ring.resize(pts.size(), ring);
-        for (uint32_t j = base; j < base + (run.e1 - run.e0); ++j) {
-          Pt a = pts[j], b = pts[j + 1];
-          Span s = span_of(a, b);
-          int64_t r0 = std::max<int64_t>(s.r0, row_lo);
-          int64_t r1 = std::min<int64_t>(s.r1, row_hi - 1);
-          // In a single row or column of buckets the segment, being
-          // connected, touches every one its box spans.
-          bool line = s.c0 == s.c1 || s.r0 == s.r1;
-          for (int64_t row = r0; row <= r1; ++row) {
-            for (int64_t col = s.c0; col <= s.c1; ++col) {
-              if (!line &&
-                  !TouchesBox(a, b, min_x + (col << kx), min_y + (row << ky),
-                              min_x + ((col + 1) << kx),
-                              min_y + ((row + 1) << ky))) {
-                continue;
+      for (unsigned u = 0; u < threads; ++u) {
+        const std::vector<Run>& runs = thread_runs[u];
+        uint64_t runs_end = band_first[u][band + 1];
+        for (uint64_t i = band_first[u][band]; i < runs_end; ++i) {
+          // The rings' records and vertices are far apart in memory: ask
+          // for those of later runs ahead.
+          if (i + 16 < runs_end) __builtin_prefetch(&ring[runs[i + 16].ring]);
+          if (i + 8 < runs_end) {
+            const Run& ahead = runs[i + 8];
+            __builtin_prefetch(ring[ahead.ring].v + ahead.e0);
+          }
+          Run run = runs[i];
+          const RingInfo& info = ring[run.ring];
+          if (locals.empty() || locals.back().global != run.ring) {
+            locals.push_back({info.feature, info.part, info.shell, run.ring});
+          }
+          uint32_t local_ring = uint32_t(locals.size() - 1);
+          // The run's vertices, copied: edge j of the band runs from pts[j]
+          // to pts[j + 1].
+          uint32_t base = uint32_t(pts.size());
+          const Pt* v = info.v;
+          uint32_t n = info.n;
+          for (uint32_t e = run.e0; e <= run.e1; ++e) {
+            pts.push_back(v[e == n ? 0 : e]);
+          }
+          pts_ring.resize(pts.size(), local_ring);
+          for (uint32_t j = base; j < base + (run.e1 - run.e0); ++j) {
+            Pt a = pts[j], b = pts[j + 1];
+            Span s = span_of(a, b);
+            int64_t r0 = std::max<int64_t>(s.r0, row_lo);
+            int64_t r1 = std::min<int64_t>(s.r1, row_hi - 1);
+            // In a single row or column of buckets the segment, being
+            // connected, touches every one its box spans.
+            bool line = s.c0 == s.c1 || s.r0 == s.r1;
+            for (int64_t row = r0; row <= r1; ++row) {
+              for (int64_t col = s.c0; col <= s.c1; ++col) {
+                if (!line &&
+                    !TouchesBox(a, b, min_x + (col << kx), min_y + (row << ky),
+                                min_x + ((col + 1) << kx),
+                                min_y + ((row + 1) << ky))) {
+                  continue;
+                }
+                uint32_t local_row = uint32_t(row - row_lo);
+                touches.push_back({uint32_t(col), local_row, j});
+                ++offset[size_t(local_row) * cols + size_t(col) + 1];
               }
-              uint32_t local_row = uint32_t(row - row_lo);
-              touches.push_back({uint32_t(col), local_row, j});
-              ++offset[size_t(local_row) * cols + size_t(col) + 1];
             }
           }
         }

@@ -104,6 +104,12 @@ class CellGrid {
   // touches. LayerIndex then keeps using its R-tree.
   static Result<CellGrid> Build(const std::vector<Feature>& features,
                                 const CellGridOptions& options = {});
+  // The same, given each feature's box over all its rings' vertices (holes
+  // too, unlike BoundsOf), which saves the grid a pass over the vertices.
+  // REQUIRES: bounds.size() == features.size().
+  static Result<CellGrid> BuildWithBounds(const std::vector<Feature>& features,
+                                          const std::vector<Box>& bounds,
+                                          const CellGridOptions& options = {});
 
   // Index of the lowest-index feature covering `p`, or kNone.
   uint32_t FirstCovering(Pt p) const;
