@@ -4,7 +4,9 @@
 #include <boost/geometry.hpp>
 #include <boost/geometry/index/rtree.hpp>
 #include <cmath>
+#include <future>
 #include <limits>
+#include <thread>
 #include <utility>
 
 namespace wangge::spatial {
@@ -66,21 +68,64 @@ Result<LayerIndex> LayerIndex::Build(std::vector<Feature> features,
                   "code");
     }
   }
-  std::vector<Value> boxes;
-  boxes.reserve(features.size());
-  for (size_t i = 0; i < features.size(); ++i) {
-    boxes.emplace_back(ToBox(BoundsOf(features[i].shape)), i);
+  // Each feature's box in one pass over its vertices, by all cores: its
+  // shell's (BoundsOf) for the R-tree, and over all its rings for the grid.
+  size_t n = features.size();
+  bool large = n >= 4096;
+  unsigned threads =
+      large ? std::clamp(std::thread::hardware_concurrency(), 1u, 8u) : 1;
+  std::vector<Value> boxes(n);
+  std::vector<Box> ring_bounds(with_grid ? n : 0);
+  auto bound = [&](unsigned t) {
+    constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
+    for (size_t i = n * t / threads; i < n * (t + 1) / threads; ++i) {
+      Box shell{{kMax, kMax}, {-kMax, -kMax}}, all = shell;
+      for (const Polygon& part : features[i].shape.parts) {
+        for (size_t k = 0; k < part.rings.size(); ++k) {
+          Box& box = k == 0 ? shell : all;
+          for (const Pt& p : part.rings[k]) {
+            box.min.x = std::min(box.min.x, p.x);
+            box.min.y = std::min(box.min.y, p.y);
+            box.max.x = std::max(box.max.x, p.x);
+            box.max.y = std::max(box.max.y, p.y);
+          }
+        }
+      }
+      boxes[i] = {ToBox(shell), i};
+      if (with_grid) {
+        all.min.x = std::min(all.min.x, shell.min.x);
+        all.min.y = std::min(all.min.y, shell.min.y);
+        all.max.x = std::max(all.max.x, shell.max.x);
+        all.max.y = std::max(all.max.y, shell.max.y);
+        ring_bounds[i] = all;
+      }
+    }
+  };
+  {
+    std::vector<std::thread> pool;
+    for (unsigned t = 1; t < threads; ++t) pool.emplace_back(bound, t);
+    bound(0);
+    for (auto& th : pool) th.join();
   }
   LayerIndex index;
   index.features_ = std::move(features);
-  // The range constructor bulk-loads a packed tree.
-  index.tree_->rtree = decltype(index.tree_->rtree)(boxes);
+  // The range constructor bulk-loads a packed tree. For a large layer with
+  // a grid that happens on a thread of its own, beside the grid's: the
+  // packing runs on one core only.
+  auto pack = [&] { index.tree_->rtree = decltype(index.tree_->rtree)(boxes); };
+  std::future<void> packed;
+  if (with_grid && large) {
+    packed = std::async(std::launch::async, pack);
+  } else {
+    pack();
+  }
   if (with_grid) {
     // A layer too big for the grid's 32-bit offsets keeps the R-tree path.
-    if (auto grid = CellGrid::Build(index.features_)) {
+    if (auto grid = CellGrid::BuildWithBounds(index.features_, ring_bounds)) {
       index.grid_ = std::make_unique<CellGrid>(std::move(*grid));
     }
   }
+  if (packed.valid()) packed.get();
   return index;
 }
 

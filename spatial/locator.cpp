@@ -1,6 +1,9 @@
 #include "spatial/locator.h"
 
+#include <algorithm>
+#include <thread>
 #include <utility>
+#include <vector>
 
 namespace wangge::spatial {
 
@@ -10,10 +13,22 @@ Locator::Locator(LayerIndex villages, LayerIndex cells, LayerIndex zones,
       cells_(std::move(cells)),
       zones_(std::move(zones)),
       boundary_version_(version) {
-  cell_labels_.reserve(cells_.size());
-  for (const Feature& f : cells_.features()) {
-    cell_labels_.push_back({f.code, f.Attribute("village")});
-  }
+  // Two copies of short strings and a map look-up per cell: a large layer
+  // shares them out between the cores.
+  const std::vector<Feature>& features = cells_.features();
+  size_t n = features.size();
+  cell_labels_.resize(n);
+  unsigned threads =
+      n >= 4096 ? std::clamp(std::thread::hardware_concurrency(), 1u, 8u) : 1;
+  auto label = [&](unsigned t) {
+    for (size_t i = n * t / threads; i < n * (t + 1) / threads; ++i) {
+      cell_labels_[i] = {features[i].code, features[i].Attribute("village")};
+    }
+  };
+  std::vector<std::thread> pool;
+  for (unsigned t = 1; t < threads; ++t) pool.emplace_back(label, t);
+  label(0);
+  for (auto& th : pool) th.join();
 }
 
 Result<Locator> Locator::Build(Layers layers, int64_t boundary_version) {

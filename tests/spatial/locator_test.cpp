@@ -403,3 +403,84 @@ TEST_CASE("Locator: outside points get the same nearest cell as a full scan") {
   }
   CHECK(outside > 100);
 }
+
+TEST_CASE(
+    "Locator: thousands of cells, built by all cores, answer as a scan does") {
+  // Over 4,096 cells: their boxes and labels are shared out between
+  // threads, and the R-tree is packed beside the bucket grid.
+  Grid g = MakeGrid(70, 60, 11, "C");
+  for (size_t i = 0; i < g.layers.cells.size(); ++i) {
+    g.layers.cells[i].attributes["village"] = "V" + std::to_string(i % 7);
+  }
+  // East of them, a cell whose hole pokes out of its shell, further east
+  // than any other vertex (the grid's extent comes from boxes over all
+  // rings, the R-tree's from the shells).
+  Box all = BoundsOf(g.outline);
+  auto square = [](int64_t x0, int64_t y0, int64_t x1, int64_t y1) {
+    return Ring{{x0, y0}, {x1, y0}, {x1, y1}, {x0, y1}};
+  };
+  Feature odd{.code = "B1"};
+  odd.attributes["village"] = "VB";
+  odd.shape.parts.push_back(
+      {{square(all.max.x + 2000000, all.min.y, all.max.x + 5000000,
+               all.min.y + 3000000),
+        square(all.max.x + 3000000, all.min.y + 1000000, all.max.x + 7000000,
+               all.min.y + 2000000)}});
+  g.layers.cells.push_back(odd);
+  const std::vector<Feature> cells = g.layers.cells;  // copy for the scan
+  REQUIRE(cells.size() > 4096);
+  std::vector<Box> boxes;
+  for (const Feature& f : cells) boxes.push_back(BoundsOf(f.shape));
+  auto locator = Locator::Build(g.layers, 1);
+  REQUIRE(locator);
+  REQUIRE(locator->cells().has_grid());
+
+  std::mt19937_64 rng(5);
+  std::uniform_int_distribution<int64_t> ux(all.min.x - 3000000,
+                                            all.max.x + 8000000);
+  std::uniform_int_distribution<int64_t> uy(all.min.y - 3000000,
+                                            all.max.y + 3000000);
+  int inside = 0, outside = 0;
+  for (int n = 0; n < 20000; ++n) {
+    Pt p{ux(rng), uy(rng)};
+    std::optional<size_t> expected;
+    for (size_t c = 0; c < cells.size(); ++c) {
+      const Box& bx = boxes[c];
+      if (p.x < bx.min.x || p.x > bx.max.x || p.y < bx.min.y ||
+          p.y > bx.max.y) {
+        continue;
+      }
+      if (Classify(cells[c].shape, p) == Side::kOutside) continue;
+      if (!expected || cells[c].code < cells[*expected].code) expected = c;
+    }
+    auto placed = locator->Locate(ToLonLat(p));
+    REQUIRE(placed);
+    if (expected) {
+      ++inside;
+      REQUIRE(placed->inside);
+      REQUIRE(placed->cell == cells[*expected].code);
+      REQUIRE(placed->village == cells[*expected].Attribute("village"));
+      continue;
+    }
+    REQUIRE_FALSE(placed->inside);
+    // The nearest cell, by a scan of them all, for points away from the
+    // hole's outer part (its edges count for the distance, not for the
+    // R-tree's box).
+    if (++outside > 300 || p.x > all.max.x + 4000000) continue;
+    Pt snapped = *ToFixed(ToLonLat(p));
+    MetricScale scale = MetricScaleAt(ToLonLat(snapped).lat);
+    double best = 1e300;
+    std::string best_code;
+    for (const Feature& f : cells) {
+      double d = DistanceMetres(f.shape, snapped, scale);
+      if (d < best || (d == best && f.code < best_code)) {
+        best = d;
+        best_code = f.code;
+      }
+    }
+    REQUIRE(placed->nearest_cell == best_code);
+    REQUIRE(placed->distance_m == best);
+  }
+  CHECK(inside > 10000);
+  CHECK(outside > 1000);
+}
