@@ -119,7 +119,7 @@ Result<SyntheticTown> MakeSyntheticTown(const std::string& dir,
   }
   auto sample = core::LoadTown(core::TownSource{.db = town.base_db});
   if (!sample) return std::unexpected(sample.error());
-  const auto& villages = sample->locator->villages().features();
+  const spatial::FeatureTable& villages = sample->locator->villages().table();
   int n = int(villages.size());
   if (n == 0 || cols < n) {
     return Fail(ErrorCode::kInvalidArgument,
@@ -149,7 +149,7 @@ Result<SyntheticTown> MakeSyntheticTown(const std::string& dir,
   };
   std::vector<Feature> new_villages;
   for (int k = 0; k < n; ++k) {
-    Feature v = villages[size_t(k)];
+    Feature v = villages.feature(size_t(k));
     auto [c0, c1] = strip(k);
     v.shape.parts.clear();
     v.shape.parts.push_back({{grid.BlockRing(c0, 0, c1, rows)}});

@@ -27,10 +27,10 @@ Result<std::string> LuaPoints(const std::string& db) {
   for (const auto& [code, cat] : town->config.categories) {
     categories.push_back(code);
   }
-  const auto& cells = town->locator->cells().features();
-  spatial::Box box = spatial::BoundsOf(cells.front().shape);
-  for (const auto& f : cells) {
-    spatial::Box b = spatial::BoundsOf(f.shape);
+  const spatial::FeatureTable& cells = town->locator->cells().table();
+  spatial::Box box = cells.bounds(0);
+  for (size_t i = 0; i < cells.size(); ++i) {
+    const spatial::Box& b = cells.bounds(i);
     box.min.x = std::min(box.min.x, b.min.x);
     box.min.y = std::min(box.min.y, b.min.y);
     box.max.x = std::max(box.max.x, b.max.x);

@@ -292,7 +292,7 @@ struct SizeRun {
     }
     std::vector<int32_t> tiling_index(cells.size(), -1);
     for (size_t k = 0; k < cells.size(); ++k) {
-      auto it = index_of.find(cells.features()[k].code);
+      auto it = index_of.find(std::string(cells.table().code(k)));
       if (it != index_of.end()) tiling_index[k] = it->second;
     }
     int64_t n = int64_t(points.size());

@@ -10,6 +10,7 @@
 
 #include "core/store.h"
 #include "core/workflow.h"
+#include "spatial/shape_codec.h"
 
 namespace wangge::core {
 namespace {
@@ -216,8 +217,9 @@ std::string NowUtc() {
   return buf;
 }
 
-// Geometry blob of a shape: 'Z', then varint parts { varint rings { varint n
-// { zigzag varint dx, dy } } }, each vertex as its difference in nanodegrees
+// Geometry blob of a shape: 'Z', then the packed shape of
+// spatial/shape_codec.h: varint parts { varint rings { varint n { zigzag
+// varint dx, dy } } }, each vertex as its difference in nanodegrees
 // from the vertex before (the first from 0, 0): neighbouring vertices are
 // close, so a vertex takes about 6 bytes instead of 16. Older databases hold
 // 'S' u32 parts { u32 rings { u32 n { i64 x, i64 y } } }, still read. A
@@ -227,38 +229,9 @@ void Put(std::string& out, T v) {
   out.append(reinterpret_cast<const char*>(&v), sizeof v);
 }
 
-void PutVarint(std::string& out, uint64_t v) {
-  while (v >= 0x80) {
-    out.push_back(char(v | 0x80));
-    v >>= 7;
-  }
-  out.push_back(char(v));
-}
-
-uint64_t ZigZag(int64_t v) { return (uint64_t(v) << 1) ^ uint64_t(v >> 63); }
-int64_t UnZigZag(uint64_t v) { return int64_t(v >> 1) ^ -int64_t(v & 1); }
-
 std::string EncodeShape(const Shape& s) {
-  size_t vertices = 0;
-  for (const auto& part : s.parts) {
-    for (const auto& ring : part.rings) vertices += ring.size();
-  }
   std::string out = "Z";
-  out.reserve(16 + vertices * 8);
-  PutVarint(out, s.parts.size());
-  Pt last{0, 0};
-  for (const auto& part : s.parts) {
-    PutVarint(out, part.rings.size());
-    for (const auto& ring : part.rings) {
-      PutVarint(out, ring.size());
-      for (const Pt& p : ring) {
-        // Wrapping differences: any two int64 coordinates round-trip.
-        PutVarint(out, ZigZag(int64_t(uint64_t(p.x) - uint64_t(last.x))));
-        PutVarint(out, ZigZag(int64_t(uint64_t(p.y) - uint64_t(last.y))));
-        last = p;
-      }
-    }
-  }
+  spatial::AppendPackedShape(s, out);
   return out;
 }
 
@@ -280,27 +253,16 @@ class Reader {
     p_ += sizeof v;
     return true;
   }
-  bool Varint(uint64_t& v) {
-    v = 0;
-    for (int shift = 0; shift < 64 && p_ < end_; shift += 7) {
-      auto byte = uint8_t(*p_++);
-      v |= uint64_t(byte & 0x7f) << shift;
-      if (!(byte & 0x80)) return true;
-    }
-    return false;
-  }
   // A count of items that take at least one byte each: a damaged blob
   // cannot ask for more than it holds.
-  bool Count(uint64_t& n, bool compact) {
-    if (compact) {
-      if (!Varint(n)) return false;
-    } else {
-      uint32_t n32;
-      if (!Get(n32)) return false;
-      n = n32;
-    }
+  bool Count(uint64_t& n) {
+    uint32_t n32;
+    if (!Get(n32)) return false;
+    n = n32;
     return n <= size_t(end_ - p_);
   }
+  // The bytes not read yet.
+  std::string_view Rest() const { return {p_, size_t(end_ - p_)}; }
 
  private:
   const char* p_;
@@ -309,27 +271,18 @@ class Reader {
 
 // `tag` is 'Z' or 'S' (see EncodeShape).
 bool DecodeShape(char tag, Reader& r, Shape& s) {
-  bool compact = tag == 'Z';
+  if (tag == 'Z') return spatial::UnpackShape(r.Rest(), s);
   uint64_t n = 0;
-  if (!r.Count(n, compact)) return false;
+  if (!r.Count(n)) return false;
   s.parts.resize(n);
-  Pt last{0, 0};
   for (auto& part : s.parts) {
-    if (!r.Count(n, compact)) return false;
+    if (!r.Count(n)) return false;
     part.rings.resize(n);
     for (auto& ring : part.rings) {
-      if (!r.Count(n, compact)) return false;
+      if (!r.Count(n)) return false;
       ring.resize(n);
       for (Pt& p : ring) {
-        if (!compact) {
-          if (!r.Get(p.x) || !r.Get(p.y)) return false;
-          continue;
-        }
-        uint64_t dx, dy;
-        if (!r.Varint(dx) || !r.Varint(dy)) return false;
-        p.x = int64_t(uint64_t(last.x) + uint64_t(UnZigZag(dx)));
-        p.y = int64_t(uint64_t(last.y) + uint64_t(UnZigZag(dy)));
-        last = p;
+        if (!r.Get(p.x) || !r.Get(p.y)) return false;
       }
     }
   }
@@ -461,13 +414,15 @@ class SqliteStore : public Store {
                  path_ + ": " + what + ": " + sqlite3_errmsg(db_)};
   }
 
+  static constexpr const char* kMmapSize = "PRAGMA mmap_size=268435456";
+
   Result<void> Configure() {
     for (const char* pragma :
          {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL",
           "PRAGMA foreign_keys=ON", "PRAGMA busy_timeout=5000",
           // Pages of the database file are read through a shared mapping,
           // not copied into each connection's cache by pread().
-          "PRAGMA mmap_size=268435456"}) {
+          kMmapSize}) {
       if (auto ok = Exec(pragma); !ok) return ok;
     }
     return {};
@@ -673,6 +628,7 @@ class SqliteStore : public Store {
       return std::unexpected(DbError("reading versions"));
     }
     int64_t latest = newest.Int(0);
+    newest.Reset();  // its read transaction would pin the mapped pages
     if (latest == 0) {
       return Fail(ErrorCode::kNotFound,
                   path_ + " holds no boundary version; run wangge init");
@@ -749,6 +705,15 @@ class SqliteStore : public Store {
         return std::unexpected(DbError("reading features"));
       }
     }
+    q.Reset();
+    layers.Reset();
+    // The features' pages were read through the shared mapping and stay
+    // resident while it lasts (200 MiB at 300,000 cells, while the caller
+    // builds its index): unmap them; the mapping comes back on demand.
+    if (auto ok = Exec("PRAGMA mmap_size=0"); !ok) {
+      return std::unexpected(ok.error());
+    }
+    if (auto ok = Exec(kMmapSize); !ok) return std::unexpected(ok.error());
     return town;
   }
 

@@ -1,5 +1,7 @@
 #include "server/api.h"
 
+#include <malloc.h>
+
 #include <cmath>
 #include <cstdio>
 #include <nlohmann/json.hpp>
@@ -561,6 +563,9 @@ Result<std::unique_ptr<Api>> Api::Open(Options options) {
   if (!store) return std::unexpected(store.error());
   auto town = core::LoadTown(**store, std::nullopt);
   if (!town) return std::unexpected(town.error());
+  // Loading freed the unpacked shapes (hundreds of MiB at 300,000 cells) in
+  // small blocks that malloc keeps; give their pages back (glibc).
+  malloc_trim(0);
   std::unique_ptr<Api> api(new Api(std::move(options)));
   api->town_ = std::make_shared<const core::Town>(std::move(*town));
   auto writer = core::CaseWriter::Open(api->options_.db_path);

@@ -69,15 +69,13 @@ std::optional<ApiResponse> LayersRoute(Context& c) {
     const spatial::LayerIndex& index = layer == "villages" ? locator.villages()
                                        : layer == "cells"  ? locator.cells()
                                                            : locator.zones();
-    if (!box) {
-      r = Json(200, spatial::ToGeoJson(index.features(), layer, members));
-    } else {
-      std::vector<spatial::Feature> picked;
-      for (const auto& f : index.features()) {
-        if (Meets(*box, spatial::BoundsOf(f.shape))) picked.push_back(f);
-      }
-      r = Json(200, spatial::ToGeoJson(picked, layer, members));
+    // Features are decoded one at a time: the layer stays packed.
+    const spatial::FeatureTable& table = index.table();
+    std::vector<size_t> picked;
+    for (size_t i = 0; i < table.size(); ++i) {
+      if (!box || Meets(*box, table.bounds(i))) picked.push_back(i);
     }
+    r = Json(200, spatial::ToGeoJson(table, picked, layer, members));
   }
   r.content_type = "application/geo+json; charset=utf-8";
   r.headers["Cache-Control"] = "private, max-age=60";

@@ -63,13 +63,13 @@ std::string Properties(const F& f) {
   return props.dump();
 }
 
-}  // namespace
-
-std::string ToGeoJson(const std::vector<Feature>& features,
-                      const std::string& name, const JsonMembers& members) {
+// Appends the n features that feature(i) gives.
+template <class Get>
+std::string PolygonsToGeoJson(size_t n, Get feature, const std::string& name,
+                              const JsonMembers& members) {
   std::string out = Header(name, members);
-  for (size_t i = 0; i < features.size(); ++i) {
-    const Feature& f = features[i];
+  for (size_t i = 0; i < n; ++i) {
+    const Feature& f = feature(i);
     out += "{\"type\":\"Feature\",\"properties\":" + Properties(f) +
            ",\"geometry\":{\"type\":";
     bool multi = f.shape.parts.size() > 1;
@@ -80,9 +80,28 @@ std::string ToGeoJson(const std::vector<Feature>& features,
       AppendPolygon(f.shape.parts[k], out);
     }
     out += multi ? "]}}" : "}}";
-    out += i + 1 < features.size() ? ",\n" : "\n";
+    out += i + 1 < n ? ",\n" : "\n";
   }
   return out + "]}\n";
+}
+
+}  // namespace
+
+std::string ToGeoJson(const std::vector<Feature>& features,
+                      const std::string& name, const JsonMembers& members) {
+  return PolygonsToGeoJson(
+      features.size(), [&](size_t i) -> const Feature& { return features[i]; },
+      name, members);
+}
+
+std::string ToGeoJson(const FeatureTable& table,
+                      const std::vector<size_t>& indices,
+                      const std::string& name, const JsonMembers& members) {
+  Feature f;
+  return PolygonsToGeoJson(
+      indices.size(),
+      [&](size_t i) -> const Feature& { return f = table.feature(indices[i]); },
+      name, members);
 }
 
 std::string ToGeoJson(const std::vector<PointFeature>& features,

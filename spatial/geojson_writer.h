@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "spatial/feature.h"
+#include "spatial/feature_table.h"
 
 namespace wangge::spatial {
 
@@ -21,6 +22,11 @@ using JsonMembers = std::vector<std::pair<std::string, std::string>>;
 
 // REQUIRES: every value in `members` is valid JSON text.
 std::string ToGeoJson(const std::vector<Feature>& features,
+                      const std::string& name, const JsonMembers& members = {});
+
+// The same for the features of `table` at `indices`, in that order.
+std::string ToGeoJson(const FeatureTable& table,
+                      const std::vector<size_t>& indices,
                       const std::string& name, const JsonMembers& members = {});
 
 // The same for points; geometry type "Point".

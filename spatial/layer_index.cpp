@@ -108,7 +108,6 @@ Result<LayerIndex> LayerIndex::Build(std::vector<Feature> features,
     for (auto& th : pool) th.join();
   }
   LayerIndex index;
-  index.features_ = std::move(features);
   // The range constructor bulk-loads a packed tree. For a large layer with
   // a grid that happens on a thread of its own, beside the grid's: the
   // packing runs on one core only.
@@ -121,10 +120,12 @@ Result<LayerIndex> LayerIndex::Build(std::vector<Feature> features,
   }
   if (with_grid) {
     // A layer too big for the grid's 32-bit offsets keeps the R-tree path.
-    if (auto grid = CellGrid::BuildWithBounds(index.features_, ring_bounds)) {
+    if (auto grid = CellGrid::BuildWithBounds(features, ring_bounds)) {
       index.grid_ = std::make_unique<CellGrid>(std::move(*grid));
     }
   }
+  // Packed once the grid has read the shapes; the packing frees them.
+  index.table_ = FeatureTable::Pack(std::move(features));
   if (packed.valid()) packed.get();
   return index;
 }
@@ -143,11 +144,13 @@ std::optional<size_t> LayerIndex::FirstCovering(Pt p) const {
   }
   std::optional<size_t> best;
   BPoint q = ToBPoint(p);
+  Shape shape;
   for (auto it = tree_->rtree.qbegin(bgi::intersects(q));
        it != tree_->rtree.qend(); ++it) {
     size_t i = it->second;
     if (best && i > *best) continue;
-    if (Classify(features_[i].shape, p) != Side::kOutside) best = i;
+    table_.ShapeInto(i, shape);
+    if (Classify(shape, p) != Side::kOutside) best = i;
   }
   return best;
 }
@@ -155,9 +158,11 @@ std::optional<size_t> LayerIndex::FirstCovering(Pt p) const {
 std::vector<size_t> LayerIndex::AllCovering(Pt p) const {
   std::vector<size_t> hits;
   BPoint q = ToBPoint(p);
+  Shape shape;
   for (auto it = tree_->rtree.qbegin(bgi::intersects(q));
        it != tree_->rtree.qend(); ++it) {
-    if (Classify(features_[it->second].shape, p) != Side::kOutside) {
+    table_.ShapeInto(it->second, shape);
+    if (Classify(shape, p) != Side::kOutside) {
       hits.push_back(it->second);
     }
   }
@@ -166,7 +171,7 @@ std::vector<size_t> LayerIndex::AllCovering(Pt p) const {
 }
 
 std::optional<LayerIndex::Nearest> LayerIndex::NearestTo(Pt p) const {
-  if (features_.empty()) return std::nullopt;
+  if (table_.empty()) return std::nullopt;
   LonLat ll = ToLonLat(p);
   MetricScale scale = MetricScaleAt(ll.lat);
   // Metres per degree along the less stretched axis: a box d degrees away
@@ -174,6 +179,7 @@ std::optional<LayerIndex::Nearest> LayerIndex::NearestTo(Pt p) const {
   double min_metres_per_degree = std::min(scale.x, scale.y) * kUnitsPerDegree;
   std::optional<Nearest> best;
   BPoint q = ToBPoint(p);
+  Shape shape;
   // Boxes in order of distance, in growing batches: asking for all of them
   // at once costs memory in proportion to the layer for every query.
   for (size_t k = 8;; k *= 4) {
@@ -187,7 +193,8 @@ std::optional<LayerIndex::Nearest> LayerIndex::NearestTo(Pt p) const {
         break;
       }
       size_t i = it->second;
-      double d = DistanceMetres(features_[i].shape, p, scale);
+      table_.ShapeInto(i, shape);
+      double d = DistanceMetres(shape, p, scale);
       if (!best || d < best->distance_m ||
           (d == best->distance_m && i < best->index)) {
         best = Nearest{i, d};

@@ -15,14 +15,15 @@ Locator::Locator(LayerIndex villages, LayerIndex cells, LayerIndex zones,
       boundary_version_(version) {
   // Two copies of short strings and a map look-up per cell: a large layer
   // shares them out between the cores.
-  const std::vector<Feature>& features = cells_.features();
-  size_t n = features.size();
+  const FeatureTable& table = cells_.table();
+  size_t n = table.size();
   cell_labels_.resize(n);
   unsigned threads =
       n >= 4096 ? std::clamp(std::thread::hardware_concurrency(), 1u, 8u) : 1;
   auto label = [&](unsigned t) {
     for (size_t i = n * t / threads; i < n * (t + 1) / threads; ++i) {
-      cell_labels_[i] = {features[i].code, features[i].Attribute("village")};
+      cell_labels_[i] = {std::string(table.code(i)),
+                        table.Attribute(i, "village")};
     }
   };
   std::vector<std::thread> pool;
@@ -54,17 +55,17 @@ Result<Placement> Locator::Locate(LonLat point) const {
     out.cell = label.code;
     out.village = label.village;
   } else if (auto nearest = cells_.NearestTo(*p)) {
-    out.nearest_cell = cells_.features()[nearest->index].code;
+    out.nearest_cell = cells_.table().code(nearest->index);
     out.distance_m = nearest->distance_m;
   }
   if (out.village.empty()) {
     if (auto village = villages_.FirstCovering(*p)) {
-      out.village = villages_.features()[*village].code;
+      out.village = villages_.table().code(*village);
     }
   }
   if (zones_.size() > 0) {
     for (size_t z : zones_.AllCovering(*p)) {
-      out.zones.push_back(zones_.features()[z].code);
+      out.zones.emplace_back(zones_.table().code(z));
     }
   }
   return out;

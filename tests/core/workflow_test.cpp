@@ -37,9 +37,10 @@ const Town& SampleTown() {
 
 // A point inside the nth cell (mean of its outer ring), and the cell.
 std::pair<LonLat, std::string> PointInCell(int nth = 0) {
-  const auto& cells = SampleTown().locator->cells().features();
-  for (const auto& f : cells) {
+  const spatial::FeatureTable& cells = SampleTown().locator->cells().table();
+  for (size_t i = 0; i < cells.size(); ++i) {
     if (nth-- > 0) continue;
+    spatial::Feature f = cells.feature(i);
     const auto& ring = f.shape.parts[0].rings[0];
     __int128 x = 0, y = 0;
     for (const auto& p : ring) {

@@ -93,9 +93,10 @@ struct Fixture {
     for (char& c : username) c = char(std::tolower(c));
     // The cell's first vertex nudged towards its neighbours' mean is not
     // reliable; use the locator on a grid of points until one lands inside.
-    const auto& cells = town->locator->cells().features();
-    for (const auto& f : cells) {
-      if (f.code != it->first) continue;
+    const spatial::FeatureTable& cells = town->locator->cells().table();
+    for (size_t i = 0; i < cells.size(); ++i) {
+      if (cells.code(i) != it->first) continue;
+      spatial::Feature f = cells.feature(i);
       LonLat mean = VertexMean(f.shape.parts[0].rings[0]);
       REQUIRE(town->locator->Locate(mean)->cell == it->first);
       return {username,
@@ -112,14 +113,15 @@ struct Fixture {
     REQUIRE(store);
     auto town = core::LoadTown(**store, std::nullopt);
     REQUIRE(town);
-    const auto& cells = town->locator->cells().features();
+    const spatial::FeatureTable& cells = town->locator->cells().table();
     for (size_t i = nth; i < cells.size(); ++i) {
-      LonLat mean = VertexMean(cells[i].shape.parts[0].rings[0]);
+      spatial::Feature f = cells.feature(i);
+      LonLat mean = VertexMean(f.shape.parts[0].rings[0]);
       auto placed = town->locator->Locate(mean);
-      if (!placed || placed->cell != cells[i].code) continue;
-      std::string leader = town->config.cells.at(cells[i].code).leader;
+      if (!placed || placed->cell != f.code) continue;
+      std::string leader = town->config.cells.at(f.code).leader;
       for (char& c : leader) c = char(std::tolower((unsigned char)c));
-      return {cells[i].code, leader, mean};
+      return {f.code, leader, mean};
     }
     FAIL("no cell whose vertex mean lies inside it");
     return {};

@@ -44,7 +44,7 @@ void MakeDb(const std::string& path) {
   };
   core::User reporter = add("reporter", "grid_leader");
   core::User dispatcher = add("dispatcher", "dispatcher");
-  const auto& cell = town->locator->cells().features().front();
+  const spatial::Feature cell = town->locator->cells().table().feature(0);
   const auto& ring = cell.shape.parts[0].rings[0];
   LonLat at = spatial::ToLonLat(ring[0]);
   auto now = *core::ParseTime("2026-11-26T10:00");

@@ -1,0 +1,205 @@
+#include "spatial/feature_table.h"
+
+#include <algorithm>
+#include <cassert>
+#include <cstring>
+#include <map>
+#include <thread>
+
+#include "spatial/shape_codec.h"
+
+namespace wangge::spatial {
+namespace {
+
+// Record: varint code length, code, varint name length, name, varint
+// attribute count, { varint key number, varint value length, value }, then
+// the packed shape up to the record's end.
+
+char* PutVarint(char* out, uint64_t v) {
+  while (v >= 0x80) {
+    *out++ = char(v | 0x80);
+    v >>= 7;
+  }
+  *out++ = char(v);
+  return out;
+}
+
+size_t VarintSize(uint64_t v) {
+  size_t n = 1;
+  while (v >= 0x80) {
+    v >>= 7;
+    ++n;
+  }
+  return n;
+}
+
+// Reads a varint the table itself wrote.
+uint64_t GetVarint(const char*& p) {
+  uint64_t v = 0;
+  for (int shift = 0;; shift += 7) {
+    auto byte = uint8_t(*p++);
+    v |= uint64_t(byte & 0x7f) << shift;
+    if (!(byte & 0x80)) return v;
+  }
+}
+
+std::string_view GetBytes(const char*& p) {
+  size_t n = GetVarint(p);
+  std::string_view s(p, n);
+  p += n;
+  return s;
+}
+
+size_t StringSize(const std::string& s) {
+  return VarintSize(s.size()) + s.size();
+}
+
+char* PutString(char* out, const std::string& s) {
+  out = PutVarint(out, s.size());
+  std::memcpy(out, s.data(), s.size());
+  return out + s.size();
+}
+
+// Runs body(begin, end) over [lo, hi) in a few threads when it is long.
+template <class F>
+void InParallel(size_t lo, size_t hi, F body) {
+  size_t n = hi - lo;
+  size_t threads =
+      std::clamp<size_t>(std::thread::hardware_concurrency(), 1, 8);
+  if (n < 10000) threads = 1;
+  std::vector<std::thread> workers;
+  for (size_t t = 1; t < threads; ++t) {
+    workers.emplace_back(body, lo + n * t / threads,
+                         lo + n * (t + 1) / threads);
+  }
+  body(lo, lo + n / threads);
+  for (auto& w : workers) w.join();
+}
+
+}  // namespace
+
+struct FeatureTable::Record {
+  std::string_view code;
+  std::string_view name;
+  uint64_t attributes = 0;
+  const char* first_attribute = nullptr;
+  std::string_view shape;
+};
+
+FeatureTable FeatureTable::Pack(std::vector<Feature> features) {
+  FeatureTable t;
+  const size_t n = features.size();
+  // Attribute keys by number, in order of first use.
+  std::map<std::string, uint64_t, std::less<>> key_number;
+  for (const Feature& f : features) {
+    for (const auto& [key, value] : f.attributes) {
+      if (key_number.emplace(key, t.keys_.size()).second) {
+        t.keys_.push_back(key);
+      }
+    }
+  }
+  t.bounds_.resize(n);
+  t.start_.resize(n + 1);
+  InParallel(size_t(0), n, [&](size_t begin, size_t end) {
+    for (size_t i = begin; i < end; ++i) {
+      const Feature& f = features[i];
+      size_t size = StringSize(f.code) + StringSize(f.name) +
+                    VarintSize(f.attributes.size()) + PackedShapeSize(f.shape);
+      for (const auto& [key, value] : f.attributes) {
+        size += VarintSize(key_number.find(key)->second) + StringSize(value);
+      }
+      t.start_[i + 1] = size;
+      t.bounds_[i] = BoundsOf(f.shape);
+    }
+  });
+  for (size_t i = 0; i < n; ++i) t.start_[i + 1] += t.start_[i];
+  t.bytes_.reset(new char[t.start_[n]]);
+  InParallel(size_t(0), n, [&](size_t begin, size_t end) {
+    for (size_t i = begin; i < end; ++i) {
+      Feature& f = features[i];
+      char* out = t.bytes_.get() + t.start_[i];
+      out = PutString(out, f.code);
+      out = PutString(out, f.name);
+      out = PutVarint(out, f.attributes.size());
+      for (const auto& [key, value] : f.attributes) {
+        out = PutVarint(out, key_number.find(key)->second);
+        out = PutString(out, value);
+      }
+      PackShapeTo(f.shape, out);
+      f = Feature();
+    }
+  });
+  return t;
+}
+
+FeatureTable::Record FeatureTable::Read(size_t i) const {
+  const char* p = bytes_.get() + start_[i];
+  Record r;
+  r.code = GetBytes(p);
+  r.name = GetBytes(p);
+  r.attributes = GetVarint(p);
+  r.first_attribute = p;
+  for (uint64_t k = 0; k < r.attributes; ++k) {
+    GetVarint(p);
+    GetBytes(p);
+  }
+  r.shape = std::string_view(p, bytes_.get() + start_[i + 1] - p);
+  return r;
+}
+
+std::string_view FeatureTable::code(size_t i) const {
+  const char* p = bytes_.get() + start_[i];
+  return GetBytes(p);
+}
+
+std::string_view FeatureTable::name(size_t i) const {
+  const char* p = bytes_.get() + start_[i];
+  GetBytes(p);
+  return GetBytes(p);
+}
+
+std::string FeatureTable::Attribute(size_t i, std::string_view key) const {
+  Record r = Read(i);
+  const char* p = r.first_attribute;
+  for (uint64_t k = 0; k < r.attributes; ++k) {
+    uint64_t number = GetVarint(p);
+    std::string_view value = GetBytes(p);
+    if (keys_[number] == key) return std::string(value);
+  }
+  return std::string();
+}
+
+void FeatureTable::ShapeInto(size_t i, Shape& out) const {
+  bool ok = UnpackShape(Read(i).shape, out);
+  assert(ok);  // the table wrote it
+  (void)ok;
+}
+
+Shape FeatureTable::shape(size_t i) const {
+  Shape s;
+  ShapeInto(i, s);
+  return s;
+}
+
+Feature FeatureTable::feature(size_t i) const {
+  Record r = Read(i);
+  Feature f{.code = std::string(r.code), .name = std::string(r.name)};
+  const char* p = r.first_attribute;
+  for (uint64_t k = 0; k < r.attributes; ++k) {
+    uint64_t number = GetVarint(p);
+    std::string_view value = GetBytes(p);
+    f.attributes.emplace_hint(f.attributes.end(), keys_[number], value);
+  }
+  ShapeInto(i, f.shape);
+  return f;
+}
+
+size_t FeatureTable::Bytes() const {
+  size_t keys = 0;
+  for (const std::string& k : keys_) keys += sizeof k + k.capacity();
+  return (start_.empty() ? 0 : start_.back()) +
+         start_.capacity() * sizeof(uint64_t) +
+         bounds_.capacity() * sizeof(Box) + keys;
+}
+
+}  // namespace wangge::spatial

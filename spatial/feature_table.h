@@ -1,0 +1,67 @@
+#pragma once
+// FeatureTable: an immutable list of polygon features kept compact, for
+// layers of hundreds of thousands of cells that a server holds for its whole
+// life. Each feature is one record in a shared byte array: its code, name and
+// attributes as length-prefixed bytes (attribute keys numbered per table),
+// and its shape packed as spatial/shape_codec.h does (about 6 bytes a vertex
+// instead of 16); its bounds are kept beside it. Whole shapes are decoded on
+// demand, so read them where they are needed (map layers, the nearest cell),
+// not in a hot loop over the table.
+//
+// Round trip: feature(i) equals the i-th feature given to Pack, field for
+// field. Immutable after Pack; every const method is safe from many threads.
+//
+//   FeatureTable cells = FeatureTable::Pack(std::move(features));
+//   std::string_view code = cells.code(7);
+//   Shape shape = cells.shape(7);
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "spatial/feature.h"
+#include "spatial/geometry.h"
+
+namespace wangge::spatial {
+
+class FeatureTable {
+ public:
+  FeatureTable() = default;
+
+  // Packs `features` in their order (in a few threads for a big layer).
+  // Their memory is freed; malloc may keep it until asked to trim.
+  static FeatureTable Pack(std::vector<Feature> features);
+
+  size_t size() const { return bounds_.size(); }
+  bool empty() const { return bounds_.empty(); }
+
+  std::string_view code(size_t i) const;
+  std::string_view name(size_t i) const;
+  // The attribute's value, or "" when absent.
+  std::string Attribute(size_t i, std::string_view key) const;
+  // The bounds of feature i's shape (BoundsOf).
+  const Box& bounds(size_t i) const { return bounds_[i]; }
+  // Feature i's shape, decoded.
+  Shape shape(size_t i) const;
+  // Decodes feature i's shape into `out`, reusing its vectors' capacity.
+  void ShapeInto(size_t i, Shape& out) const;
+  // Feature i whole, decoded.
+  Feature feature(size_t i) const;
+
+  // Bytes held (records, offsets, bounds, attribute keys).
+  size_t Bytes() const;
+
+ private:
+  struct Record;
+  Record Read(size_t i) const;
+
+  std::unique_ptr<char[]> bytes_;  // the records, back to back
+  std::vector<uint64_t> start_;    // record i is bytes_[start_[i], start_[i+1])
+  std::vector<Box> bounds_;
+  std::vector<std::string> keys_;  // attribute keys by number
+};
+
+}  // namespace wangge::spatial

@@ -1,0 +1,121 @@
+#include "spatial/shape_codec.h"
+
+#include <cstdint>
+
+namespace wangge::spatial {
+namespace {
+
+char* PutVarint(char* out, uint64_t v) {
+  while (v >= 0x80) {
+    *out++ = char(v | 0x80);
+    v >>= 7;
+  }
+  *out++ = char(v);
+  return out;
+}
+
+size_t VarintSize(uint64_t v) {
+  size_t n = 1;
+  while (v >= 0x80) {
+    v >>= 7;
+    ++n;
+  }
+  return n;
+}
+
+uint64_t ZigZag(int64_t v) { return (uint64_t(v) << 1) ^ uint64_t(v >> 63); }
+int64_t UnZigZag(uint64_t v) { return int64_t(v >> 1) ^ -int64_t(v & 1); }
+
+// Wrapping differences: any two int64 coordinates round-trip.
+uint64_t Delta(int64_t from, int64_t to) {
+  return ZigZag(int64_t(uint64_t(to) - uint64_t(from)));
+}
+
+class Reader {
+ public:
+  explicit Reader(std::string_view bytes)
+      : p_(reinterpret_cast<const uint8_t*>(bytes.data())),
+        end_(p_ + bytes.size()) {}
+  bool Varint(uint64_t& v) {
+    v = 0;
+    for (int shift = 0; shift < 64 && p_ < end_; shift += 7) {
+      uint8_t byte = *p_++;
+      v |= uint64_t(byte & 0x7f) << shift;
+      if (!(byte & 0x80)) return true;
+    }
+    return false;
+  }
+  // A count of items that take at least one byte each.
+  bool Count(uint64_t& n) { return Varint(n) && n <= uint64_t(end_ - p_); }
+
+ private:
+  const uint8_t* p_;
+  const uint8_t* end_;
+};
+
+}  // namespace
+
+size_t PackedShapeSize(const Shape& shape) {
+  size_t n = VarintSize(shape.parts.size());
+  Pt last{0, 0};
+  for (const auto& part : shape.parts) {
+    n += VarintSize(part.rings.size());
+    for (const auto& ring : part.rings) {
+      n += VarintSize(ring.size());
+      for (const Pt& p : ring) {
+        n += VarintSize(Delta(last.x, p.x)) + VarintSize(Delta(last.y, p.y));
+        last = p;
+      }
+    }
+  }
+  return n;
+}
+
+char* PackShapeTo(const Shape& shape, char* out) {
+  out = PutVarint(out, shape.parts.size());
+  Pt last{0, 0};
+  for (const auto& part : shape.parts) {
+    out = PutVarint(out, part.rings.size());
+    for (const auto& ring : part.rings) {
+      out = PutVarint(out, ring.size());
+      for (const Pt& p : ring) {
+        out = PutVarint(out, Delta(last.x, p.x));
+        out = PutVarint(out, Delta(last.y, p.y));
+        last = p;
+      }
+    }
+  }
+  return out;
+}
+
+void AppendPackedShape(const Shape& shape, std::string& out) {
+  size_t at = out.size();
+  out.resize(at + PackedShapeSize(shape));
+  PackShapeTo(shape, out.data() + at);
+}
+
+bool UnpackShape(std::string_view bytes, Shape& out) {
+  Reader r(bytes);
+  uint64_t n = 0;
+  if (!r.Count(n)) return false;
+  out.parts.resize(n);
+  Pt last{0, 0};
+  for (auto& part : out.parts) {
+    if (!r.Count(n)) return false;
+    part.rings.resize(n);
+    for (auto& ring : part.rings) {
+      if (!r.Count(n)) return false;
+      ring.resize(n);
+      for (Pt& p : ring) {
+        uint64_t dx, dy;
+        if (!r.Varint(dx) || !r.Varint(dy)) return false;
+        p.x = int64_t(uint64_t(last.x) + uint64_t(UnZigZag(dx)));
+        p.y = int64_t(uint64_t(last.y) + uint64_t(UnZigZag(dy)));
+        last = p;
+      }
+    }
+  }
+  return true;
+}
+
+}  // namespace wangge::spatial
