@@ -429,7 +429,9 @@ Result<void> LoadCells(const spatial::Layers& layers, TownConfig& town) {
                 field));
       }
     }
-    town.cells[c.code] = info;
+    // The store hands cells over in code order: with the end as the hint,
+    // each insertion is constant time (a later duplicate still replaces).
+    town.cells.insert_or_assign(town.cells.end(), c.code, std::move(info));
   }
   return {};
 }
