@@ -23,7 +23,7 @@ Locator::Locator(LayerIndex villages, LayerIndex cells, LayerIndex zones,
   auto label = [&](unsigned t) {
     for (size_t i = n * t / threads; i < n * (t + 1) / threads; ++i) {
       cell_labels_[i] = {std::string(table.code(i)),
-                        table.Attribute(i, "village")};
+                         table.Attribute(i, "village")};
     }
   };
   std::vector<std::thread> pool;
