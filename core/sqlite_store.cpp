@@ -620,7 +620,8 @@ class SqliteStore : public Store {
     return out;
   }
 
-  Result<StoredTown> LoadLayers(std::optional<int64_t> version) override {
+  Result<StoredTown> LoadVersion(std::optional<int64_t> version,
+                                 bool polygons) override {
     StoredTown town;
     Statement newest(stmts_,
                      "SELECT COALESCE(MAX(number), 0) FROM boundary_versions");
@@ -655,11 +656,28 @@ class SqliteStore : public Store {
       stored.emplace_back(layers.Text(0), layers.Int(1));
     }
     if (rc != SQLITE_DONE) return std::unexpected(DbError("reading layers"));
+    Statement about(stmts_,
+                    "SELECT created_at, source, actor, note FROM "
+                    "boundary_versions WHERE number = ?");
+    if (!about.ok()) return std::unexpected(DbError("reading versions"));
+    about.Bind(1, town.version);
+    if (about.Step() != SQLITE_ROW) {
+      return std::unexpected(DbError("reading versions"));
+    }
+    nlohmann::json stamp = {town.version, about.Text(0), about.Text(1),
+                            about.Text(2), about.Text(3)};
+    about.Reset();
+    for (const auto& [layer, from] : stored) stamp.push_back({layer, from});
+    town.stamp = stamp.dump();
     Statement q(stmts_,
                 "SELECT layer, code, name, attributes, geometry FROM features "
                 "WHERE version = ? AND layer = ? ORDER BY code");
     if (!q.ok()) return std::unexpected(DbError("reading features"));
     for (const auto& [stored_layer, stored_version] : stored) {
+      if (!polygons && stored_layer != "households" &&
+          stored_layer != "shopfronts") {
+        continue;
+      }
       q.Reset();
       q.Bind(1, stored_version).Bind(2, stored_layer);
       while ((rc = q.Step()) == SQLITE_ROW) {

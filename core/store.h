@@ -59,6 +59,10 @@ struct BoundaryVersion {
 
 struct StoredTown {
   int64_t version = 0;
+  // Names what the version was made from in this database (its number, its
+  // time, source and note, and the versions its layers come from): an index
+  // built from the version may be reused while its stamp stays the same.
+  std::string stamp;
   spatial::Layers layers;  // villages, cells, zones
   std::vector<spatial::PointFeature> households;
   std::vector<spatial::PointFeature> shopfronts;
@@ -194,8 +198,13 @@ class Store {
   // All versions, oldest first.
   virtual Result<std::vector<BoundaryVersion>> Versions() = 0;
   // The layers at `version` (newest if nullopt). kNotFound for an unknown
-  // version number.
-  virtual Result<StoredTown> LoadLayers(std::optional<int64_t> version) = 0;
+  // version number. With `polygons` false, `layers` stays empty: the
+  // version's number, stamp and point layers only (a quick read).
+  virtual Result<StoredTown> LoadVersion(std::optional<int64_t> version,
+                                         bool polygons) = 0;
+  Result<StoredTown> LoadLayers(std::optional<int64_t> version) {
+    return LoadVersion(version, true);
+  }
   // The stored configuration file `name`; kNotFound if absent.
   virtual Result<std::string> ConfigFile(const std::string& name) = 0;
 

@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "spatial/import.h"
+#include "spatial/index_file.h"
 #include "spatial/layer_reader.h"
 
 namespace wangge::core {
@@ -83,13 +84,59 @@ Result<VersionInput> ReadTownFolder(const std::string& dir) {
   return input;
 }
 
-Result<Town> LoadTown(Store& store, std::optional<int64_t> version) {
-  auto stored = store.LoadLayers(version);
+Result<Town> LoadTown(Store& store, std::optional<int64_t> version,
+                      const std::string& index_file) {
+  auto read = [&](const std::string& name) { return store.ConfigFile(name); };
+  if (index_file.empty()) {
+    auto stored = store.LoadLayers(version);
+    if (!stored) return std::unexpected(stored.error());
+    return Assemble(stored->version, std::move(stored->layers), read,
+                    std::move(stored->households),
+                    std::move(stored->shopfronts));
+  }
+  auto points = store.LoadVersion(version, /*polygons=*/false);
+  if (!points) return std::unexpected(points.error());
+  auto indexed = spatial::IndexFile::Load(index_file, points->stamp);
+  if (indexed) {
+    // The configuration is checked against the features' codes and
+    // attributes, which the file keeps; their shapes are not needed.
+    spatial::Layers described;
+    for (auto [from, to] :
+         {std::pair{&indexed->villages(), &described.villages},
+          std::pair{&indexed->cells(), &described.cells},
+          std::pair{&indexed->zones(), &described.zones}}) {
+      to->reserve(from->size());
+      for (size_t i = 0; i < from->size(); ++i) {
+        to->push_back(from->table().Describe(i));
+      }
+    }
+    auto config = LoadTownConfig(read, described);
+    if (!config) return std::unexpected(config.error());
+    Town town;
+    town.version = points->version;
+    town.config = std::move(*config);
+    town.locator =
+        std::make_shared<const spatial::Locator>(std::move(*indexed));
+    town.households = std::move(points->households);
+    town.shopfronts = std::move(points->shopfronts);
+    town.index_note = "boundary index read from " + index_file;
+    return town;
+  }
+  auto stored = store.LoadLayers(points->version);
   if (!stored) return std::unexpected(stored.error());
-  return Assemble(
-      stored->version, std::move(stored->layers),
-      [&](const std::string& name) { return store.ConfigFile(name); },
-      std::move(stored->households), std::move(stored->shopfronts));
+  auto town =
+      Assemble(stored->version, std::move(stored->layers), read,
+               std::move(stored->households), std::move(stored->shopfronts));
+  if (!town) return town;
+  std::string why = indexed.error().code == ErrorCode::kNotFound
+                        ? ""
+                        : " (" + indexed.error().message + ")";
+  auto saved =
+      spatial::IndexFile::Save(*town->locator, points->stamp, index_file);
+  town->index_note =
+      saved ? "boundary index built" + why + " and written to " + index_file
+            : "boundary index built" + why + "; " + saved.error().message;
+  return town;
 }
 
 Result<Town> LoadTown(const TownSource& source) {

@@ -23,6 +23,9 @@ struct Town {
   std::shared_ptr<const spatial::Locator> locator;
   std::vector<spatial::PointFeature> households;
   std::vector<spatial::PointFeature> shopfronts;
+  // How the locator came to be when an index file was given: read from
+  // it, or built (and whether the file was written), for the server's log.
+  std::string index_note;
 };
 
 // Where a town comes from: exactly one of `data` (a folder like data/taiyao)
@@ -40,6 +43,11 @@ Result<VersionInput> ReadTownFolder(const std::string& dir);
 
 // Loads and checks a town; errors name the file or database and what to fix.
 Result<Town> LoadTown(const TownSource& source);
-Result<Town> LoadTown(Store& store, std::optional<int64_t> version);
+// With `index_file` (spatial/index_file.h), the locator is read from that
+// file when it was built from this very version of this database, skipping
+// the shapes and the index build; otherwise it is built and the file
+// written for the next start (a failure to write only goes in index_note).
+Result<Town> LoadTown(Store& store, std::optional<int64_t> version,
+                      const std::string& index_file = "");
 
 }  // namespace wangge::core

@@ -561,7 +561,9 @@ void Api::ForgetToken(const std::string& token_digest) {
 Result<std::unique_ptr<Api>> Api::Open(Options options) {
   auto store = core::Store::Open(options.db_path);
   if (!store) return std::unexpected(store.error());
-  auto town = core::LoadTown(**store, std::nullopt);
+  if (options.index_file.empty())
+    options.index_file = options.db_path + "-index";
+  auto town = core::LoadTown(**store, std::nullopt, options.index_file);
   if (!town) return std::unexpected(town.error());
   // Loading freed the unpacked shapes (hundreds of MiB at 300,000 cells) in
   // small blocks that malloc keeps; give their pages back (glibc).

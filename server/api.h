@@ -57,6 +57,10 @@ class Api {
     // Where photo attachments are stored, by content hash.
     // Default: db_path + ".files".
     std::string files_dir;
+    // The boundary index cache (spatial/index_file.h), read at start-up
+    // when it matches the database, rebuilt when not. Default: db_path +
+    // "-index".
+    std::string index_file;
   };
 
   // Opens the database and loads the town's newest boundary version.

@@ -151,11 +151,14 @@ class CellGrid {
   // Reference point of a bucket, relative to its south-west corner.
   Pt ReferencePoint(uint32_t col, uint32_t row, uint32_t nudge) const;
 
+  // The layout of these arrays is part of the index file's format
+  // (spatial/index_file.h): a change to it bumps that format's number.
   Layout layout_;
   cell_grid_detail::WordArray
       slots_;  // bucket -> answer + 1, or kMixed | offset
   cell_grid_detail::WordArray data_;  // mixed buckets, see cell_grid.cpp
   friend class CellGridBuilder;
+  friend struct IndexFileIo;
 };
 
 }  // namespace wangge::spatial

@@ -182,6 +182,12 @@ Shape FeatureTable::shape(size_t i) const {
 }
 
 Feature FeatureTable::feature(size_t i) const {
+  Feature f = Describe(i);
+  ShapeInto(i, f.shape);
+  return f;
+}
+
+Feature FeatureTable::Describe(size_t i) const {
   Record r = Read(i);
   Feature f{.code = std::string(r.code), .name = std::string(r.name)};
   const char* p = r.first_attribute;
@@ -190,7 +196,6 @@ Feature FeatureTable::feature(size_t i) const {
     std::string_view value = GetBytes(p);
     f.attributes.emplace_hint(f.attributes.end(), keys_[number], value);
   }
-  ShapeInto(i, f.shape);
   return f;
 }
 

@@ -50,11 +50,16 @@ class FeatureTable {
   void ShapeInto(size_t i, Shape& out) const;
   // Feature i whole, decoded.
   Feature feature(size_t i) const;
+  // Feature i without its shape: code, name and attributes.
+  Feature Describe(size_t i) const;
 
   // Bytes held (records, offsets, bounds, attribute keys).
   size_t Bytes() const;
 
+  // The layout of the records below is part of the index file's format
+  // (spatial/index_file.h): a change to it bumps that format's number.
  private:
+  friend struct IndexFileIo;
   struct Record;
   Record Read(size_t i) const;
 

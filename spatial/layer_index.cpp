@@ -130,6 +130,20 @@ Result<LayerIndex> LayerIndex::Build(std::vector<Feature> features,
   return index;
 }
 
+LayerIndex LayerIndex::FromParts(FeatureTable table,
+                                 std::unique_ptr<CellGrid> grid) {
+  LayerIndex index;
+  std::vector<Value> boxes;
+  boxes.reserve(table.size());
+  for (size_t i = 0; i < table.size(); ++i) {
+    boxes.emplace_back(ToBox(table.bounds(i)), i);
+  }
+  index.tree_->rtree = decltype(index.tree_->rtree)(boxes);
+  index.table_ = std::move(table);
+  index.grid_ = std::move(grid);
+  return index;
+}
+
 size_t LayerIndex::IndexBytes() const {
   // A packed tree: the leaves plus about one node entry in 15 above them.
   return tree_->rtree.size() * sizeof(Value) * 16 / 15 +

@@ -67,8 +67,13 @@ class LayerIndex {
   size_t size() const { return table_.size(); }
 
  private:
+  friend struct IndexFileIo;
   struct Tree;
   LayerIndex();
+  // An index over `table`'s features with its R-tree packed from their
+  // bounds, and `grid` (null: none) built over them before.
+  static LayerIndex FromParts(FeatureTable table,
+                              std::unique_ptr<CellGrid> grid);
   FeatureTable table_;
   std::unique_ptr<Tree> tree_;
   std::unique_ptr<CellGrid> grid_;  // null: FirstCovering uses the R-tree

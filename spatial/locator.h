@@ -62,6 +62,7 @@ class Locator {
   const LayerIndex& zones() const { return zones_; }
 
  private:
+  friend struct IndexFileIo;
   Locator(LayerIndex villages, LayerIndex cells, LayerIndex zones,
           int64_t version);
   LayerIndex villages_;

@@ -139,6 +139,7 @@ int RunServe(int argc, char** argv) {
   auto api = server::Api::Open({.db_path = db});
   if (!api) return Fail1("serve", api.error());
   options.on_listening = [&](int p) {
+    std::cerr << (*api)->town()->index_note << "\n";
     std::cerr << "wangge serving " << db << " (boundary version "
               << (*api)->boundary_version() << ") on http://" << options.host
               << ":" << p << "/  — /healthz, /metrics, /api/v1/\n";
