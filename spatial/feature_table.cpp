@@ -15,24 +15,6 @@ namespace {
 // attribute count, { varint key number, varint value length, value }, then
 // the packed shape up to the record's end.
 
-char* PutVarint(char* out, uint64_t v) {
-  while (v >= 0x80) {
-    *out++ = char(v | 0x80);
-    v >>= 7;
-  }
-  *out++ = char(v);
-  return out;
-}
-
-size_t VarintSize(uint64_t v) {
-  size_t n = 1;
-  while (v >= 0x80) {
-    v >>= 7;
-    ++n;
-  }
-  return n;
-}
-
 // Reads a varint the table itself wrote.
 uint64_t GetVarint(const char*& p) {
   uint64_t v = 0;

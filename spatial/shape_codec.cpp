@@ -5,24 +5,6 @@
 namespace wangge::spatial {
 namespace {
 
-char* PutVarint(char* out, uint64_t v) {
-  while (v >= 0x80) {
-    *out++ = char(v | 0x80);
-    v >>= 7;
-  }
-  *out++ = char(v);
-  return out;
-}
-
-size_t VarintSize(uint64_t v) {
-  size_t n = 1;
-  while (v >= 0x80) {
-    v >>= 7;
-    ++n;
-  }
-  return n;
-}
-
 uint64_t ZigZag(int64_t v) { return (uint64_t(v) << 1) ^ uint64_t(v >> 63); }
 int64_t UnZigZag(uint64_t v) { return int64_t(v >> 1) ^ -int64_t(v & 1); }
 
@@ -54,6 +36,24 @@ class Reader {
 };
 
 }  // namespace
+
+char* PutVarint(char* out, uint64_t v) {
+  while (v >= 0x80) {
+    *out++ = char(v | 0x80);
+    v >>= 7;
+  }
+  *out++ = char(v);
+  return out;
+}
+
+size_t VarintSize(uint64_t v) {
+  size_t n = 1;
+  while (v >= 0x80) {
+    v >>= 7;
+    ++n;
+  }
+  return n;
+}
 
 size_t PackedShapeSize(const Shape& shape) {
   size_t n = VarintSize(shape.parts.size());

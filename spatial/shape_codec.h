@@ -14,12 +14,18 @@
 //   bool ok = UnpackShape(bytes, back);  // false: damaged bytes
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 
 #include "spatial/geometry.h"
 
 namespace wangge::spatial {
+
+// Unsigned LEB128 varints, as the packed form uses them (FeatureTable's
+// records too): writes `v` at `out` and returns the end; the bytes it takes.
+char* PutVarint(char* out, uint64_t v);
+size_t VarintSize(uint64_t v);
 
 // Appends the packed form of `shape` to `out`.
 void AppendPackedShape(const Shape& shape, std::string& out);
