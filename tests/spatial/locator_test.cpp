@@ -61,6 +61,24 @@ Locator SmallTown() {
   return std::move(*locator);
 }
 
+// The nearest cell to `p` and its distance, by measuring every cell; ties go
+// to the lower code, as the locator's do.
+struct Nearest {
+  std::string code;
+  double metres = 1e300;
+};
+Nearest NearestByScan(const std::vector<Feature>& cells, Pt p) {
+  MetricScale scale = MetricScaleAt(ToLonLat(p).lat);
+  Nearest best;
+  for (const Feature& f : cells) {
+    double d = DistanceMetres(f.shape, p, scale);
+    if (d < best.metres || (d == best.metres && f.code < best.code)) {
+      best = {f.code, d};
+    }
+  }
+  return best;
+}
+
 }  // namespace
 
 TEST_CASE("Locator: a point inside a cell gets that cell, its village, zones") {
@@ -387,19 +405,12 @@ TEST_CASE("Locator: outside points get the same nearest cell as a full scan") {
     Pt snapped = *ToFixed(ToLonLat(p));
     if (placed->inside) continue;
     ++outside;
-    MetricScale scale = MetricScaleAt(ToLonLat(snapped).lat);
-    double best = 1e300;
-    std::string best_code;
     for (const Feature& f : cells) {
       CHECK(Classify(f.shape, snapped) == Side::kOutside);
-      double d = DistanceMetres(f.shape, snapped, scale);
-      if (d < best || (d == best && f.code < best_code)) {
-        best = d;
-        best_code = f.code;
-      }
     }
-    CHECK(placed->nearest_cell == best_code);
-    CHECK(placed->distance_m == best);
+    Nearest best = NearestByScan(cells, snapped);
+    CHECK(placed->nearest_cell == best.code);
+    CHECK(placed->distance_m == best.metres);
   }
   CHECK(outside > 100);
 }
@@ -468,18 +479,9 @@ TEST_CASE(
     // R-tree's box).
     if (++outside > 300 || p.x > all.max.x + 4000000) continue;
     Pt snapped = *ToFixed(ToLonLat(p));
-    MetricScale scale = MetricScaleAt(ToLonLat(snapped).lat);
-    double best = 1e300;
-    std::string best_code;
-    for (const Feature& f : cells) {
-      double d = DistanceMetres(f.shape, snapped, scale);
-      if (d < best || (d == best && f.code < best_code)) {
-        best = d;
-        best_code = f.code;
-      }
-    }
-    REQUIRE(placed->nearest_cell == best_code);
-    REQUIRE(placed->distance_m == best);
+    Nearest best = NearestByScan(cells, snapped);
+    REQUIRE(placed->nearest_cell == best.code);
+    REQUIRE(placed->distance_m == best.metres);
   }
   CHECK(inside > 10000);
   CHECK(outside > 1000);
