@@ -131,12 +131,20 @@ Result<Town> LoadTown(Store& store, std::optional<int64_t> version,
   std::string why = indexed.error().code == ErrorCode::kNotFound
                         ? ""
                         : " (" + indexed.error().message + ")";
-  auto saved =
-      spatial::IndexFile::Save(*town->locator, points->stamp, index_file);
-  town->index_note =
-      saved ? "boundary index built" + why + " and written to " + index_file
-            : "boundary index built" + why + "; " + saved.error().message;
+  town->index_note = "boundary index built" + why + "; writing it to " +
+                     index_file + " for the next start";
+  town->index_file_due = index_file;
+  town->index_stamp = std::move(points->stamp);
   return town;
+}
+
+Result<void> WriteIndexFile(const Town& town) {
+  if (town.index_file_due.empty()) {
+    return Fail(ErrorCode::kInvalidArgument,
+                "this town was not loaded for an index file");
+  }
+  return spatial::IndexFile::Save(*town.locator, town.index_stamp,
+                                  town.index_file_due);
 }
 
 Result<Town> LoadTown(const TownSource& source) {

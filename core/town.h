@@ -24,8 +24,13 @@ struct Town {
   std::vector<spatial::PointFeature> households;
   std::vector<spatial::PointFeature> shopfronts;
   // How the locator came to be when an index file was given: read from
-  // it, or built (and whether the file was written), for the server's log.
+  // it, or built, for the server's log.
   std::string index_note;
+  // Set by LoadTown when it built the locator for an index file: the file
+  // to write (WriteIndexFile) and the stamp of the version it holds.
+  // Writing is left to the caller, so that a server can answer meanwhile.
+  std::string index_file_due;
+  std::string index_stamp;
 };
 
 // Where a town comes from: exactly one of `data` (a folder like data/taiyao)
@@ -45,9 +50,12 @@ Result<VersionInput> ReadTownFolder(const std::string& dir);
 Result<Town> LoadTown(const TownSource& source);
 // With `index_file` (spatial/index_file.h), the locator is read from that
 // file when it was built from this very version of this database, skipping
-// the shapes and the index build; otherwise it is built and the file
-// written for the next start (a failure to write only goes in index_note).
+// the shapes and the index build; otherwise it is built, and the town's
+// index_file_due names the file for WriteIndexFile.
 Result<Town> LoadTown(Store& store, std::optional<int64_t> version,
                       const std::string& index_file = "");
+// Writes the town's locator to its index_file_due for the next start (a
+// temporary file renamed into place). Safe beside readers of the town.
+Result<void> WriteIndexFile(const Town& town);
 
 }  // namespace wangge::core

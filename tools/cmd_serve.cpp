@@ -138,8 +138,19 @@ int RunServe(int argc, char** argv) {
   }
   auto api = server::Api::Open({.db_path = db});
   if (!api) return Fail1("serve", api.error());
+  std::cerr << (*api)->town()->index_note << "\n";
+  // A built boundary index goes to its file while the server answers (at
+  // 300,000 cells half a gigabyte: seconds); stopping waits for it.
+  std::jthread index_writer;
+  if (!(*api)->town()->index_file_due.empty()) {
+    index_writer = std::jthread([town = (*api)->town()] {
+      auto saved = core::WriteIndexFile(*town);
+      std::cerr << (saved ? "boundary index written to " + town->index_file_due
+                          : saved.error().message) +
+                       "\n";
+    });
+  }
   options.on_listening = [&](int p) {
-    std::cerr << (*api)->town()->index_note << "\n";
     std::cerr << "wangge serving " << db << " (boundary version "
               << (*api)->boundary_version() << ") on http://" << options.host
               << ":" << p << "/  — /healthz, /metrics, /api/v1/\n";
@@ -188,6 +199,7 @@ int RunServe(int argc, char** argv) {
   }
   tick_cv.notify_all();
   ticker.join();
+  if (index_writer.joinable()) index_writer.join();
   if (!served) return Fail1("serve", served.error());
   std::cerr << "wangge: stopped\n";
   return 0;

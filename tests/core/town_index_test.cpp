@@ -1,6 +1,7 @@
-// LoadTown with a boundary index file (spatial/index_file.h): written on the
-// first load, read on the next, rebuilt when the database's version changes
-// or the file is damaged; the town answers the same either way.
+// LoadTown with a boundary index file (spatial/index_file.h): built on the
+// first load and written by WriteIndexFile, read on the next, rebuilt when
+// the database's version changes or the file is damaged; the town answers
+// the same either way.
 #include <doctest/doctest.h>
 
 #include <filesystem>
@@ -47,29 +48,44 @@ void CheckSameTown(const Town& a, const Town& b) {
   }
 }
 
+// The sample town stored as version 1 in a fresh database.
+struct StoredSampleTown {
+  TempDir dir;
+  Result<VersionInput> input = ReadTownFolder(testing::kTownDir);
+  Result<std::unique_ptr<Store>> store = Store::Create(dir / "town.db");
+  StoredSampleTown() {
+    REQUIRE(input);
+    REQUIRE(store);
+    REQUIRE((*store)->AddVersion(*input));
+  }
+};
+
 }  // namespace
 
-TEST_CASE("LoadTown: the index file is written, read, and rebuilt on change") {
-  TempDir dir;
-  auto input = ReadTownFolder(testing::kTownDir);
-  REQUIRE(input);
-  auto store = Store::Create(dir / "town.db");
-  REQUIRE(store);
-  REQUIRE((*store)->AddVersion(*input));
+TEST_CASE_FIXTURE(StoredSampleTown,
+                  "LoadTown: the index file is written, read, and rebuilt on "
+                  "change") {
   std::string index = dir / "town.db-index";
 
   auto plain = LoadTown(**store, std::nullopt);
   REQUIRE(plain);
   CHECK(plain->index_note.empty());
+  CHECK(plain->index_file_due.empty());
+  CHECK(WriteIndexFile(*plain).error().code == ErrorCode::kInvalidArgument);
   CHECK_FALSE(std::filesystem::exists(index));
 
+  // Built, and written only when asked (a server answers meanwhile).
   auto first = LoadTown(**store, std::nullopt, index);
   REQUIRE(first);
-  CHECK(Has(first->index_note, "built and written to " + index));
+  CHECK(Has(first->index_note, "built; writing it to " + index));
+  CHECK(first->index_file_due == index);
+  CHECK_FALSE(std::filesystem::exists(index));
+  REQUIRE(WriteIndexFile(*first));
   REQUIRE(std::filesystem::exists(index));
   auto second = LoadTown(**store, std::nullopt, index);
   REQUIRE(second);
   CHECK(second->index_note == "boundary index read from " + index);
+  CHECK(second->index_file_due.empty());
   CheckSameTown(*plain, *second);
 
   // A new version: the file no longer matches and is rebuilt.
@@ -79,12 +95,13 @@ TEST_CASE("LoadTown: the index file is written, read, and rebuilt on change") {
   REQUIRE(changed);
   CHECK(changed->version == 2);
   CHECK(Has(changed->index_note, "other boundaries"));
-  CHECK(Has(changed->index_note, "written to"));
+  REQUIRE(WriteIndexFile(*changed));
   // Asking for the older version again rebuilds it too.
   auto older = LoadTown(**store, 1, index);
   REQUIRE(older);
   CHECK(older->version == 1);
   CHECK(Has(older->index_note, "other boundaries"));
+  REQUIRE(WriteIndexFile(*older));
   auto again = LoadTown(**store, 1, index);
   REQUIRE(again);
   CHECK(Has(again->index_note, "read from"));
@@ -103,6 +120,7 @@ TEST_CASE("LoadTown: the index file is written, read, and rebuilt on change") {
   REQUIRE(repaired);
   CHECK(Has(repaired->index_note, "damaged"));
   CheckSameTown(*plain, *repaired);
+  REQUIRE(WriteIndexFile(*repaired));
   auto after = LoadTown(**store, 1, index);
   REQUIRE(after);
   CHECK(Has(after->index_note, "read from"));
@@ -110,16 +128,13 @@ TEST_CASE("LoadTown: the index file is written, read, and rebuilt on change") {
   // A file that cannot be written only costs the next start its speed.
   auto unwritable = LoadTown(**store, std::nullopt, dir / "no-such-dir/index");
   REQUIRE(unwritable);
-  CHECK(Has(unwritable->index_note, "cannot write the index file"));
+  auto failed = WriteIndexFile(*unwritable);
+  REQUIRE_FALSE(failed);
+  CHECK(Has(failed.error().message, "cannot write the index file"));
 }
 
-TEST_CASE("Store: a version without its polygons has the same stamp") {
-  TempDir dir;
-  auto input = ReadTownFolder(testing::kTownDir);
-  REQUIRE(input);
-  auto store = Store::Create(dir / "town.db");
-  REQUIRE(store);
-  REQUIRE((*store)->AddVersion(*input));
+TEST_CASE_FIXTURE(StoredSampleTown,
+                  "Store: a version without its polygons has the same stamp") {
   auto full = (*store)->LoadLayers(std::nullopt);
   auto light = (*store)->LoadVersion(std::nullopt, /*polygons=*/false);
   REQUIRE(full);

@@ -4,6 +4,7 @@
 #include <httplib.h>
 
 #include <atomic>
+#include <filesystem>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -99,6 +100,37 @@ TEST_CASE("wangge serve: a report acknowledged survives kill -9") {
   std::string log = Slurp(dir / "log2");
   CHECK(log.find("POST /api/v1/login 200") != std::string::npos);  // access log
   CHECK(log.find("wangge: stopped") != std::string::npos);
+}
+
+TEST_CASE(
+    "wangge serve: the built boundary index is written while it serves, and "
+    "read at the next start") {
+  TempDir dir;
+  std::string db = InitDb(dir);
+  std::string index = db + "-index";
+  std::filesystem::remove(index);  // as a new database has none
+  {
+    ServeProcess server(db, dir / "log1");
+    httplib::Client http("127.0.0.1", server.port());
+    CHECK(http.Get("/healthz")->status == 200);
+    CHECK(server.Stop(SIGTERM) == 0);
+  }
+  std::string first = Slurp(dir / "log1");
+  auto written = first.find("boundary index written to " + index);
+  CHECK(first.find("boundary index built; writing it to " + index) <
+        first.find("wangge serving"));
+  CHECK(written != std::string::npos);
+  CHECK(written < first.find("wangge: stopped"));  // stopping waited for it
+  REQUIRE(std::filesystem::exists(index));
+  {
+    ServeProcess server(db, dir / "log2");
+    httplib::Client http("127.0.0.1", server.port());
+    CHECK(http.Get("/healthz")->status == 200);
+    CHECK(server.Stop(SIGTERM) == 0);
+  }
+  std::string second = Slurp(dir / "log2");
+  CHECK(second.find("boundary index read from " + index) != std::string::npos);
+  CHECK(second.find("written") == std::string::npos);
 }
 
 TEST_CASE(
