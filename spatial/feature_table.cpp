@@ -68,19 +68,25 @@ struct FeatureTable::Record {
   std::string_view shape;
 };
 
-FeatureTable FeatureTable::Pack(std::vector<Feature> features) {
+FeatureTable FeatureTable::Pack(std::vector<Feature> features,
+                                std::vector<Box> shell_bounds) {
   FeatureTable t;
   const size_t n = features.size();
   // Attribute keys by number, in order of first use.
   std::map<std::string, uint64_t, std::less<>> key_number;
   for (const Feature& f : features) {
     for (const auto& [key, value] : f.attributes) {
-      if (key_number.emplace(key, t.keys_.size()).second) {
+      if (key_number.try_emplace(key, t.keys_.size()).second) {
         t.keys_.push_back(key);
       }
     }
   }
-  t.bounds_.resize(n);
+  const bool bounded = shell_bounds.size() == n;
+  if (bounded) {
+    t.bounds_ = std::move(shell_bounds);
+  } else {
+    t.bounds_.resize(n);
+  }
   t.start_.resize(n + 1);
   InParallel(size_t(0), n, [&](size_t begin, size_t end) {
     for (size_t i = begin; i < end; ++i) {
@@ -91,7 +97,7 @@ FeatureTable FeatureTable::Pack(std::vector<Feature> features) {
         size += VarintSize(key_number.find(key)->second) + StringSize(value);
       }
       t.start_[i + 1] = size;
-      t.bounds_[i] = BoundsOf(f.shape);
+      if (!bounded) t.bounds_[i] = BoundsOf(f.shape);
     }
   });
   for (size_t i = 0; i < n; ++i) t.start_[i + 1] += t.start_[i];

@@ -33,7 +33,9 @@ class FeatureTable {
 
   // Packs `features` in their order (in a few threads for a big layer).
   // Their memory is freed; malloc may keep it until asked to trim.
-  static FeatureTable Pack(std::vector<Feature> features);
+  // `shell_bounds`, when given, are their BoundsOf, which the caller had.
+  static FeatureTable Pack(std::vector<Feature> features,
+                           std::vector<Box> shell_bounds = {});
 
   size_t size() const { return bounds_.size(); }
   bool empty() const { return bounds_.empty(); }

@@ -75,6 +75,7 @@ Result<LayerIndex> LayerIndex::Build(std::vector<Feature> features,
   unsigned threads =
       large ? std::clamp(std::thread::hardware_concurrency(), 1u, 8u) : 1;
   std::vector<Value> boxes(n);
+  std::vector<Box> shell_bounds(n);
   std::vector<Box> ring_bounds(with_grid ? n : 0);
   auto bound = [&](unsigned t) {
     constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
@@ -92,6 +93,7 @@ Result<LayerIndex> LayerIndex::Build(std::vector<Feature> features,
         }
       }
       boxes[i] = {ToBox(shell), i};
+      shell_bounds[i] = shell;
       if (with_grid) {
         all.min.x = std::min(all.min.x, shell.min.x);
         all.min.y = std::min(all.min.y, shell.min.y);
@@ -125,7 +127,8 @@ Result<LayerIndex> LayerIndex::Build(std::vector<Feature> features,
     }
   }
   // Packed once the grid has read the shapes; the packing frees them.
-  index.table_ = FeatureTable::Pack(std::move(features));
+  index.table_ =
+      FeatureTable::Pack(std::move(features), std::move(shell_bounds));
   if (packed.valid()) packed.get();
   return index;
 }

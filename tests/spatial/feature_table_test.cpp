@@ -132,14 +132,28 @@ TEST_CASE("FeatureTable: a large layer packs in threads to the same table") {
     }
   }
   std::vector<Feature> copy = features;
+  std::vector<Box> shells;
+  for (const Feature& f : features) shells.push_back(BoundsOf(f.shape));
+  // Boxes the caller already has are taken as they are.
+  std::vector<Feature> again = features;
   FeatureTable t = FeatureTable::Pack(std::move(features));
+  std::vector<Box> given = shells;
+  given[5].max.x += 1;
+  FeatureTable u = FeatureTable::Pack(std::move(again), given);
   REQUIRE(t.size() == copy.size());
+  REQUIRE(u.size() == copy.size());
+  CHECK(u.bounds(5).max.x == t.bounds(5).max.x + 1);
   size_t vertices = 0;
   for (size_t i = 0; i < copy.size(); ++i) {
     Feature f = t.feature(i);
     if (f.code != copy[i].code || f.attributes != copy[i].attributes ||
         f.shape.parts[0].rings[0] != copy[i].shape.parts[0].rings[0]) {
       FAIL("feature " << i << " differs");
+    }
+    if (t.bounds(i).min != shells[i].min || t.bounds(i).max != shells[i].max ||
+        u.code(i) != t.code(i) ||
+        u.shape(i).parts[0].rings[0] != f.shape.parts[0].rings[0]) {
+      FAIL("feature " << i << ": another box or shape");
     }
     vertices += copy[i].shape.parts[0].rings[0].size();
   }
