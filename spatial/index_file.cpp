@@ -4,8 +4,10 @@
 
 #include <bit>
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <memory>
 #include <new>
 #include <type_traits>
@@ -248,8 +250,36 @@ struct IndexFileIo {
   }
 };
 
+namespace {
+
+// Temporary files of earlier saves that never finished (the process was
+// killed while writing: half a gigabyte each at 300,000 cells). One written
+// in the last hour may be another server's work in progress and stays.
+void RemoveAbandonedTemporaries(const std::string& path) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  fs::path target(path);
+  fs::path dir = target.has_parent_path() ? target.parent_path() : ".";
+  std::string prefix = target.filename().string() + ".";
+  auto old = fs::file_time_type::clock::now() - std::chrono::hours(1);
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end;
+       it.increment(ec)) {
+    std::string name = it->path().filename().string();
+    if (name.size() != prefix.size() + 6 || name.rfind(prefix, 0) != 0) {
+      continue;
+    }
+    std::error_code ignored;
+    if (it->is_regular_file(ignored) && it->last_write_time(ignored) < old) {
+      fs::remove(it->path(), ignored);
+    }
+  }
+}
+
+}  // namespace
+
 Result<void> IndexFile::Save(const Locator& locator, std::string_view stamp,
                              const std::string& path) {
+  RemoveAbandonedTemporaries(path);
   std::string temp = path + ".XXXXXX";
   int fd = mkstemp(temp.data());
   if (fd < 0) {

@@ -9,8 +9,9 @@
 // from (core: the database's boundary version, its time and its layers);
 // Load refuses a file with another stamp, another format or a wrong
 // checksum, and the caller builds the index instead. Save writes a
-// temporary file beside `path` and renames it over, so a reader never sees
-// half a file.
+// temporary file beside `path` (`path`.XXXXXX) and renames it over, so a
+// reader never sees half a file; it removes such files over an hour old,
+// left by a process killed while writing.
 //
 // Format (native byte order, checked by a marker): a header, then per layer
 // (villages, cells, zones) its FeatureTable's arrays and its CellGrid's, and

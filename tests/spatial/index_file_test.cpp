@@ -234,3 +234,31 @@ TEST_CASE("IndexFile: saving replaces the old file, or leaves it whole") {
   CHECK(nowhere.error().message.find("missing-dir/index") != std::string::npos);
   CHECK(IndexFile::Load(path, "new"));
 }
+
+TEST_CASE(
+    "IndexFile: temporaries of a killed save are cleared, fresh ones kept") {
+  namespace fs = std::filesystem;
+  TempDir dir;
+  std::string path = dir / "town.db-index";
+  // As a save killed while writing leaves them; and other files alike.
+  for (const char* name :
+       {"town.db-index.a1B2c3", "town.db-index.Zz9yY8", "town.db-index.keep",
+        "town.db-index.backup1", "other.db-index.a1B2c3"}) {
+    std::ofstream(dir / name) << "half a file";
+  }
+  auto long_ago = fs::file_time_type::clock::now() - std::chrono::hours(2);
+  for (const char* name : {"town.db-index.a1B2c3", "town.db-index.keep",
+                           "town.db-index.backup1", "other.db-index.a1B2c3"}) {
+    fs::last_write_time(dir / name, long_ago);
+  }
+  REQUIRE(IndexFile::Save(Build(), "s", path));
+  CHECK_FALSE(fs::exists(dir / "town.db-index.a1B2c3"));  // abandoned
+  CHECK(fs::exists(dir / "town.db-index.Zz9yY8"));        // may be in progress
+  CHECK(fs::exists(dir / "town.db-index.keep"));          // not a temporary
+  CHECK(fs::exists(dir / "town.db-index.backup1"));       // 7 characters
+  CHECK(fs::exists(dir / "other.db-index.a1B2c3"));       // another file's
+  CHECK(IndexFile::Load(path, "s"));
+  size_t files = 0;
+  for (const auto& e : fs::directory_iterator(dir.path())) files += e.exists();
+  CHECK(files == 5);  // nothing of its own left behind
+}
