@@ -136,6 +136,9 @@ int RunServe(int argc, char** argv) {
     std::cerr << "creating " << kDemoDb << " from " << data << " ...\n";
     if (auto ok = MakeDemo(data); !ok) return Fail1("serve", ok.error());
   }
+  // A first start at county scale builds the boundary index for seconds
+  // before it listens: say so at once.
+  std::cerr << "wangge: loading " << db << " ...\n";
   auto api = server::Api::Open({.db_path = db});
   if (!api) return Fail1("serve", api.error());
   std::cerr << (*api)->town()->index_note << "\n";

@@ -117,6 +117,8 @@ TEST_CASE(
   }
   std::string first = Slurp(dir / "log1");
   auto written = first.find("boundary index written to " + index);
+  CHECK(first.find("wangge: loading " + db) <
+        first.find("boundary index built; writing it to " + index));
   CHECK(first.find("boundary index built; writing it to " + index) <
         first.find("wangge serving"));
   CHECK(written != std::string::npos);
