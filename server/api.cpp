@@ -568,14 +568,6 @@ Result<std::unique_ptr<Api>> Api::Open(Options options) {
   // Loading freed the unpacked shapes (hundreds of MiB at 300,000 cells) in
   // small blocks that malloc keeps; give their pages back (glibc).
   malloc_trim(0);
-  // From here on memory is allocated and freed per request on many threads.
-  // With glibc's default thresholds the free tops of the thread arenas go
-  // back to the kernel (madvise) and are faulted in again by the next
-  // requests. Fixed thresholds (16 MiB kept free per arena at most) cut the
-  // server's CPU per report under `bench intake` by 5-10% (alternating runs).
-  mallopt(M_TRIM_THRESHOLD, 16 << 20);
-  mallopt(M_TOP_PAD, 1 << 20);
-  mallopt(M_MMAP_THRESHOLD, 4 << 20);
   std::unique_ptr<Api> api(new Api(std::move(options)));
   api->town_ = std::make_shared<const core::Town>(std::move(*town));
   auto writer = core::CaseWriter::Open(api->options_.db_path);

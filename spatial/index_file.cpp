@@ -252,6 +252,9 @@ struct IndexFileIo {
 
 namespace {
 
+// Save's temporary file: `path` and this, made unique by mkstemp.
+constexpr std::string_view kTemporary = ".XXXXXX";
+
 // Temporary files of earlier saves that never finished (the process was
 // killed while writing: half a gigabyte each at 300,000 cells). One written
 // in the last hour may be another server's work in progress and stays.
@@ -260,12 +263,13 @@ void RemoveAbandonedTemporaries(const std::string& path) {
   std::error_code ec;
   fs::path target(path);
   fs::path dir = target.has_parent_path() ? target.parent_path() : ".";
-  std::string prefix = target.filename().string() + ".";
+  std::string prefix = target.filename().string() + kTemporary[0];
   auto old = fs::file_time_type::clock::now() - std::chrono::hours(1);
   for (fs::directory_iterator it(dir, ec), end; !ec && it != end;
        it.increment(ec)) {
     std::string name = it->path().filename().string();
-    if (name.size() != prefix.size() + 6 || name.rfind(prefix, 0) != 0) {
+    if (name.size() != prefix.size() + kTemporary.size() - 1 ||
+        name.rfind(prefix, 0) != 0) {
       continue;
     }
     std::error_code ignored;
@@ -280,7 +284,7 @@ void RemoveAbandonedTemporaries(const std::string& path) {
 Result<void> IndexFile::Save(const Locator& locator, std::string_view stamp,
                              const std::string& path) {
   RemoveAbandonedTemporaries(path);
-  std::string temp = path + ".XXXXXX";
+  std::string temp = path + std::string(kTemporary);
   int fd = mkstemp(temp.data());
   if (fd < 0) {
     return Fail(ErrorCode::kInternal, path + ": cannot write the index file (" +
