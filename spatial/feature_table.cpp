@@ -6,6 +6,7 @@
 #include <map>
 #include <thread>
 
+#include "spatial/huge_pages.h"
 #include "spatial/shape_codec.h"
 
 namespace wangge::spatial {
@@ -102,6 +103,7 @@ FeatureTable FeatureTable::Pack(std::vector<Feature> features,
   });
   for (size_t i = 0; i < n; ++i) t.start_[i + 1] += t.start_[i];
   t.bytes_.reset(new char[t.start_[n]]);
+  AdviseHugePages(t.bytes_.get(), t.start_[n]);
   InParallel(size_t(0), n, [&](size_t begin, size_t end) {
     for (size_t i = begin; i < end; ++i) {
       Feature& f = features[i];

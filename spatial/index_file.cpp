@@ -13,6 +13,8 @@
 #include <type_traits>
 #include <utility>
 
+#include "spatial/huge_pages.h"
+
 namespace wangge::spatial {
 namespace {
 
@@ -159,6 +161,7 @@ struct IndexFileIo {
     uint64_t bytes = n == 0 ? 0 : t.start_.back();
     if (bytes > in.left()) return false;
     t.bytes_.reset(new char[bytes]);
+    AdviseHugePages(t.bytes_.get(), bytes);
     if (!in.Bytes(t.bytes_.get(), bytes)) return false;
     if (!in.Vector(t.bounds_)) return false;
     if (t.bounds_.size() + (n > 0 ? 1 : 0) != n) return false;

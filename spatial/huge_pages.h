@@ -1,0 +1,26 @@
+#pragma once
+// AdviseHugePages: asks the kernel to back the whole 2 MiB pages inside
+// [p, p + bytes) with transparent huge pages (the system's "madvise"
+// mode). Worth it for arrays of hundreds of megabytes written once: one
+// fault then clears 2 MiB instead of 4 KiB, and on this project's virtual
+// machines a 1,000,000-cell build ran ~7% faster with its FeatureTable so
+// backed (`wangge bench locate`, build only). Advice only: failure, or an
+// array under 2 MiB, changes nothing. Safe on memory from new[] or malloc;
+// freeing it afterwards is unaffected.
+
+#include <sys/mman.h>
+
+#include <cstddef>
+#include <cstdint>
+
+namespace wangge::spatial {
+
+inline void AdviseHugePages(void* p, size_t bytes) {
+  constexpr uintptr_t kHuge = uintptr_t(2) << 20;
+  auto start = reinterpret_cast<uintptr_t>(p);
+  uintptr_t lo = (start + kHuge - 1) & ~(kHuge - 1);
+  uintptr_t hi = (start + bytes) & ~(kHuge - 1);
+  if (hi > lo) madvise(reinterpret_cast<void*>(lo), hi - lo, MADV_HUGEPAGE);
+}
+
+}  // namespace wangge::spatial
