@@ -6,6 +6,11 @@ namespace wangge::core {
 
 // Batches larger than this wait for the next commit.
 constexpr size_t kMaxBatch = 512;
+// The writer's own page cache. Its inserts land on random leaves of the
+// idempotency-key index, and a page it has evicted comes back by pread()
+// from the write-ahead log. `wangge bench intake`, alternating runs: 3,263
+// and 2,693 reports/s with SQLite's 2 MiB, 3,489 and 3,138 with this.
+constexpr int64_t kWriterCacheMiB = 64;
 // Checkpoints start at most this often (each one fsyncs the database file).
 constexpr auto kCheckpointPause = std::chrono::milliseconds(100);
 
@@ -20,6 +25,9 @@ Result<std::unique_ptr<CaseWriter>> CaseWriter::Open(const std::string& path) {
   auto store = Store::Open(path);
   if (!store) return std::unexpected(store.error());
   if (auto ok = (*store)->AutoCheckpoint(false); !ok) {
+    return std::unexpected(ok.error());
+  }
+  if (auto ok = (*store)->CacheMiB(kWriterCacheMiB); !ok) {
     return std::unexpected(ok.error());
   }
   auto checkpointer = Store::Open(path);

@@ -990,6 +990,21 @@ class SqliteStore : public Store {
                    : "PRAGMA wal_autocheckpoint=0");
   }
 
+  Result<int64_t> CacheMiB(int64_t mib) override {
+    if (mib < 1 || mib > 4096) {
+      return Fail(ErrorCode::kInvalidArgument,
+                  "a page cache of 1-4096 MiB, not " + std::to_string(mib));
+    }
+    // Negative: KiB rather than pages.
+    std::string set = "PRAGMA cache_size=-" + std::to_string(mib * 1024);
+    if (auto ok = Exec(set.c_str()); !ok) return std::unexpected(ok.error());
+    Statement q(stmts_, "PRAGMA cache_size");
+    if (!q.ok() || q.Step() != SQLITE_ROW) {
+      return std::unexpected(DbError("reading the cache size"));
+    }
+    return -q.Int(0) / 1024;  // as set: negative, in KiB
+  }
+
   Result<void> Checkpoint() override {
     int rc = sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_PASSIVE,
                                        nullptr, nullptr);

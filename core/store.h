@@ -248,6 +248,9 @@ class Store {
   // does; Checkpoint() (from another connection, e.g. a background thread)
   // copies what it can without blocking readers or writers.
   virtual Result<void> AutoCheckpoint(bool on) = 0;
+  // Lets this connection keep up to `mib` (1-4096) MiB of pages in its own
+  // cache; SQLite's default is 2. Returns the size then in force, in MiB.
+  virtual Result<int64_t> CacheMiB(int64_t mib) = 0;
   virtual Result<void> Checkpoint() = 0;
   virtual Result<CaseRecord> GetCase(int64_t id) = 0;
   virtual Result<std::vector<CaseRecord>> ListCases(const CaseFilter& f) = 0;

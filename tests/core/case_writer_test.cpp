@@ -72,6 +72,18 @@ TEST_CASE(
   CHECK(db.FileSize() > before + 1000 * 4096);
 }
 
+TEST_CASE("Store: a connection's page cache is set in MiB, within bounds") {
+  Db db;
+  CHECK(db.store->CacheMiB(64) == 64);
+  CHECK(db.store->CacheMiB(3) == 3);
+  for (int64_t wrong : {0, -1, 4097}) {
+    auto r = db.store->CacheMiB(wrong);
+    REQUIRE(!r);
+    CHECK(r.error().code == ErrorCode::kInvalidArgument);
+    CHECK(r.error().message.find("1-4096 MiB") != std::string::npos);
+  }
+}
+
 TEST_CASE("CaseWriter: a second thread checkpoints after commits") {
   Db db;
   uintmax_t before = db.FileSize();
