@@ -148,3 +148,47 @@ TEST_CASE("Store: geometry blobs round-trip, old ones load, damaged refused") {
        std::string("Z\xff\xff\xff\xff\x0f", 6));
   CHECK(Stored(path).find("cells A: geometry unreadable") != std::string::npos);
 }
+
+TEST_CASE("Store: feature attributes round-trip, whatever their text") {
+  wangge::testing::TempDir dir;
+  std::string path = dir / "town.db";
+  auto cells = Cells();
+  REQUIRE(cells.size() == 2);
+  // Quotes, backslashes, slashes, the short escapes, control characters
+  // (written as \u escapes), Chinese, DEL, an empty value and key.
+  cells[0].attributes = {{"village", "东村 \"一组\" \\ a/b"},
+                         {"note", "line\nbreak\ttab\r\b\f\x01\x1f\x7f"},
+                         {"", ""},
+                         {"branch", "党支部"}};
+  cells[1].attributes = {};
+  {
+    auto store = core::Store::Create(path);
+    REQUIRE(store);
+    core::VersionInput in{.source = "test", .actor = "gis"};
+    in.layers.push_back({.layer = "cells", .polygons = cells});
+    REQUIRE((*store)->AddVersion(in));
+  }
+  auto store = core::Store::Open(path);
+  REQUIRE(store);
+  auto town = (*store)->LoadLayers(std::nullopt);
+  REQUIRE(town);
+  REQUIRE(town->layers.cells.size() == 2);
+  CHECK(town->layers.cells[0].attributes == cells[0].attributes);
+  CHECK(town->layers.cells[1].attributes.empty());
+
+  // Stored by another writer: spaces and \u escapes go to the full parser;
+  // a value that is not text is refused with the feature named.
+  Exec(path,
+       "UPDATE features SET attributes = '{ \"village\" : \"\\u4e1c\" }' "
+       "WHERE code = 'A'",
+       "");
+  town = (*store)->LoadLayers(std::nullopt);
+  REQUIRE(town);
+  CHECK(town->layers.cells[0].attributes ==
+        std::map<std::string, std::string>{{"village", "东"}});
+  Exec(path,
+       "UPDATE features SET attributes = '{\"village\":1}' WHERE code = 'B'",
+       "");
+  CHECK(Stored(path).find("cells B: attributes unreadable") !=
+        std::string::npos);
+}
