@@ -15,6 +15,8 @@
 #include <thread>
 #include <utility>
 
+#include "spatial/huge_pages.h"
+
 namespace wangge::spatial {
 namespace {
 
@@ -134,7 +136,6 @@ uint64_t Hash(uint64_t a, uint64_t b, uint64_t c) {
 
 namespace cell_grid_detail {
 
-constexpr size_t kHugePage = size_t(2) << 20;
 constexpr size_t kLarge = size_t(4) << 20;
 // A growing array commits at most this much more at a time.
 constexpr size_t kCommitStep = size_t(256) << 20;
@@ -150,7 +151,8 @@ WordArray::WordArray(size_t max_words) {
   reserved_ =
       RoundUp(std::max<size_t>(max_words, 1) * sizeof(uint32_t), PageSize());
   bool huge = reserved_ >= kLarge;
-  size_t slack = huge ? kHugePage : 0;  // to align the start to a huge page
+  size_t slack =
+      huge ? kHugePageBytes : 0;  // to align the start to a huge page
   // PROT_NONE reserves address space without committing memory.
   void* p = mmap(nullptr, reserved_ + slack, PROT_NONE,
                  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
@@ -161,15 +163,14 @@ WordArray::WordArray(size_t max_words) {
   char* start = static_cast<char*>(p);
   if (huge) {
     auto address = reinterpret_cast<uintptr_t>(start);
-    char* aligned = start + (RoundUp(address, kHugePage) - address);
+    char* aligned = start + (RoundUp(address, kHugePageBytes) - address);
     if (aligned > start) munmap(start, size_t(aligned - start));
     char* end = start + reserved_ + slack;
     if (end > aligned + reserved_) {
       munmap(aligned + reserved_, size_t(end - (aligned + reserved_)));
     }
     start = aligned;
-    // Advice only: failure is harmless.
-    madvise(start, reserved_, MADV_HUGEPAGE);
+    AdviseHugePages(start, reserved_);
   }
   words_ = reinterpret_cast<uint32_t*>(start);
 }
@@ -202,8 +203,8 @@ void WordArray::Resize(size_t n) {
     // Geometric growth, in steps of at most kCommitStep.
     size_t want =
         std::max(bytes, std::min(2 * committed_, committed_ + kCommitStep));
-    want = std::min(reserved_,
-                    RoundUp(want, want >= kLarge ? kHugePage : PageSize()));
+    want = std::min(
+        reserved_, RoundUp(want, want >= kLarge ? kHugePageBytes : PageSize()));
     char* base = reinterpret_cast<char*>(words_);
     if (mprotect(base + committed_, want - committed_,
                  PROT_READ | PROT_WRITE) != 0) {

@@ -15,8 +15,11 @@
 
 namespace wangge::spatial {
 
+// The size of a transparent huge page on x86-64 (and arm64's 4 KiB kernels).
+inline constexpr size_t kHugePageBytes = size_t(2) << 20;
+
 inline void AdviseHugePages(void* p, size_t bytes) {
-  constexpr uintptr_t kHuge = uintptr_t(2) << 20;
+  constexpr uintptr_t kHuge = kHugePageBytes;
   auto start = reinterpret_cast<uintptr_t>(p);
   uintptr_t lo = (start + kHuge - 1) & ~(kHuge - 1);
   uintptr_t hi = (start + bytes) & ~(kHuge - 1);
