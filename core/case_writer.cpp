@@ -89,10 +89,11 @@ void CaseWriter::Loop() {
     cases.reserve(batch.size());
     for (Job* j : batch) cases.push_back(std::move(j->input));
     auto results = store_->InsertCases(cases);
+    RememberNew(cases, results);
     for (size_t i = 0; i < batch.size(); ++i) {
       if (!batch[i]->after || !results[i]) continue;
       try {
-        batch[i]->after(*store_, *results[i]);
+        batch[i]->after(*store_, recent_, *results[i]);
       } catch (const std::exception&) {
         // The hook's work is advisory (e.g. possible duplicates); the case
         // is stored and its caller must still be answered.
@@ -105,6 +106,24 @@ void CaseWriter::Loop() {
       batch[i]->result = std::move(results[i]);
       batch[i]->done.notify_all();
     }
+  }
+}
+
+void CaseWriter::RememberNew(const std::vector<Store::NewCase>& cases,
+                             const std::vector<Result<Store::Inserted>>& done) {
+  if (!recent_loaded_) {
+    // Once, from the earliest report of the first batch: the cases stored
+    // within the window before it, this batch's included.
+    std::string earliest = cases.front().record.received_at;
+    for (const auto& c : cases) {
+      earliest = std::min(earliest, c.record.received_at);
+    }
+    auto at = ParseTime(earliest);
+    recent_loaded_ = at && recent_.Load(*store_, *at - kDuplicateWindow);
+    return;  // if not loaded, the next batch tries again
+  }
+  for (const auto& d : done) {
+    if (d && !d->existed) recent_.Add(d->record);
   }
 }
 

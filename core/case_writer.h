@@ -26,6 +26,7 @@
 #include <thread>
 
 #include "base/result.h"
+#include "core/duplicates.h"
 #include "core/store.h"
 
 namespace wangge::core {
@@ -36,10 +37,12 @@ class CaseWriter {
   static Result<std::unique_ptr<CaseWriter>> Open(const std::string& path);
   ~CaseWriter();
 
-  // Runs on the writer thread, with its connection, after the commit that
-  // holds the case and before Insert() returns: reads there find a warm
-  // page cache (request threads' connections lose theirs at every commit).
-  using AfterCommit = std::function<void(Store&, const Store::Inserted&)>;
+  // Runs on the writer thread, with its connection and the recent cases it
+  // keeps (which include the batch's new ones), after the commit that holds
+  // the case and before Insert() returns: reads there find a warm page cache
+  // (request threads' connections lose theirs at every commit).
+  using AfterCommit =
+      std::function<void(Store&, RecentCases&, const Store::Inserted&)>;
 
   // As Store::InsertCase, through the next group commit; then `after`, if
   // given and the case was stored.
@@ -54,10 +57,17 @@ class CaseWriter {
   struct Job;
   CaseWriter(std::unique_ptr<Store> store, std::unique_ptr<Store> checkpointer);
   void Loop();
+  // Tells recent_ of the batch's new cases.
+  void RememberNew(const std::vector<Store::NewCase>& cases,
+                   const std::vector<Result<Store::Inserted>>& done);
   void CheckpointLoop();
 
   std::unique_ptr<Store> store_;
   std::unique_ptr<Store> checkpointer_;
+  // Writer thread only. Loaded at the first batch, from its clock (tests
+  // run on clocks of their own).
+  RecentCases recent_;
+  bool recent_loaded_ = false;
   mutable std::mutex mu_;
   std::condition_variable wake_;
   std::condition_variable checkpoint_wake_;

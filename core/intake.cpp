@@ -16,38 +16,60 @@ using nlohmann::ordered_json;
 
 constexpr size_t kMaxDescription = 4000;  // bytes of UTF-8
 
-ordered_json AssignmentObject(const Assignment& a) {
-  auto person = [](const std::optional<PersonRef>& p) {
-    return p ? ordered_json{{"id", p->id},
-                            {"name", p->name},
-                            {"phone", p->phone}}
-             : ordered_json();
+// The assignment's members, inside an open object: what a case keeps of
+// its routing (with the placement's zones, and nearest cell when outside)
+// and shows under "assignment".
+void WriteAssignmentMembers(JsonOut& w, const Assignment& a) {
+  auto person = [&](const PersonRef& p) {
+    w.BeginObject().Key("id").String(p.id).Key("name").String(p.name);
+    w.Key("phone").String(p.phone).EndObject();
   };
-  ordered_json offices = ordered_json::array();
-  for (const auto& o : a.offices) {
-    offices.push_back(
-        {{"code", o.code}, {"name", o.name}, {"role", o.lead ? "lead" : "co"}});
+  auto maybe_person = [&](const char* key, const std::optional<PersonRef>& p) {
+    w.Key(key);
+    if (p) {
+      person(*p);
+    } else {
+      w.Null();
+    }
+  };
+  w.Key("category_name").String(a.category_name);
+  w.Key("kind").String(a.kind == CategoryKind::kEvent ? "event" : "component");
+  w.Key("lead").String(a.lead).Key("branch");
+  if (a.branch.empty()) {
+    w.Null();
+  } else {
+    w.BeginObject().Key("code").String(a.branch);
+    w.Key("name").String(a.branch_name).EndObject();
   }
-  ordered_json zone_members = ordered_json::array();
-  for (const auto& m : a.zone_members) zone_members.push_back(person(m));
-  return {{"category_name", a.category_name},
-          {"kind", a.kind == CategoryKind::kEvent ? "event" : "component"},
-          {"lead", a.lead},
-          {"branch", a.branch.empty() ? ordered_json()
-                                      : ordered_json{{"code", a.branch},
-                                                     {"name", a.branch_name}}},
-          {"committee_member", person(a.committee_member)},
-          {"grid_leader", person(a.grid_leader)},
-          {"offices", offices},
-          {"zone_members", zone_members},
-          {"reasons", a.reasons},
-          {"warnings", a.warnings}};
+  maybe_person("committee_member", a.committee_member);
+  maybe_person("grid_leader", a.grid_leader);
+  w.Key("offices").BeginArray();
+  for (const auto& o : a.offices) {
+    w.BeginObject().Key("code").String(o.code).Key("name").String(o.name);
+    w.Key("role").String(o.lead ? "lead" : "co").EndObject();
+  }
+  w.EndArray().Key("zone_members").BeginArray();
+  for (const auto& m : a.zone_members) person(m);
+  w.EndArray();
+  for (auto [key, list] :
+       {std::pair{"reasons", &a.reasons}, std::pair{"warnings", &a.warnings}}) {
+    w.Key(key).BeginArray();
+    for (const auto& text : *list) w.String(text);
+    w.EndArray();
+  }
+}
+
+double RoundedDistance(const spatial::Placement& p) {
+  return std::round(p.distance_m * 10) / 10;
 }
 
 // Writes the case as CaseJson shows it, leaving its object open (the
-// intake answer adds `possible_duplicates`).
+// intake answer adds `possible_duplicates`). With `routed` (the routing the
+// case was just stored with), its assignment is written from that instead
+// of being parsed back from the case.
 void WriteCase(JsonOut& w, const CaseRecord& c,
-               const std::vector<CaseEvent>* events);
+               const std::vector<CaseEvent>* events,
+               const IntakeResult::Routed* routed = nullptr);
 
 }  // namespace
 
@@ -187,13 +209,19 @@ Result<IntakeResult> SubmitReport(Store& store, const Town& town,
   c.accept_by = FormatLocal(assignment->accept_by);
   c.handle_by = FormatLocal(assignment->handle_by);
   c.level = LevelName(assignment->level);
-  ordered_json a = AssignmentObject(*assignment);
-  if (!placed->inside) {
-    a["nearest_cell"] = placed->nearest_cell;
-    a["distance_m"] = std::round(placed->distance_m * 10) / 10;
+  {
+    JsonOut w;
+    w.BeginObject();
+    WriteAssignmentMembers(w, *assignment);
+    if (!placed->inside) {
+      w.Key("nearest_cell").String(placed->nearest_cell);
+      w.Key("distance_m").Double(RoundedDistance(*placed));
+    }
+    w.Key("zones").BeginArray();
+    for (const auto& zone : placed->zones) w.String(zone);
+    w.EndArray().EndObject();
+    c.assignment = std::move(w).Take();
   }
-  a["zones"] = placed->zones;
-  c.assignment = a.dump();
   CaseEvent first{.actor = user.id,
                   .at = c.received_at,
                   .from = "",
@@ -205,19 +233,26 @@ Result<IntakeResult> SubmitReport(Store& store, const Town& town,
                       {"handle_by", c.handle_by},
                       {"level",
                        c.level}}.dump()};
-  // Possible duplicates: searched on the writer's connection when there is
-  // one (its page cache survives the commits; see CaseWriter).
+  // Possible duplicates: with a writer, searched on its thread among the
+  // recent cases it keeps (and its connection's page cache, which survives
+  // the commits); without, among the recent cases read now.
   std::vector<PossibleDuplicate> duplicates;
-  auto find_duplicates = [&](Store& s, const Store::Inserted& in) {
+  auto find_duplicates = [&](Store& s, RecentCases& recent,
+                             const Store::Inserted& in) {
     if (in.existed) return;
-    if (auto d = FindDuplicates(s, town, in.record, now)) {
+    if (auto d = FindDuplicates(s, town, recent, in.record, now)) {
       duplicates = std::move(*d);
     }
   };
   auto inserted = writer ? writer->Insert(c, first, find_duplicates)
                          : store.InsertCase(c, first);
   if (!inserted) return std::unexpected(inserted.error());
-  if (!writer) find_duplicates(store, *inserted);
+  if (!writer) {
+    RecentCases recent;
+    if (recent.Load(store, now - kDuplicateWindow)) {
+      find_duplicates(store, recent, *inserted);
+    }
+  }
   if (inserted->existed && inserted->record.request_hash != c.request_hash) {
     return Fail(ErrorCode::kConflict,
                 "Idempotency-Key " + key + " was already used for case " +
@@ -226,13 +261,18 @@ Result<IntakeResult> SubmitReport(Store& store, const Town& town,
                     "report",
                 "Idempotency-Key");
   }
-  return IntakeResult{std::move(inserted->record), inserted->existed,
-                      std::move(duplicates)};
+  IntakeResult out{std::move(inserted->record), inserted->existed,
+                   std::move(duplicates)};
+  if (!out.existed) {
+    out.routed =
+        IntakeResult::Routed{std::move(*assignment), std::move(*placed)};
+  }
+  return out;
 }
 
 std::string IntakeJson(const IntakeResult& in) {
   JsonOut w;
-  WriteCase(w, in.record, nullptr);
+  WriteCase(w, in.record, nullptr, in.routed ? &*in.routed : nullptr);
   w.Key("possible_duplicates").BeginArray();
   for (const auto& d : in.possible_duplicates) {
     w.BeginObject().Key("id").Int(d.id).Key("number").String(d.number);
@@ -244,7 +284,11 @@ std::string IntakeJson(const IntakeResult& in) {
 }
 
 std::string AssignmentJson(const Assignment& assignment) {
-  return AssignmentObject(assignment).dump();
+  JsonOut w;
+  w.BeginObject();
+  WriteAssignmentMembers(w, assignment);
+  w.EndObject();
+  return std::move(w).Take();
 }
 
 std::string CaseJson(const CaseRecord& c,
@@ -309,7 +353,8 @@ void WriteParsed(JsonOut& w, const std::string& text, bool object,
 }
 
 void WriteCase(JsonOut& w, const CaseRecord& c,
-               const std::vector<CaseEvent>* events) {
+               const std::vector<CaseEvent>* events,
+               const IntakeResult::Routed* routed) {
   w.BeginObject();
   w.Key("id").Int(c.id).Key("number").String(c.number);
   w.Key("status").String(c.status).Key("category").String(c.category);
@@ -324,30 +369,43 @@ void WriteCase(JsonOut& w, const CaseRecord& c,
   w.Key("reported_at").String(c.reported_at);
   w.Key("received_at").String(c.received_at);
   w.Key("reporter").Int(c.reporter);
-  ordered_json assignment = ordered_json::parse(c.assignment, nullptr, false);
-  if (!assignment.is_object()) assignment = ordered_json::object();
   w.Key("placement").BeginObject().Key("inside").Bool(!c.outside);
   w.Key("cell").StringOrNull(c.cell).Key("village").StringOrNull(c.village);
   w.Key("zones");
-  if (auto it = assignment.find("zones"); it != assignment.end()) {
-    Write(w, *it);
-  } else {
-    w.BeginArray().EndArray();
-  }
-  w.Key("boundary_version").Int(c.boundary_version);
-  if (c.outside) {
-    w.Key("nearest_cell").String(assignment.value("nearest_cell", ""));
-    w.Key("distance_m").Double(assignment.value("distance_m", 0.0));
-  }
-  w.EndObject();
-  w.Key("assignment").BeginObject();
-  for (const auto& [key, value] : assignment.items()) {
-    if (key == "zones" || key == "nearest_cell" || key == "distance_m" ||
-        key == "accept_by" || key == "handle_by" || key == "level") {
-      continue;
+  if (routed) {
+    const spatial::Placement& p = routed->placement;
+    w.BeginArray();
+    for (const auto& zone : p.zones) w.String(zone);
+    w.EndArray().Key("boundary_version").Int(c.boundary_version);
+    if (c.outside) {
+      w.Key("nearest_cell").String(p.nearest_cell);
+      w.Key("distance_m").Double(RoundedDistance(p));
     }
-    w.Key(key);
-    Write(w, value);
+    w.EndObject().Key("assignment").BeginObject();
+    WriteAssignmentMembers(w, routed->assignment);
+  } else {
+    ordered_json assignment = ordered_json::parse(c.assignment, nullptr, false);
+    if (!assignment.is_object()) assignment = ordered_json::object();
+    if (auto it = assignment.find("zones"); it != assignment.end()) {
+      Write(w, *it);
+    } else {
+      w.BeginArray().EndArray();
+    }
+    w.Key("boundary_version").Int(c.boundary_version);
+    if (c.outside) {
+      w.Key("nearest_cell").String(assignment.value("nearest_cell", ""));
+      w.Key("distance_m").Double(assignment.value("distance_m", 0.0));
+    }
+    w.EndObject();
+    w.Key("assignment").BeginObject();
+    for (const auto& [key, value] : assignment.items()) {
+      if (key == "zones" || key == "nearest_cell" || key == "distance_m" ||
+          key == "accept_by" || key == "handle_by" || key == "level") {
+        continue;
+      }
+      w.Key(key);
+      Write(w, value);
+    }
   }
   w.Key("accept_by").String(c.accept_by).Key("handle_by").String(c.handle_by);
   w.Key("level").String(c.level).EndObject();

@@ -16,6 +16,7 @@
 #include "base/result.h"
 #include "core/calendar.h"
 #include "core/case_writer.h"
+#include "core/duplicates.h"
 #include "core/router.h"
 #include "core/store.h"
 #include "core/town.h"
@@ -39,9 +40,16 @@ Result<ReportInput> ParseReport(const std::string& json_body);
 struct IntakeResult {
   CaseRecord record;
   bool existed = false;
-  // Open cases of the same category nearby (core/workflow.h
-  // FindDuplicates); new cases only.
+  // Open cases of the same category nearby (core/duplicates.h); new cases
+  // only.
   std::vector<PossibleDuplicate> possible_duplicates;
+  // For a new case: the routing it was stored with, so that its answer is
+  // written without parsing the stored assignment back.
+  struct Routed {
+    Assignment assignment;
+    spatial::Placement placement;
+  };
+  std::optional<Routed> routed;
 };
 
 // REQUIRES: user is an active account. With `writer`, the case is stored

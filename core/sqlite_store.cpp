@@ -175,33 +175,12 @@ CREATE INDEX cases_near ON cases(category, (CAST(lat * 500 AS INTEGER) *
   1000000 + CAST(lon * 500 AS INTEGER)), received_at);
 DROP INDEX cases_category_received_at;
 )sql",
+    // 8: the duplicate search keeps recent cases in memory
+    // (core/duplicates.h); the index only cost every intake its upkeep.
+    R"sql(
+DROP INDEX cases_near;
+)sql",
 };
-
-// The index key of migration 7: the 1/500-degree square (about 220 m
-// north-south) holding a point, as SQLite computes it (CAST truncates toward
-// zero, like the C++ conversion in NearKeys).
-constexpr const char* kNearKey =
-    "(CAST(lat * 500 AS INTEGER) * 1000000 + CAST(lon * 500 AS INTEGER))";
-constexpr int kMaxNearKeys = 64;  // a radius up to about 600 m
-
-// Every key of the squares a box touches, or none when there are over
-// kMaxNearKeys of them (a large box scans the category instead).
-std::vector<int64_t> NearKeys(const std::array<double, 4>& box) {
-  auto square = [](double v) { return int64_t(v * 500); };
-  if (!(box[0] >= -180 && box[2] <= 180 && box[1] >= -90 && box[3] <= 90)) {
-    return {};
-  }
-  int64_t x0 = square(box[0]), x1 = square(box[2]);
-  int64_t y0 = square(box[1]), y1 = square(box[3]);
-  if (x1 < x0 || y1 < y0 || (x1 - x0 + 1) * (y1 - y0 + 1) > kMaxNearKeys) {
-    return {};
-  }
-  std::vector<int64_t> keys;
-  for (int64_t y = y0; y <= y1; ++y) {
-    for (int64_t x = x0; x <= x1; ++x) keys.push_back(y * 1000000 + x);
-  }
-  return keys;
-}
 
 std::string NowUtc() {
   auto now = std::chrono::floor<std::chrono::seconds>(
@@ -1104,16 +1083,41 @@ class SqliteStore : public Store {
     return out;
   }
 
-  Result<std::vector<CaseBrief>> ListBriefs(const CaseFilter& f) override {
-    std::vector<CaseBrief> out;
-    auto ok = SelectCases(f, "id, number, status, lon, lat", [&](Statement& q) {
-      out.push_back({.id = q.Int(0),
+  Result<std::vector<CaseBrief>> Briefs(
+      const std::vector<int64_t>& ids) override {
+    // One statement for many ids: outside a transaction each statement
+    // takes a read snapshot of its own, which costs more than the lookup.
+    constexpr size_t kPerStatement = 32;
+    static const std::string sql = [] {
+      std::string s =
+          "SELECT id, number, status, lon, lat FROM cases WHERE id IN (?1";
+      for (size_t k = 2; k <= kPerStatement; ++k)
+        s += ", ?" + std::to_string(k);
+      return s + ")";
+    }();
+    std::unordered_map<int64_t, CaseBrief> found;
+    for (size_t at = 0; at < ids.size(); at += kPerStatement) {
+      Statement q(stmts_, sql.c_str());
+      if (!q.ok()) return std::unexpected(DbError("reading cases"));
+      for (size_t k = 0; k < kPerStatement; ++k) {
+        q.Bind(int(k + 1), ids[std::min(at + k, ids.size() - 1)]);
+      }
+      int rc;
+      while ((rc = q.Step()) == SQLITE_ROW) {
+        int64_t id = q.Int(0);
+        found[id] = {.id = id,
                      .number = q.Text(1),
                      .status = q.Text(2),
                      .lon = sqlite3_column_double(q.get(), 3),
-                     .lat = sqlite3_column_double(q.get(), 4)});
-    });
-    if (!ok) return std::unexpected(ok.error());
+                     .lat = sqlite3_column_double(q.get(), 4)};
+      }
+      if (rc != SQLITE_DONE) return std::unexpected(DbError("reading cases"));
+    }
+    std::vector<CaseBrief> out;
+    for (int64_t id : ids) {
+      auto it = found.find(id);
+      if (it != found.end()) out.push_back(it->second);
+    }
     return out;
   }
 
@@ -1146,16 +1150,6 @@ class SqliteStore : public Store {
         "(instr(description, ?11) > 0 OR instr(address, ?11) > 0)");
     add(f.bbox.has_value(),
         "?12 = 1 AND lon >= ?13 AND lat >= ?14 AND lon <= ?15 AND lat <= ?16");
-    // With a category, a small box also names its squares (migration 7), so
-    // that SQLite seeks to them instead of scanning the category.
-    std::vector<int64_t> near = f.bbox && !f.category.empty()
-                                    ? NearKeys(*f.bbox)
-                                    : std::vector<int64_t>{};
-    std::string near_in = std::string(kNearKey) + " IN (?30";
-    for (int k = 1; k < kMaxNearKeys; ++k)
-      near_in += ", ?" + std::to_string(30 + k);
-    near_in += ")";
-    add(!near.empty(), near_in.c_str());
     add(!f.received_from.empty(), "received_at >= ?17");
     add(!f.received_to.empty(), "received_at < ?18");
     add(!f.overdue_at.empty(),
@@ -1181,9 +1175,6 @@ class SqliteStore : public Store {
     q.Bind(17, f.received_from).Bind(18, f.received_to).Bind(19, f.overdue_at);
     q.Bind(20, int64_t(20));  // makes every index 1..21 a valid parameter
     q.Bind(21, f.reach ? f.reach->office : std::string());
-    for (int k = 0; k < kMaxNearKeys && !near.empty(); ++k) {
-      q.Bind(30 + k, near[std::min<size_t>(k, near.size() - 1)]);
-    }
     int rc;
     while ((rc = q.Step()) == SQLITE_ROW) row(q);
     if (rc != SQLITE_DONE) return std::unexpected(DbError("listing cases"));

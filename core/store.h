@@ -156,7 +156,7 @@ struct CaseFilter {
   int64_t offset = 0;
 };
 
-// What the duplicate search at intake reads of a case.
+// What the duplicate search at intake reads of a case (core/duplicates.h).
 struct CaseBrief {
   int64_t id = 0;
   std::string number;
@@ -254,8 +254,10 @@ class Store {
   virtual Result<void> Checkpoint() = 0;
   virtual Result<CaseRecord> GetCase(int64_t id) = 0;
   virtual Result<std::vector<CaseRecord>> ListCases(const CaseFilter& f) = 0;
-  // As ListCases, only the brief of each case.
-  virtual Result<std::vector<CaseBrief>> ListBriefs(const CaseFilter& f) = 0;
+  // The briefs of the cases with these ids, in their order; ids of no case
+  // are left out.
+  virtual Result<std::vector<CaseBrief>> Briefs(
+      const std::vector<int64_t>& ids) = 0;
   virtual Result<std::vector<CaseEvent>> Events(int64_t case_id) = 0;
   virtual Result<std::map<std::string, int64_t>> CountCasesByStatus() = 0;
 

@@ -866,43 +866,4 @@ Result<TickReport> Tick(Store& store, const Town& town, Time now) {
   return report;
 }
 
-Result<std::vector<PossibleDuplicate>> FindDuplicates(Store& store,
-                                                      const Town& town,
-                                                      const CaseRecord& record,
-                                                      Time now) {
-  double radius = 250;
-  auto cat = town.config.categories.find(record.category);
-  if (cat != town.config.categories.end()) {
-    radius = cat->second.duplicate_radius_m;
-  }
-  constexpr double kEarth = 6371008.8;
-  constexpr double kPi = 3.14159265358979323846;
-  double dlat = radius / kEarth * 180 / kPi;
-  double dlon = dlat / std::max(0.01, std::cos(record.lat * kPi / 180));
-  CaseFilter f;
-  f.category = record.category;
-  f.bbox = std::array<double, 4>{record.lon - dlon, record.lat - dlat,
-                                 record.lon + dlon, record.lat + dlat};
-  f.received_from = FormatLocal(now - kDuplicateWindow);
-  f.limit = 20;  // the most recent; enough to point a dispatcher at them
-  auto cases = store.ListBriefs(f);
-  if (!cases) return std::unexpected(cases.error());
-  std::vector<PossibleDuplicate> out;
-  for (const CaseBrief& c : *cases) {
-    if (c.id == record.id || !IsOpenState(c.status)) continue;
-    double p1 = record.lat * kPi / 180, p2 = c.lat * kPi / 180;
-    double dp = p2 - p1, dl = (c.lon - record.lon) * kPi / 180;
-    double h =
-        std::sin(dp / 2) * std::sin(dp / 2) +
-        std::cos(p1) * std::cos(p2) * std::sin(dl / 2) * std::sin(dl / 2);
-    double m = 2 * kEarth * std::asin(std::min(1.0, std::sqrt(h)));
-    if (m > radius) continue;
-    out.push_back({c.id, c.number, std::round(m * 10) / 10, c.status});
-  }
-  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
-    return a.distance_m < b.distance_m;
-  });
-  return out;
-}
-
 }  // namespace wangge::core

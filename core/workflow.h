@@ -18,8 +18,8 @@
 // lists AllowedActions()), field "version" for a stale version;
 // kPermissionDenied for the role or the scope.
 //
-// Pure functions except PerformAction(), Tick() and FindDuplicates(), which
-// use the Store; all are safe from many threads given one Store per thread.
+// Pure functions except PerformAction() and Tick(), which use the Store;
+// all are safe from many threads given one Store per thread.
 //
 //   auto in = ParseAction(R"({"action": "accept", "version": 1})");
 //   auto done = PerformAction(store, town, user, case_id, *in, now);
@@ -150,20 +150,5 @@ struct TickReport {
   int escalated = 0;
 };
 Result<TickReport> Tick(Store& store, const Town& town, Time now);
-
-// Open cases of the same category within the category's duplicate radius
-// and kDuplicateWindow before `now`, nearest first, `record` excluded; drawn
-// from the 20 most recent such cases in the bounding box of the radius.
-inline constexpr std::chrono::hours kDuplicateWindow{24 * 7};
-struct PossibleDuplicate {
-  int64_t id = 0;
-  std::string number;
-  double distance_m = 0;
-  std::string status;
-};
-Result<std::vector<PossibleDuplicate>> FindDuplicates(Store& store,
-                                                      const Town& town,
-                                                      const CaseRecord& record,
-                                                      Time now);
 
 }  // namespace wangge::core

@@ -1,6 +1,7 @@
 #include "core/case_writer.h"
 
 #include <doctest/doctest.h>
+#include <sqlite3.h>
 
 #include <chrono>
 #include <filesystem>
@@ -102,6 +103,40 @@ TEST_CASE("CaseWriter: a second thread checkpoints after commits") {
   auto counts = db.store->CountCasesByStatus();
   REQUIRE(counts);
   CHECK((*counts)["reported"] == 50);
+}
+
+TEST_CASE(
+    "CaseWriter: the duplicate search finds cases stored before it opened "
+    "and in earlier batches, and reads their status as it is now") {
+  Db db;
+  REQUIRE(db.store->InsertCase(NewReport(db.user, 1), Reported(db.user)));
+  auto writer = CaseWriter::Open(db.path);
+  REQUIRE(writer);
+  Town town;  // no categories: the default radius, 250 m
+  Time now = *ParseTime("2026-11-30T08:05:00+08:00");
+  auto insert = [&](int k) {
+    std::vector<PossibleDuplicate> found;
+    auto stored = (*writer)->Insert(
+        NewReport(db.user, k), Reported(db.user),
+        [&](Store& s, RecentCases& recent, const Store::Inserted& in) {
+          auto d = FindDuplicates(s, town, recent, in.record, now);
+          REQUIRE(d);
+          found = *d;
+        });
+    REQUIRE(stored);
+    std::vector<int64_t> ids;
+    for (const auto& d : found) ids.push_back(d.id);
+    return ids;
+  };
+  CHECK(insert(2) == std::vector<int64_t>{1});
+  CHECK(insert(3) == std::vector<int64_t>{2, 1});  // nearest first
+  // Closed on another connection: no longer a possible duplicate.
+  sqlite3* raw = nullptr;
+  REQUIRE(sqlite3_open(db.path.c_str(), &raw) == SQLITE_OK);
+  CHECK(sqlite3_exec(raw, "UPDATE cases SET status = 'closed' WHERE id = 2",
+                     nullptr, nullptr, nullptr) == SQLITE_OK);
+  sqlite3_close(raw);
+  CHECK(insert(4) == std::vector<int64_t>{3, 1});
 }
 
 }  // namespace

@@ -402,9 +402,10 @@ TEST_CASE("Workflow: the ticker marks overdue cases and escalates them once") {
 
 TEST_CASE(
     "Workflow: the duplicate search finds cases across the index squares") {
-  // The index behind the search (migration 7) files cases by 1/500-degree
-  // squares; a neighbour just across a square's edge or corner, or several
-  // squares away but within the radius (250 m for 01001), must be found.
+  // The recent cases behind the search (core/duplicates.h) are filed by
+  // 1/500-degree squares; a neighbour just across a square's edge or corner, or
+  // several squares away but within the radius (250 m for 01001), must be
+  // found.
   Db db;
   Time t = At("2026-11-26T10:00");
   auto [at, cell] = PointInCell(0);
@@ -435,6 +436,40 @@ TEST_CASE(
     REQUIRE_MESSAGE(second->possible_duplicates.size() == 1,
                     ("pair " + std::to_string(n)));
     CHECK(second->possible_duplicates[0].id == first->record.id);
+  }
+}
+
+TEST_CASE(
+    "Intake: the answer shows the new case as it reads back from the store") {
+  // The answer is written from the routing at hand; a read of the case (and
+  // a retry's answer) from the assignment stored with it. They must agree.
+  Db db;
+  Time t = At("2026-11-26T10:00");
+  auto [at, cell] = PointInCell(3);
+  for (auto [lon, lat, key] : {std::tuple{at.lon, at.lat, "inside"},
+                               std::tuple{at.lon + 0.5, at.lat, "outside"}}) {
+    CAPTURE(key);
+    ReportInput in{
+        .category = "04001", .description = "路灯不亮", .lon = lon, .lat = lat};
+    auto fresh = SubmitReport(*db.store, SampleTown(), db.reporter, in, key, t);
+    REQUIRE(fresh);
+    REQUIRE(fresh->routed);
+    auto answer = nlohmann::ordered_json::parse(IntakeJson(*fresh));
+    answer.erase("possible_duplicates");
+    auto stored = db.store->GetCase(fresh->record.id);
+    REQUIRE(stored);
+    auto read = nlohmann::ordered_json::parse(CaseJson(*stored));
+    CHECK(answer == read);  // key order included
+    CHECK(read["placement"]["inside"] == (std::string(key) == "inside"));
+    CHECK(read["assignment"]["offices"].size() > 0);
+    CHECK(read["assignment"]["reasons"].size() > 0);
+    auto retry = SubmitReport(*db.store, SampleTown(), db.reporter, in, key, t);
+    REQUIRE(retry);
+    CHECK(retry->existed);
+    CHECK_FALSE(retry->routed);
+    auto again = nlohmann::ordered_json::parse(IntakeJson(*retry));
+    again.erase("possible_duplicates");
+    CHECK(again == read);
   }
 }
 

@@ -1,0 +1,85 @@
+#pragma once
+// Possible duplicates at intake: open cases of the same category within the
+// category's duplicate radius of a new report, received in the
+// kDuplicateWindow before it.
+//
+// RecentCases keeps where and when recent cases were received, in memory,
+// by category and 1/500-degree square (about 220 m north-south), so that a
+// search looks only at the cases near the report instead of reading their
+// rows. It is filled once from the store and then told of each new case;
+// the case writer keeps one (core/case_writer.h). Statuses change on other
+// connections (the workflow), so FindDuplicates reads them, with the
+// numbers, from the store for the few candidates it keeps.
+//
+//   RecentCases recent;
+//   recent.Load(store, now - kDuplicateWindow);  // cases already stored
+//   recent.Add(stored);                          // each new case
+//   auto d = FindDuplicates(store, town, recent, stored, now);
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "base/result.h"
+#include "core/calendar.h"
+#include "core/store.h"
+#include "core/town.h"
+
+namespace wangge::core {
+
+inline constexpr std::chrono::hours kDuplicateWindow{24 * 7};
+// A search keeps the most recent candidates within the radius.
+inline constexpr size_t kMaxDuplicates = 20;
+
+struct PossibleDuplicate {
+  int64_t id = 0;
+  std::string number;
+  double distance_m = 0;
+  std::string status;
+};
+
+class RecentCases {
+ public:
+  struct Candidate {
+    int64_t id = 0;
+    double distance_m = 0;
+  };
+
+  // Adds the cases the store holds that were received at or after `from`.
+  Result<void> Load(Store& store, Time from);
+  // A stored case (its id, category, lon, lat and received_at are read).
+  // Cases received more than kDuplicateWindow before the newest search are
+  // dropped as searches pass them.
+  void Add(const CaseRecord& c);
+  // Cases of `category` received at or after `from` within `radius_m` of
+  // (lon, lat), the `limit` most recent (highest id) first.
+  std::vector<Candidate> Near(const std::string& category, double lon,
+                              double lat, double radius_m, Time from,
+                              size_t limit);
+  size_t size() const { return size_; }
+
+ private:
+  struct Entry {
+    int64_t id;
+    double lon, lat;
+    int64_t received;  // seconds since the epoch
+  };
+  using Squares = std::unordered_map<int64_t, std::deque<Entry>>;
+  void Add(const std::string& category, Entry e);
+  std::unordered_map<std::string, Squares> by_category_;
+  size_t size_ = 0;
+};
+
+// Open cases of `record`'s category within the category's duplicate radius
+// and kDuplicateWindow before `now`, nearest first, `record` excluded;
+// drawn from the kMaxDuplicates most recent such cases.
+Result<std::vector<PossibleDuplicate>> FindDuplicates(Store& store,
+                                                      const Town& town,
+                                                      RecentCases& recent,
+                                                      const CaseRecord& record,
+                                                      Time now);
+
+}  // namespace wangge::core

@@ -1,0 +1,95 @@
+#include "core/duplicates.h"
+
+#include <doctest/doctest.h>
+
+#include <chrono>
+#include <cmath>
+
+namespace wangge::core {
+namespace {
+
+using std::chrono::hours;
+
+Time At(const char* text) { return *ParseTime(text); }
+
+CaseRecord Case(int64_t id, const std::string& category, double lon, double lat,
+                Time received) {
+  return CaseRecord{.id = id,
+                    .category = category,
+                    .lon = lon,
+                    .lat = lat,
+                    .received_at = FormatLocal(received)};
+}
+
+std::vector<int64_t> Ids(const std::vector<RecentCases::Candidate>& near) {
+  std::vector<int64_t> ids;
+  for (const auto& c : near) ids.push_back(c.id);
+  return ids;
+}
+
+TEST_CASE("RecentCases: within the radius, the category and the window") {
+  Time t = At("2026-11-26T10:00:00+08:00");
+  RecentCases recent;
+  // 1/500-degree squares meet at 110.2; the cases sit on both sides of it,
+  // and a degree of longitude is ~92 km at 34.5 N.
+  recent.Add(Case(1, "04001", 110.1999, 34.5, t));            // ~9 m west
+  recent.Add(Case(2, "04001", 110.2012, 34.5, t));            // ~110 m east
+  recent.Add(Case(3, "04001", 110.2030, 34.5, t));            // ~276 m east
+  recent.Add(Case(4, "01001", 110.2000, 34.5, t));            // other category
+  recent.Add(Case(5, "04001", 110.2, 34.5, t - hours(200)));  // too old
+  recent.Add(Case(6, "04001", 110.2, 34.4999, t));            // ~11 m south
+  auto near = recent.Near("04001", 110.2, 34.5, 250, t - hours(168), 20);
+  CHECK(Ids(near) == std::vector<int64_t>{6, 2, 1});  // newest first
+  CHECK(near[1].distance_m == doctest::Approx(110.1).epsilon(0.01));
+  CHECK(recent.Near("04002", 110.2, 34.5, 250, t, 20).empty());
+  // The limit keeps the most recent.
+  CHECK(Ids(recent.Near("04001", 110.2, 34.5, 250, t - hours(168), 2)) ==
+        std::vector<int64_t>{6, 2});
+  // A radius over more than 64 squares walks the category's squares.
+  CHECK(Ids(recent.Near("04001", 110.2, 34.5, 5000, t - hours(168), 20)) ==
+        std::vector<int64_t>{6, 3, 2, 1});
+}
+
+TEST_CASE("RecentCases: west and south of zero, squares round down") {
+  Time t = At("2026-11-26T10:00:00+08:00");
+  RecentCases recent;
+  recent.Add(Case(1, "04001", -0.0001, -0.0001, t));
+  recent.Add(Case(2, "04001", 0.0001, 0.0001, t));
+  CHECK(Ids(recent.Near("04001", 0, 0, 50, t, 20)) ==
+        std::vector<int64_t>{2, 1});
+  CHECK(Ids(recent.Near("04001", -0.0001, -0.0001, 10, t, 20)) ==
+        std::vector<int64_t>{1});
+}
+
+TEST_CASE("RecentCases: cases a search's window has passed are dropped") {
+  Time t = At("2026-11-26T10:00:00+08:00");
+  RecentCases recent;
+  recent.Add(Case(1, "04001", 110.2, 34.5, t));
+  recent.Add(Case(2, "04001", 110.2, 34.5, t + hours(30)));
+  recent.Add(Case(3, "04001", 110.2, 34.5, t + hours(60)));
+  CHECK(recent.size() == 3);
+  // Within an hour's slack the first stays (received_at follows the ids
+  // only roughly); beyond, it goes.
+  CHECK(Ids(recent.Near("04001", 110.2, 34.5, 100, t + std::chrono::minutes(30),
+                        20)) == std::vector<int64_t>{3, 2});
+  CHECK(recent.size() == 3);
+  CHECK(Ids(recent.Near("04001", 110.2, 34.5, 100, t + hours(40), 20)) ==
+        std::vector<int64_t>{3});
+  CHECK(recent.size() == 1);
+}
+
+TEST_CASE(
+    "RecentCases: cases without a time or a finite position are left "
+    "out") {
+  Time t = At("2026-11-26T10:00:00+08:00");
+  RecentCases recent;
+  CaseRecord bad_time = Case(1, "04001", 110.2, 34.5, t);
+  bad_time.received_at = "yesterday";
+  recent.Add(bad_time);
+  recent.Add(Case(2, "04001", std::nan(""), 34.5, t));
+  CHECK(recent.size() == 0);
+  CHECK(recent.Near("04001", std::nan(""), 34.5, 100, t, 20).empty());
+}
+
+}  // namespace
+}  // namespace wangge::core
