@@ -122,8 +122,16 @@ void CaseWriter::RememberNew(const std::vector<Store::NewCase>& cases,
     recent_loaded_ = at && recent_.Load(*store_, *at - kDuplicateWindow);
     return;  // if not loaded, the next batch tries again
   }
+  // The writer's own commits leave the version as it was; what it stored
+  // is current at the version now.
+  auto seen = store_->DataVersion();
+  if (!seen) {
+    recent_loaded_ = false;  // loaded again with the next batch
+    recent_ = RecentCases();
+    return;
+  }
   for (const auto& d : done) {
-    if (d && !d->existed) recent_.Add(d->record);
+    if (d && !d->existed) recent_.Add(d->record, *seen);
   }
 }
 

@@ -32,24 +32,28 @@ double Metres(double lon1, double lat1, double lon2, double lat2) {
 }  // namespace
 
 Result<void> RecentCases::Load(Store& store, Time from) {
+  auto seen = store.DataVersion();
+  if (!seen) return std::unexpected(seen.error());
   CaseFilter f;
   f.received_from = FormatLocal(from);
   f.limit = -1;                     // all of them
   auto cases = store.ListCases(f);  // newest first
   if (!cases) return std::unexpected(cases.error());
-  for (auto it = cases->rbegin(); it != cases->rend(); ++it) Add(*it);
+  for (auto it = cases->rbegin(); it != cases->rend(); ++it) Add(*it, *seen);
   return {};
 }
 
-void RecentCases::Add(const CaseRecord& c) {
+void RecentCases::Add(const CaseRecord& c, int64_t seen) {
   auto received = ParseTime(c.received_at);
   if (!received || !std::isfinite(c.lon) || !std::isfinite(c.lat)) return;
-  Add(c.category,
-      Entry{c.id, c.lon, c.lat, received->time_since_epoch().count()});
-}
-
-void RecentCases::Add(const std::string& category, Entry e) {
-  by_category_[category][SquareKey(Square(e.lon), Square(e.lat))].push_back(e);
+  by_category_[c.category][SquareKey(Square(c.lon), Square(c.lat))].push_back(
+      Case{.id = c.id,
+           .number = c.number,
+           .status = c.status,
+           .lon = c.lon,
+           .lat = c.lat,
+           .received = received->time_since_epoch().count(),
+           .seen = seen});
   ++size_;
 }
 
@@ -63,15 +67,15 @@ std::vector<RecentCases::Candidate> RecentCases::Near(
     return out;
   }
   int64_t since = from.time_since_epoch().count();
-  auto scan = [&](std::deque<Entry>& entries) {
-    while (!entries.empty() && entries.front().received < since - kPruneSlack) {
-      entries.pop_front();
+  auto scan = [&](std::deque<Case>& cases) {
+    while (!cases.empty() && cases.front().received < since - kPruneSlack) {
+      cases.pop_front();
       --size_;
     }
-    for (const Entry& e : entries) {
-      if (e.received < since) continue;
-      double m = Metres(lon, lat, e.lon, e.lat);
-      if (m <= radius_m) out.push_back({e.id, m});
+    for (Case& c : cases) {
+      if (c.received < since) continue;
+      double m = Metres(lon, lat, c.lon, c.lat);
+      if (m <= radius_m) out.push_back({&c, m});
     }
   };
   double dlat = radius_m / kEarth * 180 / kPi;
@@ -79,7 +83,7 @@ std::vector<RecentCases::Candidate> RecentCases::Near(
   int64_t x0 = Square(lon - dlon), x1 = Square(lon + dlon);
   int64_t y0 = Square(lat - dlat), y1 = Square(lat + dlat);
   if ((x1 - x0 + 1) * (y1 - y0 + 1) > kMaxSquares) {
-    for (auto& [key, entries] : squares->second) scan(entries);
+    for (auto& [key, cases] : squares->second) scan(cases);
   } else {
     for (int64_t y = y0; y <= y1; ++y) {
       for (int64_t x = x0; x <= x1; ++x) {
@@ -89,7 +93,7 @@ std::vector<RecentCases::Candidate> RecentCases::Near(
     }
   }
   auto newer = [](const Candidate& a, const Candidate& b) {
-    return a.id > b.id;
+    return a.recent->id > b.recent->id;
   };
   if (out.size() > limit) {
     std::partial_sort(out.begin(), out.begin() + limit, out.end(), newer);
@@ -112,20 +116,36 @@ Result<std::vector<PossibleDuplicate>> FindDuplicates(Store& store,
   }
   auto near = recent.Near(record.category, record.lon, record.lat, radius,
                           now - kDuplicateWindow, kMaxDuplicates + 1);
-  std::erase_if(near, [&](const auto& c) { return c.id == record.id; });
+  std::erase_if(near, [&](const auto& c) { return c.recent->id == record.id; });
   if (near.size() > kMaxDuplicates) near.resize(kMaxDuplicates);
-  std::vector<int64_t> ids;
-  for (const auto& c : near) ids.push_back(c.id);
-  auto briefs = store.Briefs(ids);  // in the order of `ids`, found ones only
-  if (!briefs) return std::unexpected(briefs.error());
+  // Statuses read before another connection last wrote are read again.
+  auto version = store.DataVersion();
+  if (!version) return std::unexpected(version.error());
+  std::vector<int64_t> stale;
+  for (const auto& c : near) {
+    if (c.recent->seen != *version) stale.push_back(c.recent->id);
+  }
+  if (!stale.empty()) {
+    auto briefs = store.Briefs(stale);  // found ones, in the order of `stale`
+    if (!briefs) return std::unexpected(briefs.error());
+    auto b = briefs->begin();
+    for (const auto& c : near) {
+      if (c.recent->seen == *version) continue;
+      c.recent->seen = *version;
+      if (b != briefs->end() && b->id == c.recent->id) {
+        c.recent->number = b->number;
+        c.recent->status = b->status;
+        ++b;
+      } else {
+        c.recent->status.clear();  // no longer stored
+      }
+    }
+  }
   std::vector<PossibleDuplicate> out;
-  auto candidate = near.begin();
-  for (const CaseBrief& b : *briefs) {
-    while (candidate != near.end() && candidate->id != b.id) ++candidate;
-    if (candidate == near.end()) break;
-    if (!IsOpenState(b.status)) continue;
-    out.push_back({b.id, b.number, std::round(candidate->distance_m * 10) / 10,
-                   b.status});
+  for (const auto& c : near) {
+    if (!IsOpenState(c.recent->status)) continue;
+    out.push_back({c.recent->id, c.recent->number,
+                   std::round(c.distance_m * 10) / 10, c.recent->status});
   }
   std::stable_sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
     return a.distance_m < b.distance_m;

@@ -3,17 +3,19 @@
 // category's duplicate radius of a new report, received in the
 // kDuplicateWindow before it.
 //
-// RecentCases keeps where and when recent cases were received, in memory,
-// by category and 1/500-degree square (about 220 m north-south), so that a
-// search looks only at the cases near the report instead of reading their
-// rows. It is filled once from the store and then told of each new case;
-// the case writer keeps one (core/case_writer.h). Statuses change on other
-// connections (the workflow), so FindDuplicates reads them, with the
-// numbers, from the store for the few candidates it keeps.
+// RecentCases keeps the recent cases' number, status, position and time
+// received, in memory, filed by category and 1/500-degree square (about
+// 220 m north-south), so that a search looks only at the cases near the
+// report and reads no rows. It is filled once from the store and then told
+// of each new case; the case writer keeps one (core/case_writer.h). The
+// workflow changes statuses on other connections: each status is stamped
+// with the store's DataVersion() when it was read, and FindDuplicates reads
+// again, from the store, those of the candidates it keeps whose stamp is no
+// longer current (none while nothing else has written).
 //
 //   RecentCases recent;
 //   recent.Load(store, now - kDuplicateWindow);  // cases already stored
-//   recent.Add(stored);                          // each new case
+//   recent.Add(stored, *store.DataVersion());    // each new case
 //   auto d = FindDuplicates(store, town, recent, stored, now);
 
 #include <chrono>
@@ -43,17 +45,25 @@ struct PossibleDuplicate {
 
 class RecentCases {
  public:
-  struct Candidate {
+  struct Case {
     int64_t id = 0;
+    std::string number, status;
+    double lon = 0, lat = 0;
+    int64_t received = 0;  // seconds since the epoch
+    int64_t seen = 0;      // the store's DataVersion() when status was read
+  };
+  struct Candidate {
+    Case* recent;  // valid until the next Add() or Near()
     double distance_m = 0;
   };
 
   // Adds the cases the store holds that were received at or after `from`.
   Result<void> Load(Store& store, Time from);
-  // A stored case (its id, category, lon, lat and received_at are read).
-  // Cases received more than kDuplicateWindow before the newest search are
-  // dropped as searches pass them.
-  void Add(const CaseRecord& c);
+  // A case just stored (its id, number, status, category, lon, lat and
+  // received_at are read), its status current at the store's DataVersion()
+  // `seen`. Cases received more than kDuplicateWindow before the newest
+  // search are dropped as searches pass them.
+  void Add(const CaseRecord& c, int64_t seen);
   // Cases of `category` received at or after `from` within `radius_m` of
   // (lon, lat), the `limit` most recent (highest id) first.
   std::vector<Candidate> Near(const std::string& category, double lon,
@@ -62,13 +72,7 @@ class RecentCases {
   size_t size() const { return size_; }
 
  private:
-  struct Entry {
-    int64_t id;
-    double lon, lat;
-    int64_t received;  // seconds since the epoch
-  };
-  using Squares = std::unordered_map<int64_t, std::deque<Entry>>;
-  void Add(const std::string& category, Entry e);
+  using Squares = std::unordered_map<int64_t, std::deque<Case>>;
   std::unordered_map<std::string, Squares> by_category_;
   size_t size_ = 0;
 };

@@ -1054,6 +1054,14 @@ class SqliteStore : public Store {
     return -q.Int(0) / 1024;  // as set: negative, in KiB
   }
 
+  Result<int64_t> DataVersion() override {
+    Statement q(stmts_, "PRAGMA data_version");
+    if (!q.ok() || q.Step() != SQLITE_ROW) {
+      return std::unexpected(DbError("reading the data version"));
+    }
+    return q.Int(0);
+  }
+
   Result<void> Checkpoint() override {
     int rc = sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_PASSIVE,
                                        nullptr, nullptr);

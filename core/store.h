@@ -251,6 +251,9 @@ class Store {
   // Lets this connection keep up to `mib` (1-4096) MiB of pages in its own
   // cache; SQLite's default is 2. Returns the size then in force, in MiB.
   virtual Result<int64_t> CacheMiB(int64_t mib) = 0;
+  // A number that changes when another connection commits (SQLite's
+  // data_version): what this connection has read stays true while it holds.
+  virtual Result<int64_t> DataVersion() = 0;
   virtual Result<void> Checkpoint() = 0;
   virtual Result<CaseRecord> GetCase(int64_t id) = 0;
   virtual Result<std::vector<CaseRecord>> ListCases(const CaseFilter& f) = 0;

@@ -131,12 +131,16 @@ TEST_CASE(
   CHECK(insert(2) == std::vector<int64_t>{1});
   CHECK(insert(3) == std::vector<int64_t>{2, 1});  // nearest first
   // Closed on another connection: no longer a possible duplicate.
-  sqlite3* raw = nullptr;
-  REQUIRE(sqlite3_open(db.path.c_str(), &raw) == SQLITE_OK);
-  CHECK(sqlite3_exec(raw, "UPDATE cases SET status = 'closed' WHERE id = 2",
-                     nullptr, nullptr, nullptr) == SQLITE_OK);
-  sqlite3_close(raw);
+  auto set_status = [&](const char* sql) {
+    sqlite3* raw = nullptr;
+    REQUIRE(sqlite3_open(db.path.c_str(), &raw) == SQLITE_OK);
+    CHECK(sqlite3_exec(raw, sql, nullptr, nullptr, nullptr) == SQLITE_OK);
+    sqlite3_close(raw);
+  };
+  set_status("UPDATE cases SET status = 'closed' WHERE id = 2");
   CHECK(insert(4) == std::vector<int64_t>{3, 1});
+  set_status("UPDATE cases SET status = 'reopened' WHERE id = 2");
+  CHECK(insert(5) == std::vector<int64_t>{4, 3, 2, 1});
 }
 
 }  // namespace
