@@ -16,6 +16,7 @@
 #include <thread>
 #include <unordered_map>
 
+#include "base/utf8.h"
 #include "spatial/import.h"
 #include "spatial/layer_reader.h"
 #include "spatial/simple_ring.h"
@@ -40,33 +41,6 @@ Error Invalid(const std::string& message, const std::string& field = {}) {
 void RegisterOnce() {
   static std::once_flag once;
   std::call_once(once, [] { GDALAllRegister(); });
-}
-
-// True when `s` is well-formed UTF-8 (no overlongs, no surrogates).
-bool IsUtf8(const std::string& s) {
-  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
-  size_t n = s.size(), i = 0;
-  while (i < n) {
-    unsigned c = p[i];
-    size_t len = c < 0x80         ? 1
-                 : (c >> 5) == 6  ? 2
-                 : (c >> 4) == 14 ? 3
-                 : (c >> 3) == 30 ? 4
-                                  : 0;
-    if (len == 0 || i + len > n) return false;
-    unsigned cp = len == 1 ? c : c & (0xFF >> (len + 1));
-    for (size_t k = 1; k < len; ++k) {
-      if ((p[i + k] & 0xC0) != 0x80) return false;
-      cp = (cp << 6) | (p[i + k] & 0x3F);
-    }
-    if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) ||
-        (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)) ||
-        (cp >= 0xD800 && cp <= 0xDFFF)) {
-      return false;
-    }
-    i += len;
-  }
-  return true;
 }
 
 std::string HexBytes(const std::string& s, size_t max = 8) {

@@ -439,6 +439,39 @@ TEST_CASE(
   }
 }
 
+TEST_CASE("EventHash: the text hashed is nlohmann's dump with sorted keys") {
+  // Hashes stored by every earlier version must still verify: the text is
+  // nlohmann's dump() of the fields, keys sorted, invalid UTF-8 replaced.
+  auto reference = [](const CaseEvent& e) {
+    json canonical = {
+        {"case_id", e.case_id}, {"seq", e.seq},       {"actor", e.actor},
+        {"at", e.at},           {"action", e.action}, {"from", e.from},
+        {"to", e.to},           {"note", e.note},     {"details", e.details}};
+    return Digest(
+        canonical.dump(-1, ' ', false, json::error_handler_t::replace) + "\n" +
+        e.prev_hash);
+  };
+  CaseEvent e{.case_id = 12345678901,
+              .seq = 3,
+              .actor = 7,
+              .at = "2026-11-26T10:00:00+08:00",
+              .from = "reported",
+              .to = "accepted",
+              .note = "受理 \"急\" \\ tab\there\nline \x01\x1f\x7f",
+              .action = "accept",
+              .details = R"({"level":"镇","why":"a \"quoted\" word"})",
+              .prev_hash = std::string(64, 'a')};
+  CHECK(EventHash(e) == reference(e));
+  e.from.clear();
+  e.details = "{}";
+  e.actor = -1;
+  CHECK(EventHash(e) == reference(e));
+  e.note = "bad \xff\xfe UTF-8 \xe6\x9d";  // replaced, as nlohmann does
+  CHECK(EventHash(e) == reference(e));
+  e.note = "surrogate \xed\xa0\x80";
+  CHECK(EventHash(e) == reference(e));
+}
+
 TEST_CASE(
     "Intake: the answer shows the new case as it reads back from the store") {
   // The answer is written from the routing at hand; a read of the case (and
