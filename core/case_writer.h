@@ -72,7 +72,7 @@ class CaseWriter {
   std::condition_variable wake_;
   std::condition_variable checkpoint_wake_;
   int64_t unsaved_commits_ = 0;  // commits since the last checkpoint began
-  std::deque<Job*> queue_;
+  std::deque<std::shared_ptr<Job>> queue_;
   bool stopping_ = false;
   size_t max_batch_ = 0;
   std::thread thread_;
