@@ -1,13 +1,13 @@
 #include "server/http_server.h"
 
-// cpp-httplib listens with a backlog of 5: 64 clients connecting at once
-// lose SYNs and wait 1-3 s for the retransmit (p99 of seconds).
-#define CPPHTTPLIB_LISTEN_BACKLOG 1024
 #include <httplib.h>
+#include <sys/socket.h>
 
 #include <atomic>
+#include <cerrno>
 #include <csignal>
 #include <cstdio>
+#include <cstring>
 #include <ctime>
 #include <thread>
 
@@ -123,7 +123,23 @@ Result<void> ServeTrivial(const ServeOptions& options) {
 
 namespace {
 
+// Debian's cpp-httplib is a compiled library that listens with a backlog
+// of 5 (CPPHTTPLIB_LISTEN_BACKLOG in our translation unit changes nothing):
+// clients connecting at once overflow it, lose SYNs and wait 1-3 s for the
+// retransmit. Linux lets listen() on a listening socket change its backlog.
+constexpr int kListenBacklog = 1024;
+
 Result<void> Run(httplib::Server& http, const ServeOptions& options) {
+  // The socket httplib binds last is the one it listens on. SO_REUSEADDR
+  // (a restart may bind while old connections linger) but not httplib's
+  // SO_REUSEPORT, with which a second server on the port would bind too
+  // and take half the connections.
+  int listening = -1;
+  http.set_socket_options([&listening](socket_t sock) {
+    int yes = 1;
+    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+    listening = sock;
+  });
   int port = options.port;
   if (port == 0) {
     port = http.bind_to_any_port(options.host);
@@ -137,6 +153,10 @@ Result<void> Run(httplib::Server& http, const ServeOptions& options) {
                     std::to_string(port) +
                     "; is another server using the port? Choose another "
                     "with --listen");
+  }
+  if (listening < 0 || ::listen(listening, kListenBacklog) != 0) {
+    return Fail(ErrorCode::kUnavailable, "cannot set the listen backlog: " +
+                                             std::string(std::strerror(errno)));
   }
   g_stop = false;
   std::signal(SIGTERM, OnSignal);

@@ -10,7 +10,7 @@ packages=(
   libgeos-dev postgresql-15-postgis-3 libpq-dev
   chromium chromium-driver fonts-wqy-microhei
   zlib1g-dev libimage-exiftool-perl
-  libxml2-utils curl libxlsxwriter-dev unzip wrk
+  libxml2-utils curl libxlsxwriter-dev unzip wrk iproute2
 )
 
 missing=()

@@ -8,6 +8,7 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <sstream>
 #include <thread>
 
 #include "tests/cli.h"
@@ -48,6 +49,30 @@ std::string TownWithPhone(const TempDir& dir) {
 }
 
 }  // namespace
+
+TEST_CASE(
+    "wangge serve: listens with a backlog of 1,024, and a second server on "
+    "its port is refused") {
+  TempDir dir;
+  std::string db = InitDb(dir);
+  ServeProcess server(db, dir / "log");
+  std::string port = std::to_string(server.port());
+  // ss -ltn shows a listening socket's backlog as its Send-Q.
+  Run ss = Sh("ss -ltnH 'sport = :" + port + "'");
+  REQUIRE_MESSAGE(ss.status == 0, ss.err);
+  std::istringstream fields(ss.out);
+  std::string state, recv_q, send_q;
+  fields >> state >> recv_q >> send_q;
+  CHECK(state == "LISTEN");
+  CHECK(send_q == "1024");
+  // Not a second listener sharing the port (SO_REUSEPORT) but an error.
+  Run second = Wangge("serve --db " + Q(db) + " --listen 127.0.0.1:" + port +
+                      " --threads 2 & pid=$!; sleep 5; kill $pid 2>/dev/null "
+                      "&& echo still-running; wait $pid");
+  CHECK(second.out.find("still-running") == std::string::npos);
+  CHECK(second.status != 0);
+  CHECK(second.err.find("another server using the port") != std::string::npos);
+}
 
 TEST_CASE("wangge serve: a report acknowledged survives kill -9") {
   TempDir dir;
