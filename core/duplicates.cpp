@@ -36,10 +36,19 @@ Result<void> RecentCases::Load(Store& store, Time from) {
   if (!seen) return std::unexpected(seen.error());
   CaseFilter f;
   f.received_from = FormatLocal(from);
-  f.limit = -1;                     // all of them
-  auto cases = store.ListCases(f);  // newest first
+  f.limit = -1;                      // all of them
+  auto cases = store.ListBriefs(f);  // newest first
   if (!cases) return std::unexpected(cases.error());
-  for (auto it = cases->rbegin(); it != cases->rend(); ++it) Add(*it, *seen);
+  for (auto it = cases->rbegin(); it != cases->rend(); ++it) {
+    Add(CaseRecord{.id = it->id,
+                   .number = std::move(it->number),
+                   .status = std::move(it->status),
+                   .category = std::move(it->category),
+                   .lon = it->lon,
+                   .lat = it->lat,
+                   .received_at = std::move(it->received_at)},
+        *seen);
+  }
   return {};
 }
 

@@ -1091,6 +1091,23 @@ class SqliteStore : public Store {
     return out;
   }
 
+  Result<std::vector<CaseBrief>> ListBriefs(const CaseFilter& f) override {
+    std::vector<CaseBrief> out;
+    auto ok =
+        SelectCases(f, "id, number, status, lon, lat, category, received_at",
+                    [&](Statement& q) {
+                      out.push_back({.id = q.Int(0),
+                                     .number = q.Text(1),
+                                     .status = q.Text(2),
+                                     .lon = sqlite3_column_double(q.get(), 3),
+                                     .lat = sqlite3_column_double(q.get(), 4),
+                                     .category = q.Text(5),
+                                     .received_at = q.Text(6)});
+                    });
+    if (!ok) return std::unexpected(ok.error());
+    return out;
+  }
+
   Result<std::vector<CaseBrief>> Briefs(
       const std::vector<int64_t>& ids) override {
     // One statement for many ids: outside a transaction each statement

@@ -163,6 +163,8 @@ struct CaseBrief {
   std::string status;
   double lon = 0;
   double lat = 0;
+  std::string category;     // ListBriefs only
+  std::string received_at;  // ListBriefs only
 };
 
 // A photo attached to a case. The bytes live outside the database, by
@@ -259,6 +261,9 @@ class Store {
   virtual Result<std::vector<CaseRecord>> ListCases(const CaseFilter& f) = 0;
   // The briefs of the cases with these ids, in their order; ids of no case
   // are left out.
+  // As ListCases, only the brief of each case (with its category and
+  // received_at): a week of a county's cases without their texts.
+  virtual Result<std::vector<CaseBrief>> ListBriefs(const CaseFilter& f) = 0;
   virtual Result<std::vector<CaseBrief>> Briefs(
       const std::vector<int64_t>& ids) = 0;
   virtual Result<std::vector<CaseEvent>> Events(int64_t case_id) = 0;
