@@ -89,9 +89,15 @@ std::vector<RecentCases::Candidate> RecentCases::Near(
   };
   double dlat = radius_m / kEarth * 180 / kPi;
   double dlon = dlat / std::max(0.01, std::cos(lat * kPi / 180));
-  int64_t x0 = Square(lon - dlon), x1 = Square(lon + dlon);
-  int64_t y0 = Square(lat - dlat), y1 = Square(lat + dlat);
-  if ((x1 - x0 + 1) * (y1 - y0 + 1) > kMaxSquares) {
+  // Beyond a degree (or NaN) the squares' numbers are not worth computing.
+  bool all = !(dlon < 1 && dlat < 1);
+  int64_t x0 = 0, x1 = 0, y0 = 0, y1 = 0;
+  if (!all) {
+    x0 = Square(lon - dlon), x1 = Square(lon + dlon);
+    y0 = Square(lat - dlat), y1 = Square(lat + dlat);
+    all = (x1 - x0 + 1) * (y1 - y0 + 1) > kMaxSquares;
+  }
+  if (all) {
     for (auto& [key, cases] : squares->second) scan(cases);
   } else {
     for (int64_t y = y0; y <= y1; ++y) {

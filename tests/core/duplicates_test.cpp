@@ -48,6 +48,11 @@ TEST_CASE("RecentCases: within the radius, the category and the window") {
   // A radius over more than 64 squares walks the category's squares.
   CHECK(Ids(recent.Near("04001", 110.2, 34.5, 5000, t - hours(168), 20)) ==
         std::vector<int64_t>{6, 3, 2, 1});
+  // So does a radius of over a degree, or one that is not a number.
+  CHECK(Ids(recent.Near("04001", 110.2, 34.5, 1e300, t - hours(168), 20)) ==
+        std::vector<int64_t>{6, 3, 2, 1});
+  CHECK(recent.Near("04001", 110.2, 34.5, std::nan(""), t - hours(168), 20)
+            .empty());
 }
 
 TEST_CASE("RecentCases: west and south of zero, squares round down") {
