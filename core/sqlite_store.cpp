@@ -1110,8 +1110,8 @@ class SqliteStore : public Store {
 
   Result<std::vector<CaseBrief>> Briefs(
       const std::vector<int64_t>& ids) override {
-    // One statement for many ids: outside a transaction each statement
-    // takes a read snapshot of its own, which costs more than the lookup.
+    // Up to 32 ids a statement: outside a transaction each statement takes
+    // a read snapshot of its own.
     constexpr size_t kPerStatement = 32;
     static const std::string sql = [] {
       std::string s =

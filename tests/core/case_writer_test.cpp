@@ -85,6 +85,38 @@ TEST_CASE("Store: a connection's page cache is set in MiB, within bounds") {
   }
 }
 
+TEST_CASE("Store: briefs of cases by id, in the order asked, over statements") {
+  Db db;
+  std::vector<Store::NewCase> cases;
+  for (int k = 1; k <= 40; ++k) {
+    cases.push_back({NewReport(db.user, k), Reported(db.user)});
+  }
+  for (const auto& r : db.store->InsertCases(cases)) REQUIRE(r);
+  // More ids than one statement takes (32), one unknown, one twice.
+  std::vector<int64_t> ids = {40, 3, 999, 3};
+  for (int64_t id = 1; id <= 36; ++id) ids.push_back(id);
+  auto briefs = db.store->Briefs(ids);
+  REQUIRE(briefs);
+  REQUIRE(briefs->size() == ids.size() - 1);
+  std::vector<int64_t> got;
+  for (const auto& b : *briefs) got.push_back(b.id);
+  ids.erase(ids.begin() + 2);  // 999
+  CHECK(got == ids);
+  CHECK(briefs->front().status == "reported");
+  CHECK(briefs->front().lon == doctest::Approx(110.2 + 40 * 1e-5));
+  CHECK(briefs->front().number.starts_with("TY-20261130-"));
+  CHECK(db.store->Briefs({})->empty());
+  // Briefs of a filter also carry the category and the time received.
+  CaseFilter f;
+  f.limit = -1;
+  auto listed = db.store->ListBriefs(f);
+  REQUIRE(listed);
+  REQUIRE(listed->size() == 40);
+  CHECK(listed->front().id == 40);  // newest first
+  CHECK(listed->front().category == "04001");
+  CHECK(listed->front().received_at == "2026-11-30T08:00:00+08:00");
+}
+
 TEST_CASE("CaseWriter: a second thread checkpoints after commits") {
   Db db;
   uintmax_t before = db.FileSize();
