@@ -32,37 +32,42 @@ double Metres(double lon1, double lat1, double lon2, double lat2) {
 }  // namespace
 
 Result<void> RecentCases::Load(Store& store, Time from) {
-  auto seen = store.DataVersion();
+  auto seen = store.DataVersion();  // before reading: a later write shows
   if (!seen) return std::unexpected(seen.error());
   CaseFilter f;
   f.received_from = FormatLocal(from);
   f.limit = -1;                      // all of them
   auto cases = store.ListBriefs(f);  // newest first
   if (!cases) return std::unexpected(cases.error());
+  version_ = *seen;
   for (auto it = cases->rbegin(); it != cases->rend(); ++it) {
-    Add(CaseRecord{.id = it->id,
-                   .number = std::move(it->number),
-                   .status = std::move(it->status),
-                   .category = std::move(it->category),
-                   .lon = it->lon,
-                   .lat = it->lat,
-                   .received_at = std::move(it->received_at)},
-        *seen);
+    Add(it->category, it->received_at,
+        Case{.id = it->id,
+             .number = std::move(it->number),
+             .status = std::move(it->status),
+             .lon = it->lon,
+             .lat = it->lat});
   }
   return {};
 }
 
-void RecentCases::Add(const CaseRecord& c, int64_t seen) {
-  auto received = ParseTime(c.received_at);
-  if (!received || !std::isfinite(c.lon) || !std::isfinite(c.lat)) return;
-  by_category_[c.category][SquareKey(Square(c.lon), Square(c.lat))].push_back(
+void RecentCases::Add(const CaseRecord& c) {
+  Add(c.category, c.received_at,
       Case{.id = c.id,
            .number = c.number,
            .status = c.status,
            .lon = c.lon,
-           .lat = c.lat,
-           .received = received->time_since_epoch().count(),
-           .seen = seen});
+           .lat = c.lat});
+}
+
+void RecentCases::Add(const std::string& category,
+                      const std::string& received_at, Case c) {
+  auto received = ParseTime(received_at);
+  if (!received || !std::isfinite(c.lon) || !std::isfinite(c.lat)) return;
+  c.received = received->time_since_epoch().count();
+  c.seen = version_;
+  int64_t key = SquareKey(Square(c.lon), Square(c.lat));
+  by_category_[category][key].push_back(std::move(c));
   ++size_;
 }
 
@@ -134,19 +139,18 @@ Result<std::vector<PossibleDuplicate>> FindDuplicates(Store& store,
   std::erase_if(near, [&](const auto& c) { return c.recent->id == record.id; });
   if (near.size() > kMaxDuplicates) near.resize(kMaxDuplicates);
   // Statuses read before another connection last wrote are read again.
-  auto version = store.DataVersion();
-  if (!version) return std::unexpected(version.error());
+  const int64_t version = recent.version();
   std::vector<int64_t> stale;
   for (const auto& c : near) {
-    if (c.recent->seen != *version) stale.push_back(c.recent->id);
+    if (c.recent->seen != version) stale.push_back(c.recent->id);
   }
   if (!stale.empty()) {
     auto briefs = store.Briefs(stale);  // found ones, in the order of `stale`
     if (!briefs) return std::unexpected(briefs.error());
     auto b = briefs->begin();
     for (const auto& c : near) {
-      if (c.recent->seen == *version) continue;
-      c.recent->seen = *version;
+      if (c.recent->seen == version) continue;
+      c.recent->seen = version;
       if (b != briefs->end() && b->id == c.recent->id) {
         c.recent->number = b->number;
         c.recent->status = b->status;

@@ -9,13 +9,15 @@
 // report and reads no rows. It is filled once from the store and then told
 // of each new case; the case writer keeps one (core/case_writer.h). The
 // workflow changes statuses on other connections: each status is stamped
-// with the store's DataVersion() when it was read, and FindDuplicates reads
-// again, from the store, those of the candidates it keeps whose stamp is no
-// longer current (none while nothing else has written).
+// with the store's DataVersion() when it was read, the holder tells the
+// RecentCases the version it last saw (Saw()), and FindDuplicates reads
+// again, from the store, those of the candidates it keeps whose stamp is
+// older (none while nothing else has written).
 //
 //   RecentCases recent;
 //   recent.Load(store, now - kDuplicateWindow);  // cases already stored
-//   recent.Add(stored, *store.DataVersion());    // each new case
+//   recent.Saw(*store.DataVersion());            // after each commit
+//   recent.Add(stored);                          // each new case
 //   auto d = FindDuplicates(store, town, recent, stored, now);
 
 #include <chrono>
@@ -53,17 +55,21 @@ class RecentCases {
     int64_t seen = 0;      // the store's DataVersion() when status was read
   };
   struct Candidate {
-    Case* recent;  // valid until the next Add() or Near()
+    Case* recent;  // valid until the next Near()
     double distance_m = 0;
   };
 
-  // Adds the cases the store holds that were received at or after `from`.
+  // Adds the cases the store holds that were received at or after `from`,
+  // and the version they were read at.
   Result<void> Load(Store& store, Time from);
+  // The store's DataVersion() as its holder last read it: what Add() is
+  // told from then on is current at that version.
+  void Saw(int64_t version) { version_ = version; }
+  int64_t version() const { return version_; }
   // A case just stored (its id, number, status, category, lon, lat and
-  // received_at are read), its status current at the store's DataVersion()
-  // `seen`. Cases received more than kDuplicateWindow before the newest
-  // search are dropped as searches pass them.
-  void Add(const CaseRecord& c, int64_t seen);
+  // received_at are read). Cases received more than kDuplicateWindow
+  // before the newest search are dropped as searches pass them.
+  void Add(const CaseRecord& c);
   // Cases of `category` received at or after `from` within `radius_m` of
   // (lon, lat), the `limit` most recent (highest id) first.
   std::vector<Candidate> Near(const std::string& category, double lon,
@@ -73,7 +79,9 @@ class RecentCases {
 
  private:
   using Squares = std::unordered_map<int64_t, std::deque<Case>>;
+  void Add(const std::string& category, const std::string& received_at, Case c);
   std::unordered_map<std::string, Squares> by_category_;
+  int64_t version_ = 0;
   size_t size_ = 0;
 };
 

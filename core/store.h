@@ -259,11 +259,11 @@ class Store {
   virtual Result<void> Checkpoint() = 0;
   virtual Result<CaseRecord> GetCase(int64_t id) = 0;
   virtual Result<std::vector<CaseRecord>> ListCases(const CaseFilter& f) = 0;
-  // The briefs of the cases with these ids, in their order; ids of no case
-  // are left out.
   // As ListCases, only the brief of each case (with its category and
   // received_at): a week of a county's cases without their texts.
   virtual Result<std::vector<CaseBrief>> ListBriefs(const CaseFilter& f) = 0;
+  // The briefs of the cases with these ids, in their order; ids of no case
+  // are left out.
   virtual Result<std::vector<CaseBrief>> Briefs(
       const std::vector<int64_t>& ids) = 0;
   virtual Result<std::vector<CaseEvent>> Events(int64_t case_id) = 0;

@@ -133,7 +133,7 @@ Result<void> Run(httplib::Server& http, const ServeOptions& options) {
   // The socket httplib binds last is the one it listens on. SO_REUSEADDR
   // (a restart may bind while old connections linger) but not httplib's
   // SO_REUSEPORT, with which a second server on the port would bind too
-  // and take half the connections.
+  // and share its connections.
   int listening = -1;
   http.set_socket_options([&listening](socket_t sock) {
     int yes = 1;
@@ -154,7 +154,10 @@ Result<void> Run(httplib::Server& http, const ServeOptions& options) {
                     "; is another server using the port? Choose another "
                     "with --listen");
   }
-  if (listening < 0 || ::listen(listening, kListenBacklog) != 0) {
+  if (listening < 0) {
+    return Fail(ErrorCode::kInternal, "the listening socket was not seen");
+  }
+  if (::listen(listening, kListenBacklog) != 0) {
     return Fail(ErrorCode::kUnavailable, "cannot set the listen backlog: " +
                                              std::string(std::strerror(errno)));
   }

@@ -32,12 +32,12 @@ TEST_CASE("RecentCases: within the radius, the category and the window") {
   RecentCases recent;
   // 1/500-degree squares meet at 110.2; the cases sit on both sides of it,
   // and a degree of longitude is ~92 km at 34.5 N.
-  recent.Add(Stored(1, "04001", 110.1999, 34.5, t), 1);  // ~9 m west
-  recent.Add(Stored(2, "04001", 110.2012, 34.5, t), 1);  // ~110 m east
-  recent.Add(Stored(3, "04001", 110.2030, 34.5, t), 1);  // ~276 m east
-  recent.Add(Stored(4, "01001", 110.2000, 34.5, t), 1);  // other category
-  recent.Add(Stored(5, "04001", 110.2, 34.5, t - hours(200)), 1);  // too old
-  recent.Add(Stored(6, "04001", 110.2, 34.4999, t), 1);  // ~11 m south
+  recent.Add(Stored(1, "04001", 110.1999, 34.5, t));  // ~9 m west
+  recent.Add(Stored(2, "04001", 110.2012, 34.5, t));  // ~110 m east
+  recent.Add(Stored(3, "04001", 110.2030, 34.5, t));  // ~276 m east
+  recent.Add(Stored(4, "01001", 110.2000, 34.5, t));  // other category
+  recent.Add(Stored(5, "04001", 110.2, 34.5, t - hours(200)));  // too old
+  recent.Add(Stored(6, "04001", 110.2, 34.4999, t));            // ~11 m south
   auto near = recent.Near("04001", 110.2, 34.5, 250, t - hours(168), 20);
   CHECK(Ids(near) == std::vector<int64_t>{6, 2, 1});  // newest first
   CHECK(near[1].distance_m == doctest::Approx(110.1).epsilon(0.01));
@@ -58,8 +58,8 @@ TEST_CASE("RecentCases: within the radius, the category and the window") {
 TEST_CASE("RecentCases: west and south of zero, squares round down") {
   Time t = At("2026-11-26T10:00:00+08:00");
   RecentCases recent;
-  recent.Add(Stored(1, "04001", -0.0001, -0.0001, t), 1);
-  recent.Add(Stored(2, "04001", 0.0001, 0.0001, t), 1);
+  recent.Add(Stored(1, "04001", -0.0001, -0.0001, t));
+  recent.Add(Stored(2, "04001", 0.0001, 0.0001, t));
   CHECK(Ids(recent.Near("04001", 0, 0, 50, t, 20)) ==
         std::vector<int64_t>{2, 1});
   CHECK(Ids(recent.Near("04001", -0.0001, -0.0001, 10, t, 20)) ==
@@ -69,9 +69,9 @@ TEST_CASE("RecentCases: west and south of zero, squares round down") {
 TEST_CASE("RecentCases: cases a search's window has passed are dropped") {
   Time t = At("2026-11-26T10:00:00+08:00");
   RecentCases recent;
-  recent.Add(Stored(1, "04001", 110.2, 34.5, t), 1);
-  recent.Add(Stored(2, "04001", 110.2, 34.5, t + hours(30)), 1);
-  recent.Add(Stored(3, "04001", 110.2, 34.5, t + hours(60)), 1);
+  recent.Add(Stored(1, "04001", 110.2, 34.5, t));
+  recent.Add(Stored(2, "04001", 110.2, 34.5, t + hours(30)));
+  recent.Add(Stored(3, "04001", 110.2, 34.5, t + hours(60)));
   CHECK(recent.size() == 3);
   // Within an hour's slack the first stays (received_at follows the ids
   // only roughly); beyond, it goes.
@@ -90,8 +90,8 @@ TEST_CASE(
   RecentCases recent;
   CaseRecord bad_time = Stored(1, "04001", 110.2, 34.5, t);
   bad_time.received_at = "yesterday";
-  recent.Add(bad_time, 1);
-  recent.Add(Stored(2, "04001", std::nan(""), 34.5, t), 1);
+  recent.Add(bad_time);
+  recent.Add(Stored(2, "04001", std::nan(""), 34.5, t));
   CHECK(recent.size() == 0);
   CHECK(recent.Near("04001", std::nan(""), 34.5, 100, t, 20).empty());
 }
