@@ -44,14 +44,15 @@ namespace cell_grid_detail {
 // `max_words` is reserved up front, which costs no memory; pages are
 // committed as the array grows, so its address never changes: threads may
 // write to the part they own while another grows it. Mappings of 4 MiB and
-// up are asked to use huge pages (transparent huge pages in "madvise" mode):
-// random reads over hundreds of megabytes otherwise miss the TLB on almost
-// every query. Not thread-safe itself: callers serialise Resize.
+// up are asked to use huge pages (transparent huge pages in "madvise" mode)
+// unless `huge_pages` is false: random reads over hundreds of megabytes
+// otherwise miss the TLB on almost every query. Not thread-safe itself:
+// callers serialise Resize.
 class WordArray {
  public:
   WordArray() = default;
   // Throws std::bad_alloc if the address space cannot be reserved.
-  explicit WordArray(size_t max_words);
+  explicit WordArray(size_t max_words, bool huge_pages = true);
   WordArray(WordArray&& other) noexcept;
   WordArray& operator=(WordArray&& other) noexcept;
   ~WordArray();
