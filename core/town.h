@@ -50,11 +50,13 @@ Result<VersionInput> ReadTownFolder(const std::string& dir);
 Result<Town> LoadTown(const TownSource& source);
 // With `index_file` (spatial/index_file.h), the locator is read from that
 // file when it was built from this very version of this database, skipping
-// the shapes and the index build; otherwise it is built, and the town's
+// the shapes and the index build; otherwise it is built without its grids
+// (Locator::Grids::kLater: it answers, more slowly), and the town's
 // index_file_due names the file for WriteIndexFile.
 Result<Town> LoadTown(Store& store, std::optional<int64_t> version,
                       const std::string& index_file = "");
-// Writes the town's locator to its index_file_due for the next start (a
+// Builds the locator's grids if they are still due (Locate switches to
+// them), then writes it to its index_file_due for the next start (a
 // temporary file renamed into place). Safe beside readers of the town.
 Result<void> WriteIndexFile(const Town& town);
 

@@ -594,9 +594,14 @@ ApiResponse Api::Handle(const ApiRequest& request) {
   try {
     if (request.method == "GET" && request.path == "/healthz") {
       route = "/healthz";
-      r = Json(200, ordered_json{{"status", "ok"},
-                                 {"boundary_version", town->version}}
-                        .dump());
+      // "building": a first start still builds the boundary grids and
+      // locates through the R-trees meanwhile (same answers, slower).
+      r = Json(200,
+               ordered_json{{"status", "ok"},
+                            {"boundary_version", town->version},
+                            {"boundary_grids",
+                             town->locator->grids_due() ? "building" : "ready"}}
+                   .dump());
     } else if (auto refused = CheckBody(request)) {
       r = *refused;
       route = "refused";

@@ -185,7 +185,7 @@ struct IndexFileIo {
   }
   static void Write(Out& out, const LayerIndex& index) {
     Write(out, index.table_);
-    const CellGrid* grid = index.grid_.get();
+    const CellGrid* grid = index.grid_->ready.load();
     out.Pod(uint8_t(grid != nullptr));
     if (!grid) return;
     const CellGrid::Layout& l = grid->layout_;
@@ -286,6 +286,14 @@ void RemoveAbandonedTemporaries(const std::string& path) {
 
 Result<void> IndexFile::Save(const Locator& locator, std::string_view stamp,
                              const std::string& path) {
+  if (locator.grids_due()) {
+    // The file would hold no grids, and every start from it would answer
+    // through the R-trees.
+    return Fail(ErrorCode::kInvalidArgument,
+                path +
+                    ": the locator's grids are still to be built "
+                    "(BuildGrids) before it is saved");
+  }
   RemoveAbandonedTemporaries(path);
   std::string temp = path + std::string(kTemporary);
   int fd = mkstemp(temp.data());

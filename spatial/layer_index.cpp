@@ -38,13 +38,15 @@ BPoint ToBPoint(Pt p) {
 
 }  // namespace
 
-LayerIndex::LayerIndex() : tree_(std::make_unique<Tree>()) {}
+LayerIndex::LayerIndex()
+    : tree_(std::make_unique<Tree>()), grid_(std::make_unique<GridSlot>()) {}
 LayerIndex::LayerIndex(LayerIndex&&) noexcept = default;
 LayerIndex& LayerIndex::operator=(LayerIndex&&) noexcept = default;
 LayerIndex::~LayerIndex() = default;
 
 Result<LayerIndex> LayerIndex::Build(std::vector<Feature> features,
-                                     const std::string& layer, bool with_grid) {
+                                     const std::string& layer, Grid grid) {
+  bool with_grid = grid == Grid::kNow;
   // The store hands them over in code order already: checking is cheaper
   // than sorting 300,000 features again.
   auto by_code = [](const Feature& a, const Feature& b) {
@@ -122,10 +124,11 @@ Result<LayerIndex> LayerIndex::Build(std::vector<Feature> features,
   }
   if (with_grid) {
     // A layer too big for the grid's 32-bit offsets keeps the R-tree path.
-    if (auto grid = CellGrid::BuildWithBounds(features, ring_bounds)) {
-      index.grid_ = std::make_unique<CellGrid>(std::move(*grid));
+    if (auto built = CellGrid::BuildWithBounds(features, ring_bounds)) {
+      index.Publish(std::make_unique<CellGrid>(std::move(*built)));
     }
   }
+  index.grid_->due = grid == Grid::kLater;
   // Packed once the grid has read the shapes; the packing frees them.
   index.table_ =
       FeatureTable::Pack(std::move(features), std::move(shell_bounds));
@@ -143,19 +146,52 @@ LayerIndex LayerIndex::FromParts(FeatureTable table,
   }
   index.tree_->rtree = decltype(index.tree_->rtree)(boxes);
   index.table_ = std::move(table);
-  index.grid_ = std::move(grid);
+  if (grid) index.Publish(std::move(grid));
   return index;
+}
+
+void LayerIndex::Publish(std::unique_ptr<CellGrid> grid) const {
+  grid_->owned = std::move(grid);
+  grid_->ready.store(grid_->owned.get(), std::memory_order_release);
+}
+
+bool LayerIndex::grid_due() const { return grid_->due.load(); }
+
+void LayerIndex::BuildGrid() const {
+  std::lock_guard<std::mutex> lock(grid_->building);
+  if (!grid_->due) return;
+  // The shapes again, from the packed table: by all cores, as the grid.
+  size_t n = table_.size();
+  std::vector<Feature> features(n);
+  unsigned threads =
+      n >= 4096 ? std::clamp(std::thread::hardware_concurrency(), 1u, 8u) : 1;
+  auto decode = [&](unsigned t) {
+    for (size_t i = n * t / threads; i < n * (t + 1) / threads; ++i) {
+      table_.ShapeInto(i, features[i].shape);
+    }
+  };
+  {
+    std::vector<std::thread> pool;
+    for (unsigned t = 1; t < threads; ++t) pool.emplace_back(decode, t);
+    decode(0);
+    for (auto& th : pool) th.join();
+  }
+  if (auto built = CellGrid::Build(features)) {
+    Publish(std::make_unique<CellGrid>(std::move(*built)));
+  }
+  grid_->due = false;
 }
 
 size_t LayerIndex::IndexBytes() const {
   // A packed tree: the leaves plus about one node entry in 15 above them.
+  const CellGrid* grid = grid_->ready.load(std::memory_order_acquire);
   return tree_->rtree.size() * sizeof(Value) * 16 / 15 +
-         (grid_ ? grid_->Bytes() : 0);
+         (grid ? grid->Bytes() : 0);
 }
 
 std::optional<size_t> LayerIndex::FirstCovering(Pt p) const {
-  if (grid_) {
-    uint32_t hit = grid_->FirstCovering(p);
+  if (const CellGrid* grid = grid_->ready.load(std::memory_order_acquire)) {
+    uint32_t hit = grid->FirstCovering(p);
     if (hit == CellGrid::kNone) return std::nullopt;
     return size_t(hit);
   }

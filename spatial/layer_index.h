@@ -9,15 +9,19 @@
 // Once the index is built, the features are kept packed in a FeatureTable
 // (spatial/feature_table.h): a layer of 300,000 cells then holds about 6
 // bytes a vertex instead of 16; the shapes the R-tree's candidates need are
-// decoded as they are tested. Immutable after Build; every const method is
-// safe from many threads.
+// decoded as they are tested. Immutable after Build but for a grid built
+// later (Grid::kLater, then BuildGrid): until it is published, FirstCovering
+// answers through the R-tree, the same answers, slower. Every const method
+// is safe from many threads.
 //
 //   LayerIndex cells = *LayerIndex::Build(std::move(features), "cells");
 //   std::optional<size_t> hit = cells.FirstCovering(p);  // lowest code wins
 //   std::string_view code = cells.table().code(*hit);
 
+#include <atomic>
 #include <cstddef>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <vector>
 
@@ -30,13 +34,16 @@ namespace wangge::spatial {
 
 class LayerIndex {
  public:
+  // The bucket grid for FirstCovering: worth it for cells and villages
+  // (layers queried with AllCovering need none). kLater leaves it to
+  // BuildGrid, so that a server can answer before the grid is ready.
+  enum class Grid { kNone, kNow, kLater };
+
   // Fails with kInvalidArgument if two features share a code or a code is
-  // empty. `layer` names the layer in messages. `with_grid` also builds the
-  // bucket grid for FirstCovering (worth it for cells and villages; layers
-  // queried with AllCovering need none).
+  // empty. `layer` names the layer in messages.
   static Result<LayerIndex> Build(std::vector<Feature> features,
                                   const std::string& layer,
-                                  bool with_grid = true);
+                                  Grid grid = Grid::kNow);
 
   LayerIndex(LayerIndex&&) noexcept;
   LayerIndex& operator=(LayerIndex&&) noexcept;
@@ -60,7 +67,14 @@ class LayerIndex {
   size_t IndexBytes() const;
 
   // Whether FirstCovering goes through the bucket grid.
-  bool has_grid() const { return grid_ != nullptr; }
+  bool has_grid() const { return grid_->ready.load() != nullptr; }
+  // Whether a grid asked for with kLater is still to be built.
+  bool grid_due() const;
+  // Builds the grid a kLater index was left without, from the packed shapes,
+  // and publishes it to queries running meanwhile. Once only: later calls,
+  // and calls on other indexes, return at once. A layer too large for the
+  // grid keeps the R-tree, as Build does.
+  void BuildGrid() const;
 
   // The features, in code order.
   const FeatureTable& table() const { return table_; }
@@ -74,9 +88,18 @@ class LayerIndex {
   // bounds, and `grid` (null: none) built over them before.
   static LayerIndex FromParts(FeatureTable table,
                               std::unique_ptr<CellGrid> grid);
+  // The grid, behind a slot of its own so that the index stays movable:
+  // `ready` is what queries read (null: the R-tree), `owned` keeps it.
+  struct GridSlot {
+    std::atomic<const CellGrid*> ready{nullptr};
+    std::unique_ptr<CellGrid> owned;
+    std::mutex building;           // held by BuildGrid
+    std::atomic<bool> due{false};  // kLater and not built yet
+  };
+  void Publish(std::unique_ptr<CellGrid> grid) const;
   FeatureTable table_;
   std::unique_ptr<Tree> tree_;
-  std::unique_ptr<CellGrid> grid_;  // null: FirstCovering uses the R-tree
+  std::unique_ptr<GridSlot> grid_;
 };
 
 }  // namespace wangge::spatial

@@ -32,13 +32,16 @@ Locator::Locator(LayerIndex villages, LayerIndex cells, LayerIndex zones,
   for (auto& th : pool) th.join();
 }
 
-Result<Locator> Locator::Build(Layers layers, int64_t boundary_version) {
-  auto villages = LayerIndex::Build(std::move(layers.villages), "villages");
+Result<Locator> Locator::Build(Layers layers, int64_t boundary_version,
+                               Grids grids) {
+  using Grid = LayerIndex::Grid;
+  Grid grid = grids == Grids::kLater ? Grid::kLater : Grid::kNow;
+  auto villages =
+      LayerIndex::Build(std::move(layers.villages), "villages", grid);
   if (!villages) return std::unexpected(villages.error());
-  auto cells = LayerIndex::Build(std::move(layers.cells), "cells");
+  auto cells = LayerIndex::Build(std::move(layers.cells), "cells", grid);
   if (!cells) return std::unexpected(cells.error());
-  auto zones = LayerIndex::Build(std::move(layers.zones), "zones",
-                                 /*with_grid=*/false);
+  auto zones = LayerIndex::Build(std::move(layers.zones), "zones", Grid::kNone);
   if (!zones) return std::unexpected(zones.error());
   return Locator(std::move(*villages), std::move(*cells), std::move(*zones),
                  boundary_version);
@@ -69,6 +72,15 @@ Result<Placement> Locator::Locate(LonLat point) const {
     }
   }
   return out;
+}
+
+bool Locator::grids_due() const {
+  return villages_.grid_due() || cells_.grid_due();
+}
+
+void Locator::BuildGrids() const {
+  villages_.BuildGrid();
+  cells_.BuildGrid();
 }
 
 }  // namespace wangge::spatial

@@ -48,9 +48,23 @@ struct Placement {
 
 class Locator {
  public:
+  // kLater: the bucket grids of cells and villages are left to
+  // BuildGrids; until then Locate answers through the R-trees (the same
+  // answers; at 300,000 cells a few microseconds instead of a few hundred
+  // nanoseconds). A server that builds at start-up so answers seconds
+  // sooner.
+  enum class Grids { kNow, kLater };
+
   // Fails with kInvalidArgument naming the layer and code of the first
   // duplicate or empty code.
-  static Result<Locator> Build(Layers layers, int64_t boundary_version);
+  static Result<Locator> Build(Layers layers, int64_t boundary_version,
+                               Grids grids = Grids::kNow);
+
+  // Whether grids asked for with kLater are still to be built.
+  bool grids_due() const;
+  // Builds them (all cores, seconds at 300,000 cells) and switches Locate
+  // over, safely beside queries running meanwhile. Once only.
+  void BuildGrids() const;
 
   // Fails with kInvalidArgument (field "lon" or "lat") for NaN, infinite or
   // out-of-range coordinates.

@@ -74,13 +74,19 @@ TEST_CASE_FIXTURE(StoredSampleTown,
   CHECK(WriteIndexFile(*plain).error().code == ErrorCode::kInvalidArgument);
   CHECK_FALSE(std::filesystem::exists(index));
 
-  // Built, and written only when asked (a server answers meanwhile).
+  // Built without its grids, which WriteIndexFile builds before it writes
+  // (a server answers meanwhile, through the R-trees).
   auto first = LoadTown(**store, std::nullopt, index);
   REQUIRE(first);
-  CHECK(Has(first->index_note, "built; writing it to " + index));
+  CHECK(Has(first->index_note, "while the grids are built, then writing " +
+                                   index + " for the next start"));
   CHECK(first->index_file_due == index);
+  CHECK(first->locator->grids_due());
+  CHECK_FALSE(plain->locator->grids_due());
+  CheckSameTown(*plain, *first);
   CHECK_FALSE(std::filesystem::exists(index));
   REQUIRE(WriteIndexFile(*first));
+  CHECK_FALSE(first->locator->grids_due());
   REQUIRE(std::filesystem::exists(index));
   auto second = LoadTown(**store, std::nullopt, index);
   REQUIRE(second);

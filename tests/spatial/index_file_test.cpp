@@ -3,10 +3,12 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <random>
+#include <thread>
 
 #include "spatial/jagged_grid.h"
 #include "tests/temp_dir.h"
@@ -68,10 +70,35 @@ Locator Build(int64_t version = 5) {
   return std::move(*locator);
 }
 
-void CheckSameAnswers(const Locator& a, const Locator& b) {
+// Random points over and around the town, and every 7th cell's vertices
+// (points on shared edges, where the lowest code must win).
+std::vector<Pt> TestPoints(const Locator& a) {
+  std::vector<Pt> points;
+  Shape outline;
+  outline.parts.push_back({{Grid().BlockRing(0, 0, kCols, kRows)}});
+  Box all = BoundsOf(outline);
+  std::mt19937_64 rng(3);
+  std::uniform_int_distribution<int64_t> ux(all.min.x - 4000000,
+                                            all.max.x + 4000000);
+  std::uniform_int_distribution<int64_t> uy(all.min.y - 4000000,
+                                            all.max.y + 4000000);
+  for (int n = 0; n < 20000; ++n) points.push_back({ux(rng), uy(rng)});
+  for (size_t i = 0; i < a.cells().size(); i += 7) {
+    Shape shape = a.cells().table().shape(i);
+    for (const Pt& p : shape.parts[0].rings[0]) points.push_back(p);
+  }
+  return points;
+}
+
+// `same_grids`: whether both locate through grids alike (false: one of
+// them has its grids still to be built).
+void CheckSameAnswers(const Locator& a, const Locator& b,
+                      bool same_grids = true) {
   CHECK(a.boundary_version() == b.boundary_version());
-  CHECK(a.cells().has_grid() == b.cells().has_grid());
-  CHECK(a.villages().has_grid() == b.villages().has_grid());
+  if (same_grids) {
+    CHECK(a.cells().has_grid() == b.cells().has_grid());
+    CHECK(a.villages().has_grid() == b.villages().has_grid());
+  }
   const LayerIndex* layers_a[] = {&a.villages(), &a.cells(), &a.zones()};
   const LayerIndex* layers_b[] = {&b.villages(), &b.cells(), &b.zones()};
   for (int k = 0; k < 3; ++k) {
@@ -88,22 +115,7 @@ void CheckSameAnswers(const Locator& a, const Locator& b) {
       }
     }
   }
-  // Random points over and around the town, and every cell's vertices
-  // (points on shared edges, where the lowest code must win).
-  std::vector<Pt> points;
-  Shape outline;
-  outline.parts.push_back({{Grid().BlockRing(0, 0, kCols, kRows)}});
-  Box all = BoundsOf(outline);
-  std::mt19937_64 rng(3);
-  std::uniform_int_distribution<int64_t> ux(all.min.x - 4000000,
-                                            all.max.x + 4000000);
-  std::uniform_int_distribution<int64_t> uy(all.min.y - 4000000,
-                                            all.max.y + 4000000);
-  for (int n = 0; n < 20000; ++n) points.push_back({ux(rng), uy(rng)});
-  for (size_t i = 0; i < a.cells().size(); i += 7) {
-    Shape shape = a.cells().table().shape(i);
-    for (const Pt& p : shape.parts[0].rings[0]) points.push_back(p);
-  }
+  std::vector<Pt> points = TestPoints(a);
   int inside = 0;
   for (const Pt& p : points) {
     auto pa = a.Locate(ToLonLat(p));
@@ -146,6 +158,56 @@ TEST_CASE("IndexFile: a locator read back answers exactly as the one built") {
   // No temporary file is left beside it.
   CHECK(std::distance(std::filesystem::directory_iterator(dir.path()),
                       std::filesystem::directory_iterator()) == 1);
+}
+
+TEST_CASE(
+    "Locator: grids built later answer the same before, while and after "
+    "they are built, and only then go to a file") {
+  TempDir dir;
+  std::string path = dir / "index";
+  Locator now = Build();
+  auto later = Locator::Build(Town(), 5, Locator::Grids::kLater);
+  REQUIRE(later);
+  CHECK(later->grids_due());
+  CHECK_FALSE(later->cells().has_grid());
+  CHECK_FALSE(later->villages().has_grid());
+  CheckSameAnswers(now, *later, /*same_grids=*/false);
+  // Without its grids the file would make every start from it slow.
+  auto refused = IndexFile::Save(*later, "s", path);
+  REQUIRE_FALSE(refused);
+  CHECK(refused.error().message.find("still to be built") != std::string::npos);
+  CHECK_FALSE(std::filesystem::exists(path));
+
+  // A reader keeps asking while the grids are built and published.
+  std::vector<Pt> points = TestPoints(now);
+  std::atomic<bool> built{false};
+  std::atomic<long> asked{0}, wrong{0};
+  std::thread reader([&] {
+    do {
+      for (size_t i = 0; i < points.size(); i += 5) {
+        LonLat at = ToLonLat(points[i]);
+        auto a = now.Locate(at);
+        auto b = later->Locate(at);
+        if (!b || a->cell != b->cell || a->village != b->village) ++wrong;
+        ++asked;
+      }
+    } while (!built.load());
+  });
+  later->BuildGrids();
+  built = true;
+  reader.join();
+  CHECK(asked.load() > 0);
+  CHECK(wrong.load() == 0);
+  CHECK_FALSE(later->grids_due());
+  CHECK(later->cells().has_grid());
+  CHECK(later->villages().has_grid());
+  CHECK_FALSE(later->zones().has_grid());  // queried with AllCovering
+  later->BuildGrids();                     // once only: nothing left to do
+  CheckSameAnswers(now, *later);
+  REQUIRE(IndexFile::Save(*later, "s", path));
+  auto loaded = IndexFile::Load(path, "s");
+  REQUIRE(loaded);
+  CheckSameAnswers(now, *loaded);
 }
 
 TEST_CASE("IndexFile: an empty zones layer and a tiny town round-trip") {
