@@ -106,7 +106,7 @@ FeatureTable FeatureTable::Pack(std::vector<Feature> features,
   AdviseHugePages(t.bytes_.get(), t.start_[n]);
   InParallel(size_t(0), n, [&](size_t begin, size_t end) {
     for (size_t i = begin; i < end; ++i) {
-      Feature& f = features[i];
+      const Feature& f = features[i];
       char* out = t.bytes_.get() + t.start_[i];
       out = PutString(out, f.code);
       out = PutString(out, f.name);
@@ -116,9 +116,13 @@ FeatureTable FeatureTable::Pack(std::vector<Feature> features,
         out = PutString(out, value);
       }
       PackShapeTo(f.shape, out);
-      f = Feature();
     }
   });
+  // Freed here, by one thread: the features were allocated by one, and two
+  // threads freeing into that thread's malloc arena contend for its lock
+  // (1,000,000 cells, two runs each: writing and freeing 2.56-2.70 s with
+  // each thread freeing what it had written, 2.36-2.48 s freed here).
+  features = {};
   return t;
 }
 
