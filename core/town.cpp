@@ -150,7 +150,9 @@ Result<void> WriteIndexFile(const Town& town) {
     return Fail(ErrorCode::kInvalidArgument,
                 "this town was not loaded for an index file");
   }
-  town.locator->BuildGrids();
+  // A grid that cannot be built (too large, out of memory) is not saved
+  // missing from the file: the error comes back and no file is written.
+  if (auto grids = town.locator->BuildGrids(); !grids) return grids;
   return spatial::IndexFile::Save(*town.locator, town.index_stamp,
                                   town.index_file_due);
 }

@@ -157,29 +157,36 @@ void LayerIndex::Publish(std::unique_ptr<CellGrid> grid) const {
 
 bool LayerIndex::grid_due() const { return grid_->due.load(); }
 
-void LayerIndex::BuildGrid() const {
+Result<void> LayerIndex::BuildGrid() const {
   std::lock_guard<std::mutex> lock(grid_->building);
-  if (!grid_->due) return;
-  // The shapes again, from the packed table: by all cores, as the grid.
-  size_t n = table_.size();
-  std::vector<Feature> features(n);
-  unsigned threads =
-      n >= 4096 ? std::clamp(std::thread::hardware_concurrency(), 1u, 8u) : 1;
-  auto decode = [&](unsigned t) {
-    for (size_t i = n * t / threads; i < n * (t + 1) / threads; ++i) {
-      table_.ShapeInto(i, features[i].shape);
+  if (!grid_->due) return {};
+  auto built = [&]() -> Result<CellGrid> {
+    try {
+      // The shapes again, from the packed table: by all cores, as the grid.
+      size_t n = table_.size();
+      std::vector<Feature> features(n);
+      unsigned threads =
+          n >= 4096 ? std::clamp(std::thread::hardware_concurrency(), 1u, 8u)
+                    : 1;
+      auto decode = [&](unsigned t) {
+        for (size_t i = n * t / threads; i < n * (t + 1) / threads; ++i) {
+          table_.ShapeInto(i, features[i].shape);
+        }
+      };
+      std::vector<std::thread> pool;
+      for (unsigned t = 1; t < threads; ++t) pool.emplace_back(decode, t);
+      decode(0);
+      for (auto& th : pool) th.join();
+      return CellGrid::Build(features);
+    } catch (const std::bad_alloc&) {
+      return Fail(ErrorCode::kUnavailable,
+                  "out of memory decoding the shapes for the bucket grid");
     }
-  };
-  {
-    std::vector<std::thread> pool;
-    for (unsigned t = 1; t < threads; ++t) pool.emplace_back(decode, t);
-    decode(0);
-    for (auto& th : pool) th.join();
-  }
-  if (auto built = CellGrid::Build(features)) {
-    Publish(std::make_unique<CellGrid>(std::move(*built)));
-  }
+  }();
   grid_->due = false;
+  if (!built) return std::unexpected(built.error());
+  Publish(std::make_unique<CellGrid>(std::move(*built)));
+  return {};
 }
 
 size_t LayerIndex::IndexBytes() const {

@@ -72,9 +72,10 @@ class LayerIndex {
   bool grid_due() const;
   // Builds the grid a kLater index was left without, from the packed shapes,
   // and publishes it to queries running meanwhile. Once only: later calls,
-  // and calls on other indexes, return at once. A layer too large for the
-  // grid keeps the R-tree, as Build does.
-  void BuildGrid() const;
+  // and calls on an index not built with kLater, return at once. A layer
+  // too large for the grid, or out of memory, keeps the R-tree: the error
+  // says which.
+  Result<void> BuildGrid() const;
 
   // The features, in code order.
   const FeatureTable& table() const { return table_; }

@@ -78,9 +78,10 @@ bool Locator::grids_due() const {
   return villages_.grid_due() || cells_.grid_due();
 }
 
-void Locator::BuildGrids() const {
-  villages_.BuildGrid();
-  cells_.BuildGrid();
+Result<void> Locator::BuildGrids() const {
+  auto villages = villages_.BuildGrid();
+  auto cells = cells_.BuildGrid();
+  return villages ? cells : villages;
 }
 
 }  // namespace wangge::spatial

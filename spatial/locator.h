@@ -63,8 +63,10 @@ class Locator {
   // Whether grids asked for with kLater are still to be built.
   bool grids_due() const;
   // Builds them (all cores, seconds at 300,000 cells) and switches Locate
-  // over, safely beside queries running meanwhile. Once only.
-  void BuildGrids() const;
+  // over, safely beside queries running meanwhile. Once only. A layer whose
+  // grid cannot be built (too large, out of memory) keeps its R-tree; the
+  // first such error is returned.
+  Result<void> BuildGrids() const;
 
   // Fails with kInvalidArgument (field "lon" or "lat") for NaN, infinite or
   // out-of-range coordinates.

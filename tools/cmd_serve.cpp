@@ -161,12 +161,17 @@ int RunServe(int argc, char** argv) {
   if (!(*api)->town()->index_file_due.empty()) {
     index_writer = std::jthread([town = (*api)->town()] {
       auto start = std::chrono::steady_clock::now();
-      town->locator->BuildGrids();
+      auto grids = town->locator->BuildGrids();
       // The shapes the grids were built from (hundreds of MiB at 300,000
       // cells) are freed in small blocks that malloc keeps: give them back.
       malloc_trim(0);
       auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
           std::chrono::steady_clock::now() - start);
+      if (!grids) {
+        std::cerr << grids.error().message
+                  << "; locating through the R-trees, no index file written\n";
+        return;
+      }
       std::cerr << "boundary grids built in " << ms.count()
                 << " ms; locating through them\n";
       auto saved = core::WriteIndexFile(*town);

@@ -193,7 +193,7 @@ TEST_CASE(
       }
     } while (!built.load());
   });
-  later->BuildGrids();
+  REQUIRE(later->BuildGrids());
   built = true;
   reader.join();
   CHECK(asked.load() > 0);
@@ -202,7 +202,7 @@ TEST_CASE(
   CHECK(later->cells().has_grid());
   CHECK(later->villages().has_grid());
   CHECK_FALSE(later->zones().has_grid());  // queried with AllCovering
-  later->BuildGrids();                     // once only: nothing left to do
+  REQUIRE(later->BuildGrids());            // once only: nothing left to do
   CheckSameAnswers(now, *later);
   REQUIRE(IndexFile::Save(*later, "s", path));
   auto loaded = IndexFile::Load(path, "s");

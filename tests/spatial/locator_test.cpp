@@ -163,6 +163,30 @@ TEST_CASE("Locator: holes and islands; multipolygon cells") {
   CHECK(town->Locate({8, 8})->village == "V");  // no village attribute
 }
 
+TEST_CASE(
+    "Locator: grids that cannot be built later leave the R-trees answering, "
+    "and say why") {
+  // Edges of ten degrees: longer than a bucket grid stores.
+  Layers layers;
+  layers.villages.push_back(
+      MakeFeature("V", "POLYGON((0 0,10 0,10 10,0 10,0 0))"));
+  layers.cells.push_back(MakeFeature("A", "POLYGON((0 0,6 0,6 10,0 10,0 0))"));
+  layers.cells.push_back(
+      MakeFeature("B", "POLYGON((6 0,10 0,10 10,6 10,6 0))"));
+  auto town = Locator::Build(std::move(layers), 1, Locator::Grids::kLater);
+  REQUIRE(town);
+  CHECK(town->grids_due());
+  auto grids = town->BuildGrids();
+  REQUIRE_FALSE(grids);
+  CHECK(grids.error().message.find("1 degree") != std::string::npos);
+  CHECK_FALSE(town->grids_due());
+  CHECK_FALSE(town->cells().has_grid());
+  CHECK(town->Locate({3, 3})->cell == "A");
+  CHECK(town->Locate({6, 5})->cell == "A");  // shared edge: A < B
+  CHECK(town->Locate({8, 5})->cell == "B");
+  CHECK(town->Locate({8, 5})->village == "V");  // by the villages' R-tree
+}
+
 TEST_CASE("Locator: duplicate codes are refused") {
   Layers layers;
   layers.cells.push_back(MakeFeature("C", "POLYGON((0 0,1 0,1 1,0 0))"));
