@@ -1,11 +1,16 @@
 // The only translation unit that includes sqlite3.h.
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <chrono>
+#include <condition_variable>
 #include <cstring>
+#include <deque>
 #include <filesystem>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <thread>
 #include <unordered_map>
 
 #include "core/store.h"
@@ -267,6 +272,161 @@ bool DecodeShape(char tag, Reader& r, Shape& s) {
   }
   return true;
 }
+
+bool ReadFlatAttributes(std::string_view text,
+                        std::map<std::string, std::string>& out);
+
+// One stored feature row, its columns copied out of the statement (code,
+// name, attributes, geometry back to back in an arena) so that several
+// threads can decode the rows of a large layer.
+struct RawFeature {
+  size_t at;
+  uint32_t code, name, attributes, geometry;  // lengths
+};
+
+// What one row decodes to: the polygon or the point feature its geometry's
+// tag says (a row of the other kind than its layer's is left out, as it
+// always was), or which part is unreadable.
+struct DecodedRow {
+  enum { kPolygon, kPoint, kBadAttributes, kBadGeometry } kind;
+};
+
+DecodedRow DecodeRow(const char* arena, const RawFeature& raw, Feature& polygon,
+                     PointFeature& point) {
+  const char* p = arena + raw.at;
+  std::string code(p, raw.code);
+  std::string name(p + raw.code, raw.name);
+  std::string_view stored_attributes(p + raw.code + raw.name, raw.attributes);
+  std::map<std::string, std::string> attributes;
+  try {
+    if (!ReadFlatAttributes(stored_attributes, attributes)) {
+      attributes = nlohmann::json::parse(stored_attributes)
+                       .get<std::map<std::string, std::string>>();
+    }
+  } catch (const std::exception&) {
+    return {DecodedRow::kBadAttributes};
+  }
+  Reader r(p + raw.code + raw.name + raw.attributes, int(raw.geometry));
+  char tag = 0;
+  if (!r.Get(tag)) return {DecodedRow::kBadGeometry};
+  if (tag == 'Z' || tag == 'S') {
+    polygon = Feature{.code = std::move(code),
+                      .name = std::move(name),
+                      .attributes = std::move(attributes)};
+    if (!DecodeShape(tag, r, polygon.shape)) return {DecodedRow::kBadGeometry};
+    return {DecodedRow::kPolygon};
+  }
+  if (tag == 'P') {
+    point = PointFeature{.code = std::move(code),
+                         .name = std::move(name),
+                         .attributes = std::move(attributes)};
+    if (!r.Get(point.at.x) || !r.Get(point.at.y)) {
+      return {DecodedRow::kBadGeometry};
+    }
+    return {DecodedRow::kPoint};
+  }
+  return {DecodedRow::kBadGeometry};
+}
+
+// Decodes a layer's rows on a thread of its own while the caller steps the
+// statement (at 300,000 cells stepping and copying the columns takes about
+// as long as decoding them); the caller decodes too once it has stepped
+// the last row. Batches keep the rows in order.
+class RowDecoder {
+ public:
+  struct Batch {
+    std::string arena;  // the rows' columns back to back
+    std::vector<RawFeature> raws;
+    std::vector<Feature> polygons;     // a polygon layer's
+    std::vector<PointFeature> points;  // a point layer's
+    std::vector<uint8_t> kinds;        // DecodedRow::kind of each row
+  };
+
+  RowDecoder(bool polygons, bool threaded) : polygons_(polygons) {
+    if (threaded) {
+      worker_ = std::thread([this] {
+        while (Batch* b = Claim(/*wait=*/true)) Decode(*b);
+      });
+    }
+  }
+  ~RowDecoder() { Finish(); }
+
+  // Copies the current row's code, name, attributes and geometry.
+  void Add(sqlite3_stmt* q) {
+    RawFeature raw{.at = current_.arena.size(),
+                   .code = uint32_t(sqlite3_column_bytes(q, 1)),
+                   .name = uint32_t(sqlite3_column_bytes(q, 2)),
+                   .attributes = uint32_t(sqlite3_column_bytes(q, 3)),
+                   .geometry = uint32_t(sqlite3_column_bytes(q, 4))};
+    for (int column = 1; column <= 4; ++column) {
+      const void* bytes =
+          column == 4
+              ? sqlite3_column_blob(q, 4)
+              : static_cast<const void*>(sqlite3_column_text(q, column));
+      int size = sqlite3_column_bytes(q, column);
+      if (size > 0) {
+        current_.arena.append(static_cast<const char*>(bytes), size_t(size));
+      }
+    }
+    current_.raws.push_back(raw);
+    if (current_.raws.size() == kBatchRows) Hand();
+  }
+
+  // Decodes what is left, with the worker, and waits for it.
+  std::deque<Batch>& Finish() {
+    if (!current_.raws.empty()) Hand();
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      done_ = true;
+    }
+    cv_.notify_all();
+    while (Batch* b = Claim(/*wait=*/false)) Decode(*b);
+    if (worker_.joinable()) worker_.join();
+    return batches_;
+  }
+
+ private:
+  static constexpr size_t kBatchRows = 1024;
+
+  void Hand() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      batches_.push_back(std::move(current_));  // no element moves
+      ++ready_;
+    }
+    cv_.notify_one();
+    current_ = Batch();
+  }
+
+  Batch* Claim(bool wait) {
+    std::unique_lock<std::mutex> lock(mu_);
+    if (wait) cv_.wait(lock, [&] { return next_ < ready_ || done_; });
+    return next_ < ready_ ? &batches_[next_++] : nullptr;
+  }
+
+  void Decode(Batch& b) const {
+    size_t n = b.raws.size();
+    Feature spare_polygon;
+    PointFeature spare_point;
+    (polygons_ ? b.polygons.resize(n) : b.points.resize(n));
+    b.kinds.resize(n);
+    for (size_t i = 0; i < n; ++i) {
+      b.kinds[i] = uint8_t(DecodeRow(b.arena.data(), b.raws[i],
+                                     polygons_ ? b.polygons[i] : spare_polygon,
+                                     polygons_ ? spare_point : b.points[i])
+                               .kind);
+    }
+  }
+
+  const bool polygons_;
+  Batch current_;  // filled by the caller
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Batch> batches_;  // guarded by mu_ while rows are added
+  size_t ready_ = 0, next_ = 0;
+  bool done_ = false;
+  std::thread worker_;
+};
 
 // A feature's attributes as stored: nlohmann's dump() of a map of strings,
 // {"key":"value",...} without spaces. Reads that form alone, with the
@@ -724,52 +884,42 @@ class SqliteStore : public Store {
           layer == "households"   ? &town.households
           : layer == "shopfronts" ? &town.shopfronts
                                   : nullptr;
-      if (polygon_list) polygon_list->reserve(rows);
-      if (point_list) point_list->reserve(rows);
       q.Reset();
       q.Bind(1, stored_version).Bind(2, stored_layer);
-      while ((rc = q.Step()) == SQLITE_ROW) {
-        std::map<std::string, std::string> attributes;
-        std::string_view stored_attributes(
-            reinterpret_cast<const char*>(sqlite3_column_text(q.get(), 3)),
-            size_t(sqlite3_column_bytes(q.get(), 3)));
-        try {
-          if (!ReadFlatAttributes(stored_attributes, attributes)) {
-            attributes = nlohmann::json::parse(stored_attributes)
-                             .get<std::map<std::string, std::string>>();
-          }
-        } catch (const std::exception& e) {
-          return Fail(ErrorCode::kInternal, path_ + ": " + layer + " " +
-                                                q.Text(1) +
-                                                ": attributes unreadable");
-        }
-        Reader r(sqlite3_column_blob(q.get(), 4),
-                 sqlite3_column_bytes(q.get(), 4));
-        char tag = 0;
-        bool ok = r.Get(tag);
-        if (ok && (tag == 'Z' || tag == 'S')) {
-          Feature f{.code = q.Text(1),
-                    .name = q.Text(2),
-                    .attributes = std::move(attributes)};
-          ok = DecodeShape(tag, r, f.shape);
-          if (polygon_list) polygon_list->push_back(std::move(f));
-        } else if (ok && tag == 'P') {
-          PointFeature f{.code = q.Text(1),
-                         .name = q.Text(2),
-                         .attributes = std::move(attributes)};
-          ok = r.Get(f.at.x) && r.Get(f.at.y);
-          if (point_list) point_list->push_back(std::move(f));
-        } else {
-          ok = false;
-        }
-        if (!ok) {
-          return Fail(
-              ErrorCode::kInternal,
-              path_ + ": " + layer + " " + q.Text(1) + ": geometry unreadable");
-        }
-      }
+      RowDecoder decoder(
+          /*polygons=*/point_list == nullptr,
+          /*threaded=*/rows >= 4096 && std::thread::hardware_concurrency() > 1);
+      while ((rc = q.Step()) == SQLITE_ROW) decoder.Add(q.get());
+      std::deque<RowDecoder::Batch>& batches = decoder.Finish();
+      q.Reset();
       if (rc != SQLITE_DONE) {
         return std::unexpected(DbError("reading features"));
+      }
+      for (const RowDecoder::Batch& b : batches) {
+        for (size_t i = 0; i < b.raws.size(); ++i) {
+          if (b.kinds[i] == DecodedRow::kBadAttributes ||
+              b.kinds[i] == DecodedRow::kBadGeometry) {
+            std::string code(b.arena.data() + b.raws[i].at, b.raws[i].code);
+            return Fail(ErrorCode::kInternal,
+                        path_ + ": " + layer + " " + code +
+                            (b.kinds[i] == DecodedRow::kBadAttributes
+                                 ? ": attributes unreadable"
+                                 : ": geometry unreadable"));
+          }
+        }
+      }
+      // A row whose geometry is of the other kind than its layer's is left
+      // out, as it always was.
+      if (polygon_list) polygon_list->reserve(rows);
+      if (point_list) point_list->reserve(rows);
+      for (RowDecoder::Batch& b : batches) {
+        for (size_t i = 0; i < b.raws.size(); ++i) {
+          if (polygon_list && b.kinds[i] == DecodedRow::kPolygon) {
+            polygon_list->push_back(std::move(b.polygons[i]));
+          } else if (point_list && b.kinds[i] == DecodedRow::kPoint) {
+            point_list->push_back(std::move(b.points[i]));
+          }
+        }
       }
     }
     q.Reset();

@@ -7,6 +7,7 @@
 #include <sqlite3.h>
 
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -147,6 +148,64 @@ TEST_CASE("Store: geometry blobs round-trip, old ones load, damaged refused") {
   Exec(path, "UPDATE features SET geometry = ? WHERE code = 'A'",
        std::string("Z\xff\xff\xff\xff\x0f", 6));
   CHECK(Stored(path).find("cells A: geometry unreadable") != std::string::npos);
+}
+
+TEST_CASE(
+    "Store: a large layer is decoded by several threads, in order, and the "
+    "first damaged row is named") {
+  wangge::testing::TempDir dir;
+  std::string path = dir / "town.db";
+  // Over 4,096 rows: decoded by all cores.
+  std::vector<Feature> cells;
+  for (int i = 0; i < 6000; ++i) {
+    char code[16];
+    std::snprintf(code, sizeof code, "C%05d", i);
+    int64_t x = 110'000'000'000 + int64_t(i % 100) * 1'000'000;
+    int64_t y = 34'000'000'000 + int64_t(i / 100) * 1'000'000;
+    Feature f{.code = code, .name = std::string("网格") + code};
+    f.attributes["village"] = "V" + std::to_string(i % 7);
+    f.shape.parts.push_back(Polygon{{Ring{
+        {x, y}, {x + 1'000'000, y}, {x + 1'000'000, y + 1'000'000 + i}}}});
+    cells.push_back(std::move(f));
+  }
+  {
+    auto store = core::Store::Create(path);
+    REQUIRE(store);
+    core::VersionInput in{.source = "test", .actor = "gis"};
+    in.layers.push_back({.layer = "cells", .polygons = cells});
+    REQUIRE((*store)->AddVersion(in));
+  }
+  {
+    auto store = core::Store::Open(path);
+    REQUIRE(store);
+    auto town = (*store)->LoadLayers(std::nullopt);
+    REQUIRE(town);
+    REQUIRE(town->layers.cells.size() == cells.size());
+    for (size_t i = 0; i < cells.size(); ++i) {
+      const Feature& f = town->layers.cells[i];
+      REQUIRE(f.code == cells[i].code);
+      REQUIRE(f.name == cells[i].name);
+      REQUIRE(f.attributes == cells[i].attributes);
+      REQUIRE(Rings(f.shape) == Rings(cells[i].shape));
+    }
+  }
+  // Damage in the second half first, then also in the first: the lowest
+  // code is named, as a reader row by row would.
+  Exec(path,
+       "UPDATE features SET geometry = substr(geometry, 1, 5) WHERE "
+       "code = 'C05500'");
+  CHECK(Stored(path).find("cells C05500: geometry unreadable") !=
+        std::string::npos);
+  Exec(path,
+       "UPDATE features SET attributes = '{\"village\":[]}' WHERE code = "
+       "'C04000'");
+  CHECK(Stored(path).find("cells C04000: attributes unreadable") !=
+        std::string::npos);
+  Exec(path,
+       "UPDATE features SET geometry = substr(geometry, 1, 5) WHERE "
+       "code = 'C00100'");
+  CHECK(Stored(path).find("cells C00100: geometry unreadable") !=
+        std::string::npos);
 }
 
 TEST_CASE("Store: feature attributes round-trip, whatever their text") {
