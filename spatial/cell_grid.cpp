@@ -668,7 +668,8 @@ Result<CellGrid> CellGridBuilder::Build(const std::vector<Feature>& features,
     // bands write these words once, in order (`wangge bench locate`, the
     // 1,000,000-cell build, alternating runs: 11.8-13.7 s with huge pages,
     // 10.2-11.6 s without). The slots keep them: random reads there set the
-    // speed of a query. An index file read back asks for huge pages for both.
+    // speed of a query. An index file is read back in small pages (see
+    // index_file.cpp).
     g.data_ = cell_grid_detail::WordArray(kMixed, /*huge_pages=*/false);
   } catch (const std::bad_alloc&) {
     return Fail(ErrorCode::kUnavailable, "out of memory for a bucket grid of " +
