@@ -100,6 +100,15 @@ std::vector<Ring> Rings(const Shape& s) {
   return out;
 }
 
+// A new database at `path` with `cells` as boundary version 1.
+void StoreCells(const std::string& path, const std::vector<Feature>& cells) {
+  auto store = core::Store::Create(path);
+  REQUIRE(store);
+  core::VersionInput in{.source = "test", .actor = "gis"};
+  in.layers.push_back({.layer = "cells", .polygons = cells});
+  REQUIRE((*store)->AddVersion(in));
+}
+
 std::string Stored(const std::string& path) {
   auto store = core::Store::Open(path);
   REQUIRE(store);
@@ -113,13 +122,7 @@ TEST_CASE("Store: geometry blobs round-trip, old ones load, damaged refused") {
   wangge::testing::TempDir dir;
   std::string path = dir / "town.db";
   auto cells = Cells();
-  {
-    auto store = core::Store::Create(path);
-    REQUIRE(store);
-    core::VersionInput in{.source = "test", .actor = "gis"};
-    in.layers.push_back({.layer = "cells", .polygons = cells});
-    REQUIRE((*store)->AddVersion(in));
-  }
+  StoreCells(path, cells);
   auto load = [&] {
     auto store = core::Store::Open(path);
     REQUIRE(store);
@@ -168,13 +171,7 @@ TEST_CASE(
         {x, y}, {x + 1'000'000, y}, {x + 1'000'000, y + 1'000'000 + i}}}});
     cells.push_back(std::move(f));
   }
-  {
-    auto store = core::Store::Create(path);
-    REQUIRE(store);
-    core::VersionInput in{.source = "test", .actor = "gis"};
-    in.layers.push_back({.layer = "cells", .polygons = cells});
-    REQUIRE((*store)->AddVersion(in));
-  }
+  StoreCells(path, cells);
   {
     auto store = core::Store::Open(path);
     REQUIRE(store);
@@ -220,13 +217,7 @@ TEST_CASE("Store: feature attributes round-trip, whatever their text") {
                          {"", ""},
                          {"branch", "党支部"}};
   cells[1].attributes = {};
-  {
-    auto store = core::Store::Create(path);
-    REQUIRE(store);
-    core::VersionInput in{.source = "test", .actor = "gis"};
-    in.layers.push_back({.layer = "cells", .polygons = cells});
-    REQUIRE((*store)->AddVersion(in));
-  }
+  StoreCells(path, cells);
   auto store = core::Store::Open(path);
   REQUIRE(store);
   auto town = (*store)->LoadLayers(std::nullopt);
