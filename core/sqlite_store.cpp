@@ -353,12 +353,11 @@ class RowDecoder {
 
   // Copies the current row's code, name, attributes and geometry.
   void Add(sqlite3_stmt* q) {
-    RawFeature raw{.at = current_.arena.size(),
-                   .code = uint32_t(sqlite3_column_bytes(q, 1)),
-                   .name = uint32_t(sqlite3_column_bytes(q, 2)),
-                   .attributes = uint32_t(sqlite3_column_bytes(q, 3)),
-                   .geometry = uint32_t(sqlite3_column_bytes(q, 4))};
+    RawFeature raw{.at = current_.arena.size()};
+    uint32_t* lengths[] = {&raw.code, &raw.name, &raw.attributes,
+                           &raw.geometry};
     for (int column = 1; column <= 4; ++column) {
+      // The pointer first, then its length (SQLite's advice).
       const void* bytes =
           column == 4
               ? sqlite3_column_blob(q, 4)
@@ -367,6 +366,7 @@ class RowDecoder {
       if (size > 0) {
         current_.arena.append(static_cast<const char*>(bytes), size_t(size));
       }
+      *lengths[column - 1] = uint32_t(std::max(size, 0));
     }
     current_.raws.push_back(raw);
     if (current_.raws.size() == kBatchRows) Hand();

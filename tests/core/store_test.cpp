@@ -171,12 +171,36 @@ TEST_CASE(
         {x, y}, {x + 1'000'000, y}, {x + 1'000'000, y + 1'000'000 + i}}}});
     cells.push_back(std::move(f));
   }
-  StoreCells(path, cells);
+  // And a point layer as large.
+  std::vector<spatial::PointFeature> households;
+  for (int i = 0; i < 5000; ++i) {
+    households.push_back({.code = "H" + std::to_string(100000 + i),
+                          .name = "户" + std::to_string(i),
+                          .attributes = {{"cell", cells[i].code}},
+                          .at = {110'000'000'000 + i, 34'000'000'000 - i}});
+  }
+  {
+    auto store = core::Store::Create(path);
+    REQUIRE(store);
+    core::VersionInput in{.source = "test", .actor = "gis"};
+    in.layers.push_back({.layer = "cells", .polygons = cells});
+    in.layers.push_back({.layer = "households", .points = households});
+    REQUIRE((*store)->AddVersion(in));
+  }
   {
     auto store = core::Store::Open(path);
     REQUIRE(store);
     auto town = (*store)->LoadLayers(std::nullopt);
     REQUIRE(town);
+    REQUIRE(town->households.size() == households.size());
+    for (size_t i = 0; i < households.size(); ++i) {
+      const spatial::PointFeature& h = town->households[i];
+      REQUIRE(h.code == households[i].code);
+      REQUIRE(h.name == households[i].name);
+      REQUIRE(h.attributes == households[i].attributes);
+      REQUIRE(h.at.x == households[i].at.x);
+      REQUIRE(h.at.y == households[i].at.y);
+    }
     REQUIRE(town->layers.cells.size() == cells.size());
     for (size_t i = 0; i < cells.size(); ++i) {
       const Feature& f = town->layers.cells[i];
