@@ -13,7 +13,6 @@
 #include <type_traits>
 #include <utility>
 
-
 namespace wangge::spatial {
 namespace {
 
