@@ -349,7 +349,16 @@ class RowDecoder {
       });
     }
   }
-  ~RowDecoder() { Finish(); }
+  // Stops the worker: after Finish, or when a row could not be added (an
+  // exception on its way out must not meet another one here).
+  ~RowDecoder() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      done_ = true;
+    }
+    cv_.notify_all();
+    if (worker_.joinable()) worker_.join();
+  }
 
   // Copies the current row's code, name, attributes and geometry.
   void Add(sqlite3_stmt* q) {
