@@ -287,12 +287,10 @@ struct RawFeature {
 // What one row decodes to: the polygon or the point feature its geometry's
 // tag says (a row of the other kind than its layer's is left out, as it
 // always was), or which part is unreadable.
-struct DecodedRow {
-  enum { kPolygon, kPoint, kBadAttributes, kBadGeometry } kind;
-};
+enum class RowKind : uint8_t { kPolygon, kPoint, kBadAttributes, kBadGeometry };
 
-DecodedRow DecodeRow(const char* arena, const RawFeature& raw, Feature& polygon,
-                     PointFeature& point) {
+RowKind DecodeRow(const char* arena, const RawFeature& raw, Feature& polygon,
+                  PointFeature& point) {
   const char* p = arena + raw.at;
   std::string code(p, raw.code);
   std::string name(p + raw.code, raw.name);
@@ -304,34 +302,35 @@ DecodedRow DecodeRow(const char* arena, const RawFeature& raw, Feature& polygon,
                        .get<std::map<std::string, std::string>>();
     }
   } catch (const std::exception&) {
-    return {DecodedRow::kBadAttributes};
+    return RowKind::kBadAttributes;
   }
   Reader r(p + raw.code + raw.name + raw.attributes, int(raw.geometry));
   char tag = 0;
-  if (!r.Get(tag)) return {DecodedRow::kBadGeometry};
+  if (!r.Get(tag)) return RowKind::kBadGeometry;
   if (tag == 'Z' || tag == 'S') {
     polygon = Feature{.code = std::move(code),
                       .name = std::move(name),
                       .attributes = std::move(attributes)};
-    if (!DecodeShape(tag, r, polygon.shape)) return {DecodedRow::kBadGeometry};
-    return {DecodedRow::kPolygon};
+    if (!DecodeShape(tag, r, polygon.shape)) return RowKind::kBadGeometry;
+    return RowKind::kPolygon;
   }
   if (tag == 'P') {
     point = PointFeature{.code = std::move(code),
                          .name = std::move(name),
                          .attributes = std::move(attributes)};
     if (!r.Get(point.at.x) || !r.Get(point.at.y)) {
-      return {DecodedRow::kBadGeometry};
+      return RowKind::kBadGeometry;
     }
-    return {DecodedRow::kPoint};
+    return RowKind::kPoint;
   }
-  return {DecodedRow::kBadGeometry};
+  return RowKind::kBadGeometry;
 }
 
 // Decodes a layer's rows on a thread of its own while the caller steps the
-// statement (at 300,000 cells stepping and copying the columns takes about
-// as long as decoding them); the caller decodes too once it has stepped
-// the last row. Batches keep the rows in order.
+// statement (at 300,000 cells, measured with the rows copied out first and
+// decoded after: stepping and copying 0.60 s, decoding 0.51 s on two
+// threads); the caller decodes too once it has stepped the last row.
+// Batches keep the rows in order.
 class RowDecoder {
  public:
   struct Batch {
@@ -339,7 +338,7 @@ class RowDecoder {
     std::vector<RawFeature> raws;
     std::vector<Feature> polygons;     // a polygon layer's
     std::vector<PointFeature> points;  // a point layer's
-    std::vector<uint8_t> kinds;        // DecodedRow::kind of each row
+    std::vector<RowKind> kinds;        // of each row
   };
 
   RowDecoder(bool polygons, bool threaded) : polygons_(polygons) {
@@ -417,13 +416,16 @@ class RowDecoder {
     size_t n = b.raws.size();
     Feature spare_polygon;
     PointFeature spare_point;
-    (polygons_ ? b.polygons.resize(n) : b.points.resize(n));
+    if (polygons_) {
+      b.polygons.resize(n);
+    } else {
+      b.points.resize(n);
+    }
     b.kinds.resize(n);
     for (size_t i = 0; i < n; ++i) {
-      b.kinds[i] = uint8_t(DecodeRow(b.arena.data(), b.raws[i],
-                                     polygons_ ? b.polygons[i] : spare_polygon,
-                                     polygons_ ? spare_point : b.points[i])
-                               .kind);
+      b.kinds[i] = DecodeRow(b.arena.data(), b.raws[i],
+                             polygons_ ? b.polygons[i] : spare_polygon,
+                             polygons_ ? spare_point : b.points[i]);
     }
   }
 
@@ -906,12 +908,12 @@ class SqliteStore : public Store {
       }
       for (const RowDecoder::Batch& b : batches) {
         for (size_t i = 0; i < b.raws.size(); ++i) {
-          if (b.kinds[i] == DecodedRow::kBadAttributes ||
-              b.kinds[i] == DecodedRow::kBadGeometry) {
+          if (b.kinds[i] == RowKind::kBadAttributes ||
+              b.kinds[i] == RowKind::kBadGeometry) {
             std::string code(b.arena.data() + b.raws[i].at, b.raws[i].code);
             return Fail(ErrorCode::kInternal,
                         path_ + ": " + layer + " " + code +
-                            (b.kinds[i] == DecodedRow::kBadAttributes
+                            (b.kinds[i] == RowKind::kBadAttributes
                                  ? ": attributes unreadable"
                                  : ": geometry unreadable"));
           }
@@ -923,9 +925,9 @@ class SqliteStore : public Store {
       if (point_list) point_list->reserve(rows);
       for (RowDecoder::Batch& b : batches) {
         for (size_t i = 0; i < b.raws.size(); ++i) {
-          if (polygon_list && b.kinds[i] == DecodedRow::kPolygon) {
+          if (polygon_list && b.kinds[i] == RowKind::kPolygon) {
             polygon_list->push_back(std::move(b.polygons[i]));
-          } else if (point_list && b.kinds[i] == DecodedRow::kPoint) {
+          } else if (point_list && b.kinds[i] == RowKind::kPoint) {
             point_list->push_back(std::move(b.points[i]));
           }
         }

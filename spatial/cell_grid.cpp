@@ -663,9 +663,9 @@ Result<CellGrid> CellGridBuilder::Build(const std::vector<Feature>& features,
     g.slots_ = cell_grid_detail::WordArray(buckets);
     g.slots_.Resize(buckets);
     // The mixed buckets' words in small pages: on this project's virtual
-    // machines the first touch of a huge page cost up to 4 s a GiB (the
-    // host backs it afresh) against about 0.6 s for small pages, and the
-    // bands write these words once, in order (`wangge bench locate`, the
+    // machines the first touch of a huge page cost up to 4.9 s a GiB (most
+    // likely the host backs it afresh) against about 0.6 s for small pages, and
+    // the bands write these words once, in order (`wangge bench locate`, the
     // 1,000,000-cell build, alternating runs: 11.8-13.7 s with huge pages,
     // 10.2-11.6 s without). The slots keep them: random reads there set the
     // speed of a query. An index file is read back in small pages (see

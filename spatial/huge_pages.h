@@ -4,7 +4,7 @@
 // mode): one fault then clears 2 MiB instead of 4 KiB, and random reads miss
 // the TLB less. Whether the first touch is cheaper depends on the host: on
 // session 8's virtual machine a 1,000,000-cell build ran ~7% faster with its
-// FeatureTable so backed; on session 10's a fresh huge page cost up to 4 s
+// FeatureTable so backed; on session 10's a fresh huge page cost up to 4.9 s
 // a GiB against about 0.6 s in small pages, so the grid's mixed-bucket
 // words and everything read from an index file now stay in small pages.
 // Advice only: failure, or an array under 2 MiB, changes nothing. Safe on

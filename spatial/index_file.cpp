@@ -178,7 +178,7 @@ struct IndexFileIo {
     uint64_t n;
     if (!in.Count(n, sizeof(uint32_t))) return false;
     // Without huge pages: on this project's virtual machines their first
-    // touch cost up to 4 s a GiB, and a start from a 300,000-cell index
+    // touch cost up to 4.9 s a GiB, and a start from a 300,000-cell index
     // file took 2.6-3.0 s with them against 1.18-1.25 s without
     // (alternating runs; session 8's host had it the other way round).
     a = cell_grid_detail::WordArray(n, /*huge_pages=*/false);

@@ -36,6 +36,21 @@ BPoint ToBPoint(Pt p) {
   return BPoint(ll.lon, ll.lat);
 }
 
+// Runs body(i) for i in [0, n): by all cores (at most 8) for 4,096 items
+// and more, each thread a contiguous share.
+template <class Body>
+void ForEachOnCores(size_t n, Body body) {
+  unsigned threads =
+      n >= 4096 ? std::clamp(std::thread::hardware_concurrency(), 1u, 8u) : 1;
+  auto share = [&](unsigned t) {
+    for (size_t i = n * t / threads; i < n * (t + 1) / threads; ++i) body(i);
+  };
+  std::vector<std::thread> pool;
+  for (unsigned t = 1; t < threads; ++t) pool.emplace_back(share, t);
+  share(0);
+  for (auto& th : pool) th.join();
+}
+
 }  // namespace
 
 LayerIndex::LayerIndex()
@@ -74,43 +89,33 @@ Result<LayerIndex> LayerIndex::Build(std::vector<Feature> features,
   // shell's (BoundsOf) for the R-tree, and over all its rings for the grid.
   size_t n = features.size();
   bool large = n >= 4096;
-  unsigned threads =
-      large ? std::clamp(std::thread::hardware_concurrency(), 1u, 8u) : 1;
   std::vector<Value> boxes(n);
   std::vector<Box> shell_bounds(n);
   std::vector<Box> ring_bounds(with_grid ? n : 0);
-  auto bound = [&](unsigned t) {
+  ForEachOnCores(n, [&](size_t i) {
     constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
-    for (size_t i = n * t / threads; i < n * (t + 1) / threads; ++i) {
-      Box shell{{kMax, kMax}, {-kMax, -kMax}}, all = shell;
-      for (const Polygon& part : features[i].shape.parts) {
-        for (size_t k = 0; k < part.rings.size(); ++k) {
-          Box& box = k == 0 ? shell : all;
-          for (const Pt& p : part.rings[k]) {
-            box.min.x = std::min(box.min.x, p.x);
-            box.min.y = std::min(box.min.y, p.y);
-            box.max.x = std::max(box.max.x, p.x);
-            box.max.y = std::max(box.max.y, p.y);
-          }
+    Box shell{{kMax, kMax}, {-kMax, -kMax}}, all = shell;
+    for (const Polygon& part : features[i].shape.parts) {
+      for (size_t k = 0; k < part.rings.size(); ++k) {
+        Box& box = k == 0 ? shell : all;
+        for (const Pt& p : part.rings[k]) {
+          box.min.x = std::min(box.min.x, p.x);
+          box.min.y = std::min(box.min.y, p.y);
+          box.max.x = std::max(box.max.x, p.x);
+          box.max.y = std::max(box.max.y, p.y);
         }
       }
-      boxes[i] = {ToBox(shell), i};
-      shell_bounds[i] = shell;
-      if (with_grid) {
-        all.min.x = std::min(all.min.x, shell.min.x);
-        all.min.y = std::min(all.min.y, shell.min.y);
-        all.max.x = std::max(all.max.x, shell.max.x);
-        all.max.y = std::max(all.max.y, shell.max.y);
-        ring_bounds[i] = all;
-      }
     }
-  };
-  {
-    std::vector<std::thread> pool;
-    for (unsigned t = 1; t < threads; ++t) pool.emplace_back(bound, t);
-    bound(0);
-    for (auto& th : pool) th.join();
-  }
+    boxes[i] = {ToBox(shell), i};
+    shell_bounds[i] = shell;
+    if (with_grid) {
+      all.min.x = std::min(all.min.x, shell.min.x);
+      all.min.y = std::min(all.min.y, shell.min.y);
+      all.max.x = std::max(all.max.x, shell.max.x);
+      all.max.y = std::max(all.max.y, shell.max.y);
+      ring_bounds[i] = all;
+    }
+  });
   LayerIndex index;
   // The range constructor bulk-loads a packed tree. For a large layer with
   // a grid that happens on a thread of its own, beside the grid's: the
@@ -165,18 +170,8 @@ Result<void> LayerIndex::BuildGrid() const {
       // The shapes again, from the packed table: by all cores, as the grid.
       size_t n = table_.size();
       std::vector<Feature> features(n);
-      unsigned threads =
-          n >= 4096 ? std::clamp(std::thread::hardware_concurrency(), 1u, 8u)
-                    : 1;
-      auto decode = [&](unsigned t) {
-        for (size_t i = n * t / threads; i < n * (t + 1) / threads; ++i) {
-          table_.ShapeInto(i, features[i].shape);
-        }
-      };
-      std::vector<std::thread> pool;
-      for (unsigned t = 1; t < threads; ++t) pool.emplace_back(decode, t);
-      decode(0);
-      for (auto& th : pool) th.join();
+      ForEachOnCores(n,
+                     [&](size_t i) { table_.ShapeInto(i, features[i].shape); });
       return CellGrid::Build(features);
     } catch (const std::bad_alloc&) {
       return Fail(ErrorCode::kUnavailable,
