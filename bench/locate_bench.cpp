@@ -1,6 +1,5 @@
 #include "bench/locate_bench.h"
 
-#include <malloc.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -16,6 +15,7 @@
 #include <thread>
 #include <unordered_map>
 
+#include "base/memory.h"
 #include "bench/geos_index.h"
 #include "bench/postgis_server.h"
 #include "spatial/jagged_grid.h"
@@ -50,7 +50,7 @@ double Seconds(Clock::duration d) {
 
 // Resident set size in bytes, after returning freed memory to the system.
 int64_t ResidentBytes() {
-  malloc_trim(0);
+  ReleaseFreeMemory();
   std::ifstream statm("/proc/self/statm");
   int64_t size = 0, resident = 0;
   statm >> size >> resident;

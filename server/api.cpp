@@ -1,12 +1,11 @@
 #include "server/api.h"
 
-#include <malloc.h>
-
 #include <cmath>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "base/memory.h"
 #include "core/accounts.h"
 #include "core/intake.h"
 #include "core/store.h"
@@ -566,8 +565,8 @@ Result<std::unique_ptr<Api>> Api::Open(Options options) {
   auto town = core::LoadTown(**store, std::nullopt, options.index_file);
   if (!town) return std::unexpected(town.error());
   // Loading freed the unpacked shapes (hundreds of MiB at 300,000 cells) in
-  // small blocks that malloc keeps; give their pages back (glibc).
-  malloc_trim(0);
+  // small blocks that malloc keeps; give their pages back.
+  ReleaseFreeMemory();
   std::unique_ptr<Api> api(new Api(std::move(options)));
   api->town_ = std::make_shared<const core::Town>(std::move(*town));
   auto writer = core::CaseWriter::Open(api->options_.db_path);

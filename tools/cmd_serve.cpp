@@ -1,5 +1,4 @@
 // wangge serve and wangge user: the server and its accounts.
-#include <malloc.h>
 
 #include <chrono>
 #include <condition_variable>
@@ -9,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "base/memory.h"
 #include "core/accounts.h"
 #include "core/store.h"
 #include "core/town.h"
@@ -144,15 +144,7 @@ int RunServe(int argc, char** argv) {
   std::cerr << "wangge: loading " << db << " ...\n";
   auto api = server::Api::Open({.db_path = db});
   if (!api) return Fail1("serve", api.error());
-  // From here on this process allocates and frees per request on many
-  // threads. With glibc's default thresholds the free tops of the thread
-  // arenas go back to the kernel (madvise) and are faulted in again by the
-  // next requests. Fixed thresholds (16 MiB kept free per arena at most) cut
-  // the server's CPU per report under `bench intake` by 5-10% (alternating
-  // runs).
-  mallopt(M_TRIM_THRESHOLD, 16 << 20);
-  mallopt(M_TOP_PAD, 1 << 20);
-  mallopt(M_MMAP_THRESHOLD, 4 << 20);
+  TuneAllocatorForServer();
   std::cerr << (*api)->town()->index_note << "\n";
   // Without an index file the locator's grids are built while the server
   // answers through the R-trees, then the index goes to its file (at
@@ -164,7 +156,7 @@ int RunServe(int argc, char** argv) {
       auto grids = town->locator->BuildGrids();
       // The shapes the grids were built from (hundreds of MiB at 300,000
       // cells) are freed in small blocks that malloc keeps: give them back.
-      malloc_trim(0);
+      ReleaseFreeMemory();
       auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
           std::chrono::steady_clock::now() - start);
       if (!grids) {

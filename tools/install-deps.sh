@@ -11,6 +11,7 @@ packages=(
   chromium chromium-driver fonts-wqy-microhei
   zlib1g-dev libimage-exiftool-perl
   libxml2-utils curl libxlsxwriter-dev unzip wrk iproute2
+  libgoogle-perftools-dev
 )
 
 missing=()
