@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <optional>
 #include <sstream>
+#include <string_view>
 
 namespace wangge::core {
 namespace {
@@ -214,16 +215,35 @@ Deadline WorkCalendar::Add(Time start, TimeLimit limit) const {
 
 namespace {
 
+// Called several times a report on the intake path: digits written by hand
+// (snprintf with seven fields was ~1.5% of the server's samples).
 std::string Format(Time t, const char* zone) {
   sys_days d = floor<days>(t);
   hh_mm_ss hms(t - d);
-  char buf[40];
   year_month_day ymd(d);
-  std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02d%s",
-                int(ymd.year()), unsigned(ymd.month()), unsigned(ymd.day()),
-                int(hms.hours().count()), int(hms.minutes().count()),
-                int(hms.seconds().count()), zone);
-  return buf;
+  int year = int(ymd.year());
+  if (year < 0 || year > 9999) {
+    char buf[48];
+    std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02d%s", year,
+                  unsigned(ymd.month()), unsigned(ymd.day()),
+                  int(hms.hours().count()), int(hms.minutes().count()),
+                  int(hms.seconds().count()), zone);
+    return buf;
+  }
+  char buf[19] = {'0', '0', '0', '0', '-', '0', '0', '-', '0', '0',
+                  'T', '0', '0', ':', '0', '0', ':', '0', '0'};
+  auto put = [&](int at, int digits, int value) {
+    for (int k = at + digits - 1; k >= at; --k, value /= 10) {
+      buf[k] = char('0' + value % 10);
+    }
+  };
+  put(0, 4, year);
+  put(5, 2, int(unsigned(ymd.month())));
+  put(8, 2, int(unsigned(ymd.day())));
+  put(11, 2, int(hms.hours().count()));
+  put(14, 2, int(hms.minutes().count()));
+  put(17, 2, int(hms.seconds().count()));
+  return std::string(buf, sizeof buf) + zone;
 }
 
 }  // namespace
@@ -232,7 +252,50 @@ std::string FormatLocal(Time t) { return Format(t + kOffset, "+08:00"); }
 
 std::string FormatUtc(Time t) { return Format(t, "Z"); }
 
+namespace {
+
+// The form Format() writes (2026-10-08T09:30:00+08:00, or Z), read without
+// sscanf: the intake writer reads one a report. Anything else: nullopt.
+std::optional<Time> ParseWritten(std::string_view text) {
+  if (text.size() != 20 && text.size() != 25) return std::nullopt;
+  auto number = [&](size_t at, size_t n) {
+    int v = 0;
+    for (size_t k = at; k < at + n; ++k) {
+      if (text[k] < '0' || text[k] > '9') return -1;
+      v = v * 10 + (text[k] - '0');
+    }
+    return v;
+  };
+  auto at = [&](size_t k, char c) { return text[k] == c; };
+  if (!at(4, '-') || !at(7, '-') || !at(10, 'T') || !at(13, ':') ||
+      !at(16, ':')) {
+    return std::nullopt;
+  }
+  int y = number(0, 4), mo = number(5, 2), d = number(8, 2);
+  int h = number(11, 2), mi = number(14, 2), s = number(17, 2);
+  int offset = 0;  // minutes
+  if (text.size() == 20) {
+    if (!at(19, 'Z')) return std::nullopt;
+  } else {
+    int oh = number(20, 2), om = number(23, 2);
+    if ((!at(19, '+') && !at(19, '-')) || !at(22, ':') || oh < 0 || om < 0) {
+      return std::nullopt;
+    }
+    offset = (at(19, '-') ? -1 : 1) * (oh * 60 + om);
+  }
+  if (y < 0 || mo < 0 || d < 0 || h < 0 || mi < 0 || s < 0) {
+    return std::nullopt;
+  }
+  year_month_day ymd{year(y), month(unsigned(mo)), day(unsigned(d))};
+  if (!ymd.ok() || h > 23 || mi > 59 || s > 59) return std::nullopt;
+  return Time(sys_days(ymd)) + hours(h) + minutes(mi) + seconds(s) -
+         minutes(offset);
+}
+
+}  // namespace
+
 Result<Time> ParseTime(const std::string& text) {
+  if (auto t = ParseWritten(text)) return *t;
   int y, mo, d, h = 0, mi = 0, s = 0;
   char sep;
   int used = 0;

@@ -1,8 +1,10 @@
 #include "core/intake.h"
 
+#include <array>
 #include <cmath>
 #include <nlohmann/json.hpp>
 
+#include "base/utf8.h"
 #include "core/accounts.h"
 #include "core/json_out.h"
 #include "core/router.h"
@@ -133,6 +135,38 @@ Result<ReportInput> ParseReport(const std::string& body) {
   return r;
 }
 
+std::string RequestHash(const ReportInput& r) {
+  double lon = r.lon.value_or(0), lat = r.lat.value_or(0);
+  double accuracy = r.accuracy_m.value_or(-1);
+  // JsonOut writes the same text without building a tree when it can: the
+  // strings UTF-8 (dump() would throw otherwise) and the numbers finite,
+  // written by nlohmann's own number formatting.
+  if (IsUtf8(r.category) && IsUtf8(r.description) && IsUtf8(r.address) &&
+      IsUtf8(r.reported_at) && std::isfinite(lon) && std::isfinite(lat) &&
+      std::isfinite(accuracy)) {
+    auto number = [buf = std::array<char, 64>()](double v) mutable {
+      char* end =
+          nlohmann::detail::to_chars(buf.data(), buf.data() + buf.size(), v);
+      return std::string_view(buf.data(), size_t(end - buf.data()));
+    };
+    JsonOut w;
+    w.BeginObject().Key("accuracy_m").Raw(number(accuracy));
+    w.Key("address").String(r.address).Key("category").String(r.category);
+    w.Key("description").String(r.description);
+    w.Key("lat").Raw(number(lat)).Key("lon").Raw(number(lon));
+    w.Key("reported_at").String(r.reported_at).EndObject();
+    return Digest(std::move(w).Take());
+  }
+  json canonical = {{"category", r.category},
+                    {"description", r.description},
+                    {"address", r.address},
+                    {"lon", lon},
+                    {"lat", lat},
+                    {"accuracy_m", accuracy},
+                    {"reported_at", r.reported_at}};
+  return Digest(canonical.dump());
+}
+
 Result<IntakeResult> SubmitReport(Store& store, const Town& town,
                                   const User& user, const ReportInput& report,
                                   const std::string& key, Time now,
@@ -179,14 +213,6 @@ Result<IntakeResult> SubmitReport(Store& store, const Town& town,
     return std::unexpected(e);
   }
 
-  // Fingerprint of what the client sent, to tell a retry from a reuse.
-  json canonical = {{"category", report.category},
-                    {"description", report.description},
-                    {"address", report.address},
-                    {"lon", *report.lon},
-                    {"lat", *report.lat},
-                    {"accuracy_m", report.accuracy_m.value_or(-1)},
-                    {"reported_at", report.reported_at}};
   CaseRecord c;
   c.status = "reported";
   c.category = report.category;
@@ -199,7 +225,7 @@ Result<IntakeResult> SubmitReport(Store& store, const Town& town,
   c.received_at = FormatLocal(now);
   c.reporter = user.id;
   c.idempotency_key = key;
-  c.request_hash = Digest(canonical.dump());
+  c.request_hash = RequestHash(report);
   c.cell = assignment->cell;
   c.village = assignment->village;
   c.branch = assignment->branch;
@@ -222,17 +248,17 @@ Result<IntakeResult> SubmitReport(Store& store, const Town& town,
     w.EndArray().EndObject();
     c.assignment = std::move(w).Take();
   }
+  JsonOut details;
+  details.BeginObject().Key("accept_by").String(c.accept_by);
+  details.Key("handle_by").String(c.handle_by).Key("level").String(c.level);
+  details.EndObject();
   CaseEvent first{.actor = user.id,
                   .at = c.received_at,
                   .from = "",
                   .to = "reported",
                   .note = "上报 reported",
                   .action = "report",
-                  .details = json{
-                      {"accept_by", c.accept_by},
-                      {"handle_by", c.handle_by},
-                      {"level",
-                       c.level}}.dump()};
+                  .details = std::move(details).Take()};
   // Possible duplicates: with a writer, searched on its thread among the
   // recent cases it keeps (and its connection's page cache, which survives
   // the commits); without, among the recent cases read now.

@@ -37,6 +37,12 @@ struct ReportInput {
 // Parses the JSON body of POST /api/v1/reports; errors name the field.
 Result<ReportInput> ParseReport(const std::string& json_body);
 
+// The fingerprint of what a client sent, stored with its case to tell a
+// retry (same key, same report) from a reused key: the digest of
+// nlohmann's dump() of the fields, keys sorted. Stored, so the text hashed
+// must never change.
+std::string RequestHash(const ReportInput& report);
+
 struct IntakeResult {
   CaseRecord record;
   bool existed = false;

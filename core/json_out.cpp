@@ -2,6 +2,8 @@
 
 #include <charconv>
 #include <cmath>
+#include <cstdint>
+#include <cstring>
 
 namespace wangge::core {
 
@@ -27,14 +29,46 @@ JsonOut& JsonOut::Close(char bracket) {
   return *this;
 }
 
+namespace {
+
+// Whether any of the eight bytes of `w` must be escaped: below 0x20, '"' or
+// '\\'. For n <= 128, (w - n*ones) & ~w & high is non-zero exactly when some
+// byte of w is below n (bytes of 0x80 and above never count).
+bool AnyToEscape(uint64_t w) {
+  constexpr uint64_t kOnes = 0x0101010101010101ULL;
+  constexpr uint64_t kHigh = 0x8080808080808080ULL;
+  auto below = [](uint64_t v, uint64_t n) {
+    return (v - kOnes * n) & ~v & kHigh;
+  };
+  return (below(w, 0x20) | below(w ^ (kOnes * '"'), 1) |
+          below(w ^ (kOnes * '\\'), 1)) != 0;
+}
+
+}  // namespace
+
+// Eight bytes at a time where nothing needs escaping (most of an answer's
+// text is Chinese: the byte loop alone was ~5% of the server's samples
+// under `bench intake`).
 void JsonOut::Quoted(std::string_view text) {
   out_ += '"';
   size_t plain = 0;  // start of the run not yet copied
-  for (size_t i = 0; i < text.size(); ++i) {
+  size_t i = 0;
+  while (i < text.size()) {
+    if (i + 8 <= text.size()) {
+      uint64_t w;
+      std::memcpy(&w, text.data() + i, 8);
+      if (!AnyToEscape(w)) {
+        i += 8;
+        continue;
+      }
+    }
     unsigned char ch = static_cast<unsigned char>(text[i]);
-    if (ch >= 0x20 && ch != '"' && ch != '\\') continue;
+    if (ch >= 0x20 && ch != '"' && ch != '\\') {
+      ++i;
+      continue;
+    }
     out_.append(text.data() + plain, i - plain);
-    plain = i + 1;
+    plain = ++i;
     switch (ch) {
       case '"':
         out_ += "\\\"";

@@ -10,8 +10,10 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <unordered_map>
+#include <vector>
 
 #include "core/store.h"
 #include "core/workflow.h"
@@ -497,12 +499,14 @@ class StatementCache {
   StatementCache(const StatementCache&) = delete;
   StatementCache& operator=(const StatementCache&) = delete;
 
-  // A statement for `sql`, or nullptr if it does not compile.
+  // A statement for `sql`, or nullptr if it does not compile. Found by its
+  // text without copying it (the intake writer takes eight a report).
   sqlite3_stmt* Take(const char* sql) {
-    auto it = idle_.find(sql);
-    if (it != idle_.end()) {
-      sqlite3_stmt* stmt = it->second;
-      idle_.erase(it);
+    auto it = idle_.find(std::string_view(sql));
+    if (it != idle_.end() && !it->second.empty()) {
+      sqlite3_stmt* stmt = it->second.back();
+      it->second.pop_back();
+      --idle_count_;
       return stmt;
     }
     sqlite3_stmt* stmt = nullptr;
@@ -518,22 +522,48 @@ class StatementCache {
     if (!stmt) return;
     sqlite3_reset(stmt);
     sqlite3_clear_bindings(stmt);
-    if (idle_.size() >= kMaxIdle) {
+    if (idle_count_ >= kMaxIdle) {
       sqlite3_finalize(stmt);
       return;
     }
-    idle_.emplace(sqlite3_sql(stmt), stmt);
+    std::string_view sql = sqlite3_sql(stmt);
+    auto it = idle_.find(sql);
+    if (it == idle_.end()) {
+      // Texts built per call (case lists by filter) come and go: forget
+      // those with nothing kept before the map grows without bound.
+      if (idle_.size() >= kMaxTexts) {
+        std::erase_if(idle_, [](const auto& e) { return e.second.empty(); });
+      }
+      it = idle_.emplace(std::string(sql), std::vector<sqlite3_stmt*>()).first;
+    }
+    it->second.push_back(stmt);
+    ++idle_count_;
   }
   // Finalizes every kept statement (before the connection closes).
   void Clear() {
-    for (auto& [sql, stmt] : idle_) sqlite3_finalize(stmt);
+    for (auto& [sql, stmts] : idle_) {
+      for (sqlite3_stmt* stmt : stmts) sqlite3_finalize(stmt);
+    }
     idle_.clear();
+    idle_count_ = 0;
   }
 
  private:
   static constexpr size_t kMaxIdle = 128;
+  static constexpr size_t kMaxTexts = 512;
+  struct TextHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view text) const {
+      return std::hash<std::string_view>()(text);
+    }
+  };
   sqlite3* db_;
-  std::unordered_multimap<std::string, sqlite3_stmt*> idle_;
+  // Kept statements by their SQL text; entries stay when emptied, so that
+  // taking and giving back allocate nothing.
+  std::unordered_map<std::string, std::vector<sqlite3_stmt*>, TextHash,
+                     std::equal_to<>>
+      idle_;
+  size_t idle_count_ = 0;
 };
 
 class Statement {
@@ -1162,10 +1192,11 @@ class SqliteStore : public Store {
     std::snprintf(number, sizeof number, "TY-%s%s%s-%04lld",
                   day.substr(0, 4).c_str(), day.substr(5, 2).c_str(),
                   day.substr(8, 2).c_str(), (long long)count.Int(0) + 1);
-    std::string sql = std::string("INSERT INTO cases(") +
-                      std::string(kInsertColumns).substr(4) +
-                      ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
-                      "?, ?, ?, ?, ?, ?, ?, ?)";
+    static const std::string sql =
+        std::string("INSERT INTO cases(") +
+        std::string(kInsertColumns).substr(4) +
+        ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+        "?, ?, ?)";
     Statement q(stmts_, sql.c_str());
     q.Bind(1, std::string(number)).Bind(2, c.status).Bind(3, c.category);
     q.Bind(4, c.description).Bind(5, c.address);

@@ -43,6 +43,25 @@ TEST_CASE("ParseTime and FormatLocal: China Standard Time round trip") {
   CHECK(FormatLocal(At("2026-10-08T01:30:00Z")) == "2026-10-08T09:30:00+08:00");
   CHECK(FormatLocal(At("2026-10-08T09:30+09:00")) ==
         "2026-10-08T08:30:00+08:00");
+  // Every field padded; the years a four-digit form cannot hold as well.
+  CHECK(FormatUtc(At("0987-01-02T03:04:05Z")) == "0987-01-02T03:04:05Z");
+  CHECK(FormatLocal(At("2026-12-31T23:59:59+08:00")) ==
+        "2026-12-31T23:59:59+08:00");
+  CHECK(FormatUtc(At("9999-12-31T23:00:00Z") + std::chrono::hours(2)) ==
+        "10000-01-01T01:00:00Z");
+  // What Format writes reads back exactly, in either zone and with offsets.
+  for (int64_t k = 0; k < 2000; ++k) {
+    Time t = At("1999-12-31T23:59:59Z") + std::chrono::seconds(k * 86'413'577);
+    CAPTURE(FormatUtc(t));
+    CHECK(At(FormatLocal(t)) == t);
+    CHECK(At(FormatUtc(t)) == t);
+  }
+  CHECK(FormatUtc(At("2026-10-08T09:30:00-05:30")) == "2026-10-08T15:00:00Z");
+  CHECK_FALSE(ParseTime("2026-02-30T09:00:00+08:00"));
+  CHECK_FALSE(ParseTime("2026-10-08T24:00:00Z"));
+  CHECK_FALSE(ParseTime("2026-10-08T09:30:00+08:00x"));
+  CHECK_FALSE(ParseTime("2026-10-08T09:30:00*08:00"));
+  CHECK_FALSE(ParseTime("2026-1a-08T09:30:00+08:00"));
   CHECK_FALSE(ParseTime("2026-13-01T09:00"));
   CHECK_FALSE(ParseTime("2026-02-30T09:00"));
   CHECK_FALSE(ParseTime("yesterday"));

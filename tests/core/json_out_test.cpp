@@ -6,6 +6,7 @@
 #include <limits>
 #include <nlohmann/json.hpp>
 
+#include "core/accounts.h"
 #include "core/intake.h"
 
 namespace wangge::core {
@@ -38,6 +39,26 @@ TEST_CASE("JsonOut escapes strings as nlohmann does and keeps UTF-8") {
   CHECK(out == ordered_json::array({text}).dump());
   CHECK(out.find("\\u0001") != std::string::npos);
   CHECK(ordered_json::parse(out)[0] == text);
+}
+
+TEST_CASE("JsonOut escapes every position of a word as nlohmann does") {
+  // Strings are scanned eight bytes at a time: put each kind of byte that
+  // needs escaping, and each that does not, at every offset and length.
+  const std::string pieces[] = {"\"",   "\\", "\n",   std::string(1, '\0'),
+                                "\x1f", " ",  "\x7f", "a",
+                                "村",   "（"};
+  for (const auto& piece : pieces) {
+    for (size_t before = 0; before < 18; ++before) {
+      for (size_t after : {size_t(0), size_t(1), size_t(7), size_t(9)}) {
+        std::string text = std::string(before, 'x') + piece;
+        for (size_t k = 0; k < after; ++k) text += "网";
+        JsonOut w;
+        w.String(text);
+        CAPTURE(text);
+        CHECK(std::move(w).Take() == nlohmann::json(text).dump());
+      }
+    }
+  }
 }
 
 TEST_CASE("JsonOut writes doubles that read back exactly") {
@@ -185,6 +206,47 @@ TEST_CASE("IntakeJson: the case and its possible duplicates") {
   in.possible_duplicates.clear();
   CHECK(ordered_json::parse(IntakeJson(in))["possible_duplicates"] ==
         ordered_json::array());
+}
+
+TEST_CASE("RequestHash: the digest of nlohmann's dump of the report") {
+  // Stored with every case: a retry after an upgrade must hash the same.
+  auto reference = [](const ReportInput& r) {
+    nlohmann::json j = {{"category", r.category},
+                        {"description", r.description},
+                        {"address", r.address},
+                        {"lon", *r.lon},
+                        {"lat", *r.lat},
+                        {"accuracy_m", r.accuracy_m.value_or(-1)},
+                        {"reported_at", r.reported_at}};
+    return Digest(j.dump());
+  };
+  ReportInput r{.category = "01001",
+                .description = "村口有人焚烧秸秆（第1条）",
+                .lon = 110.2846291,
+                .lat = 34.5270139};
+  CHECK(RequestHash(r) == reference(r));
+  // Pinned: what session 10's server stored for this report (POSTed to it).
+  CHECK(RequestHash(r) ==
+        "76bc19883c40cafc05d7c24d83df94d1368161c056eb76f9618872cb90b700fd");
+  const double numbers[] = {15.0,      0.0,    -0.0,  1e-7,   1e21,
+                            0.1 + 0.2, -180.0, 1e300, 5e-324, 123456789.125};
+  for (double v : numbers) {
+    r.lon = v;
+    r.lat = -v;
+    r.accuracy_m = v;
+    CAPTURE(v);
+    CHECK(RequestHash(r) == reference(r));
+  }
+  r.address = "渠边\"西\"\\2号\n\t";
+  r.reported_at = "2026-10-08T09:30:00+08:00";
+  r.description = std::string("控制字符\x01\x7f");
+  CHECK(RequestHash(r) == reference(r));
+  r.description = "x";
+  r.accuracy_m.reset();
+  CHECK(RequestHash(r) == reference(r));
+  // Not UTF-8: nlohmann's path, which refuses (as before).
+  r.description = "\xff";
+  CHECK_THROWS(RequestHash(r));
 }
 
 }  // namespace

@@ -546,6 +546,66 @@ TEST_CASE(
 }
 
 TEST_CASE(
+    "Store: case lists by every combination of filters, twice (statements "
+    "kept by text, and forgotten past the cache's bound)") {
+  Db db;
+  Time t = At("2026-11-26T09:00");
+  CaseRecord one = db.Report("04001", t, 0, "a");
+  CaseRecord other = db.Report("01002", t + std::chrono::hours(1), 30, "b");
+  REQUIRE(one.cell != other.cell);
+  // Each of ten conditions set or not: 1,024 SQL texts, each matching `one`.
+  auto filter = [&](int mask) {
+    CaseFilter f;
+    auto on = [&](int bit) { return (mask >> bit & 1) != 0; };
+    if (on(0)) f.status = one.status;
+    if (on(1)) f.category = one.category;
+    if (on(2)) f.village = one.village;
+    if (on(3)) f.cell = one.cell;
+    if (on(4)) f.branch = one.branch;
+    if (on(5)) f.office = one.office;
+    if (on(6)) f.text = "测";
+    if (on(7)) {
+      f.bbox = std::array<double, 4>{one.lon - 1e-6, one.lat - 1e-6,
+                                     one.lon + 1e-6, one.lat + 1e-6};
+    }
+    if (on(8)) f.received_from = one.received_at;
+    if (on(9)) f.received_to = other.received_at;
+    return f;
+  };
+  // Conditions that `other` fails too: cell, bbox, received_to.
+  auto expected = [](int mask) {
+    return (mask & (1 << 3 | 1 << 7 | 1 << 9)) ? std::set<int64_t>{1}
+                                               : std::set<int64_t>{1, 2};
+  };
+  REQUIRE(one.id == 1);
+  REQUIRE(other.id == 2);
+  for (int pass = 0; pass < 2; ++pass) {
+    for (int mask = 0; mask < 1024; ++mask) {
+      CaseFilter f = filter(mask);
+      auto cases = db.store->ListCases(f);
+      REQUIRE_MESSAGE(cases, (cases ? "" : cases.error().message));
+      std::set<int64_t> ids;
+      for (const auto& c : *cases) ids.insert(c.id);
+      // `other` differs in category and the fields routing sets; only the
+      // conditions it shares with `one` may leave it in.
+      std::set<int64_t> want = expected(mask);
+      if (f.category.size() || f.village.size() || f.branch.size() ||
+          f.office.size()) {
+        std::erase_if(want, [&](int64_t id) {
+          const CaseRecord& c = id == 1 ? one : other;
+          return (!f.category.empty() && c.category != f.category) ||
+                 (!f.village.empty() && c.village != f.village) ||
+                 (!f.branch.empty() && c.branch != f.branch) ||
+                 (!f.office.empty() && c.office != f.office);
+        });
+      }
+      CAPTURE(mask);
+      CHECK(ids == want);
+    }
+  }
+}
+
+TEST_CASE(
     "Workflow: each role's case list holds exactly the cases it may read, "
     "assigned and co-handled ones included") {
   Db db;
