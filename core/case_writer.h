@@ -9,7 +9,10 @@
 // The writer's connection never checkpoints the write-ahead log itself: a
 // second thread with its own connection does, after commits (at most every
 // kCheckpointPause), so a batch never waits for a checkpoint's copying and
-// fsync.
+// fsync. Under steady intake that copy never quite catches up, and the log
+// only starts again from its beginning at a write that finds all of it
+// copied: once the log passes `log_restart_pages`, the writer copies the
+// rest itself before its next batch, which then starts the log afresh.
 //
 // Insert() is safe from many threads. The destructor finishes the queued
 // work, then stops the threads.
@@ -33,8 +36,12 @@ namespace wangge::core {
 
 class CaseWriter {
  public:
+  // 64 MiB of 4 KiB pages.
+  static constexpr int64_t kLogRestartPages = 16384;
+
   // Opens its own connection to the database at `path`.
-  static Result<std::unique_ptr<CaseWriter>> Open(const std::string& path);
+  static Result<std::unique_ptr<CaseWriter>> Open(
+      const std::string& path, int64_t log_restart_pages = kLogRestartPages);
   ~CaseWriter();
 
   // Runs on the writer thread, with its connection and the recent cases it
@@ -55,12 +62,16 @@ class CaseWriter {
 
  private:
   struct Job;
-  CaseWriter(std::unique_ptr<Store> store, std::unique_ptr<Store> checkpointer);
+  CaseWriter(std::unique_ptr<Store> store, std::unique_ptr<Store> checkpointer,
+             int64_t log_restart_pages);
   void Loop();
   // Tells recent_ of the batch's new cases.
   void RememberNew(const std::vector<Store::NewCase>& cases,
                    const std::vector<Result<Store::Inserted>>& done);
   void CheckpointLoop();
+  // After a commit: if the log has passed log_restart_pages_, copies it
+  // into the database so that the next commit starts it again.
+  void RestartLogIfLong();
 
   std::unique_ptr<Store> store_;
   std::unique_ptr<Store> checkpointer_;
@@ -72,6 +83,9 @@ class CaseWriter {
   std::condition_variable wake_;
   std::condition_variable checkpoint_wake_;
   int64_t unsaved_commits_ = 0;  // commits since the last checkpoint began
+  const int64_t log_restart_pages_;
+  // Writer thread only: the log's size at which the writer copies it.
+  int64_t restart_at_;
   std::deque<std::shared_ptr<Job>> queue_;
   bool stopping_ = false;
   size_t max_batch_ = 0;

@@ -1227,9 +1227,25 @@ class SqliteStore : public Store {
   }
 
   Result<void> AutoCheckpoint(bool on) override {
-    return Exec(on ? "PRAGMA wal_autocheckpoint=1000"
-                   : "PRAGMA wal_autocheckpoint=0");
+    log_pages_ = 0;
+    // Either replaces the hook of the other (SQLite's automatic checkpoint
+    // is a commit hook of the same kind).
+    if (auto ok = Exec(on ? "PRAGMA wal_autocheckpoint=1000"
+                          : "PRAGMA wal_autocheckpoint=0");
+        !ok || on) {
+      return ok;
+    }
+    sqlite3_wal_hook(
+        db_,
+        [](void* self, sqlite3*, const char*, int pages) {
+          static_cast<SqliteStore*>(self)->log_pages_ = pages;
+          return SQLITE_OK;
+        },
+        this);
+    return {};
   }
+
+  int64_t LogPages() const override { return log_pages_; }
 
   Result<int64_t> CacheMiB(int64_t mib) override {
     if (mib < 1 || mib > 4096) {
@@ -1624,6 +1640,7 @@ class SqliteStore : public Store {
   sqlite3* db_;
   std::string path_;
   StatementCache stmts_;
+  int64_t log_pages_ = 0;  // from the commit hook, with AutoCheckpoint(false)
 };
 
 Result<std::unique_ptr<Store>> OpenAt(const std::string& path, int flags) {

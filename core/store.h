@@ -250,6 +250,9 @@ class Store {
   // does; Checkpoint() (from another connection, e.g. a background thread)
   // copies what it can without blocking readers or writers.
   virtual Result<void> AutoCheckpoint(bool on) = 0;
+  // Pages in the write-ahead log after this connection's last commit, with
+  // AutoCheckpoint(false) (0 before its first commit or otherwise).
+  virtual int64_t LogPages() const = 0;
   // Lets this connection keep up to `mib` (1-4096) MiB of pages in its own
   // cache; SQLite's default is 2. Returns the size then in force, in MiB.
   virtual Result<int64_t> CacheMiB(int64_t mib) = 0;
