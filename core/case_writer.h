@@ -12,7 +12,7 @@
 // fsync. Under steady intake that copy never quite catches up, and the log
 // only starts again from its beginning at a write that finds all of it
 // copied: once the log passes `log_restart_pages`, the writer copies the
-// rest itself before its next batch, which then starts the log afresh.
+// rest itself after a commit, and its next commit starts the log afresh.
 //
 // Insert() is safe from many threads. The destructor finishes the queued
 // work, then stops the threads.
