@@ -1,9 +1,9 @@
 #pragma once
 // The process's allocator. Normal builds link tcmalloc (gperftools'
 // tcmalloc_minimal, Debian's libgoogle-perftools-dev): under `bench intake`
-// the server spent ~16% less CPU a report than with glibc's malloc
-// (alternating runs, README "Intake"). Sanitizer builds keep glibc's malloc,
-// which ASan replaces. These calls hide which one is in use.
+// the server spent 11-14% less CPU a report than with glibc's malloc
+// (medians of alternating runs, README "Intake"). Sanitizer builds keep glibc's
+// malloc, which ASan replaces. These calls hide which one is in use.
 
 #if WANGGE_TCMALLOC
 #include <gperftools/malloc_extension_c.h>

@@ -254,6 +254,17 @@ std::string FormatUtc(Time t) { return Format(t, "Z"); }
 
 namespace {
 
+// The time of these fields, or nullopt for a field out of its range.
+std::optional<Time> Compose(int y, int mo, int d, int h, int mi, int s,
+                            minutes offset) {
+  if (y < 0 || mo < 0 || d < 0 || h < 0 || mi < 0 || s < 0) {
+    return std::nullopt;
+  }
+  year_month_day ymd{year(y), month(unsigned(mo)), day(unsigned(d))};
+  if (!ymd.ok() || h > 23 || mi > 59 || s > 59) return std::nullopt;
+  return Time(sys_days(ymd)) + hours(h) + minutes(mi) + seconds(s) - offset;
+}
+
 // The form Format() writes (2026-10-08T09:30:00+08:00, or Z), read without
 // sscanf: the intake writer reads one a report. Anything else: nullopt.
 std::optional<Time> ParseWritten(std::string_view text) {
@@ -283,13 +294,7 @@ std::optional<Time> ParseWritten(std::string_view text) {
     }
     offset = (at(19, '-') ? -1 : 1) * (oh * 60 + om);
   }
-  if (y < 0 || mo < 0 || d < 0 || h < 0 || mi < 0 || s < 0) {
-    return std::nullopt;
-  }
-  year_month_day ymd{year(y), month(unsigned(mo)), day(unsigned(d))};
-  if (!ymd.ok() || h > 23 || mi > 59 || s > 59) return std::nullopt;
-  return Time(sys_days(ymd)) + hours(h) + minutes(mi) + seconds(s) -
-         minutes(offset);
+  return Compose(y, mo, d, h, mi, s, minutes(offset));
 }
 
 }  // namespace
@@ -329,9 +334,9 @@ Result<Time> ParseTime(const std::string& text) {
     }
     offset = minutes((sign == '-' ? -1 : 1) * (oh * 60 + om));
   }
-  year_month_day ymd{year(y), month(unsigned(mo)), day(unsigned(d))};
-  if (!ymd.ok() || h > 23 || mi > 59 || s > 59) return bad();
-  return Time(sys_days(ymd)) + hours(h) + minutes(mi) + seconds(s) - offset;
+  auto t = Compose(y, mo, d, h, mi, s, offset);
+  if (!t) return bad();
+  return *t;
 }
 
 }  // namespace wangge::core

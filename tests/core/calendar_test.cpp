@@ -62,6 +62,7 @@ TEST_CASE("ParseTime and FormatLocal: China Standard Time round trip") {
   CHECK_FALSE(ParseTime("2026-10-08T09:30:00+08:00x"));
   CHECK_FALSE(ParseTime("2026-10-08T09:30:00*08:00"));
   CHECK_FALSE(ParseTime("2026-1a-08T09:30:00+08:00"));
+  CHECK_FALSE(ParseTime("2026-10-08T-1:30"));  // sscanf reads -1
   CHECK_FALSE(ParseTime("2026-13-01T09:00"));
   CHECK_FALSE(ParseTime("2026-02-30T09:00"));
   CHECK_FALSE(ParseTime("yesterday"));
