@@ -33,9 +33,12 @@ class FeatureTable {
 
   // Packs `features` in their order (in a few threads for a big layer).
   // Their memory is freed; malloc may keep it until asked to trim.
-  // `shell_bounds`, when given, are their BoundsOf, which the caller had.
+  // `shell_bounds`, when given, are their BoundsOf, and `shape_bytes` their
+  // shapes' PackedShapeSize, which the caller had (each saves a pass over
+  // every vertex).
   static FeatureTable Pack(std::vector<Feature> features,
-                           std::vector<Box> shell_bounds = {});
+                           std::vector<Box> shell_bounds = {},
+                           const std::vector<size_t>& shape_bytes = {});
 
   size_t size() const { return bounds_.size(); }
   bool empty() const { return bounds_.empty(); }

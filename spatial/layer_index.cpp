@@ -9,6 +9,8 @@
 #include <thread>
 #include <utility>
 
+#include "spatial/shape_codec.h"
+
 namespace wangge::spatial {
 namespace bg = boost::geometry;
 namespace bgi = boost::geometry::index;
@@ -92,6 +94,7 @@ Result<LayerIndex> LayerIndex::Build(std::vector<Feature> features,
   std::vector<Value> boxes(n);
   std::vector<Box> shell_bounds(n);
   std::vector<Box> ring_bounds(with_grid ? n : 0);
+  std::vector<size_t> shape_bytes(n);
   ForEachOnCores(n, [&](size_t i) {
     constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
     Box shell{{kMax, kMax}, {-kMax, -kMax}}, all = shell;
@@ -106,6 +109,8 @@ Result<LayerIndex> LayerIndex::Build(std::vector<Feature> features,
         }
       }
     }
+    // Measured for the table while the vertices are in cache.
+    shape_bytes[i] = PackedShapeSize(features[i].shape);
     boxes[i] = {ToBox(shell), i};
     shell_bounds[i] = shell;
     if (with_grid) {
@@ -135,8 +140,8 @@ Result<LayerIndex> LayerIndex::Build(std::vector<Feature> features,
   }
   index.grid_->due = grid == Grid::kLater;
   // Packed once the grid has read the shapes; the packing frees them.
-  index.table_ =
-      FeatureTable::Pack(std::move(features), std::move(shell_bounds));
+  index.table_ = FeatureTable::Pack(std::move(features),
+                                    std::move(shell_bounds), shape_bytes);
   if (packed.valid()) packed.get();
   return index;
 }

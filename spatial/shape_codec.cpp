@@ -47,12 +47,8 @@ char* PutVarint(char* out, uint64_t v) {
 }
 
 size_t VarintSize(uint64_t v) {
-  size_t n = 1;
-  while (v >= 0x80) {
-    v >>= 7;
-    ++n;
-  }
-  return n;
+  // 7 bits a byte: one byte, plus one for each whole 7 bits below the top.
+  return size_t(70 - __builtin_clzll(v | 1)) / 7;
 }
 
 size_t PackedShapeSize(const Shape& shape) {

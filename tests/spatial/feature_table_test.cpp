@@ -42,6 +42,19 @@ Shape Awkward() {
 
 }  // namespace
 
+TEST_CASE("VarintSize: the bytes PutVarint writes, at every length") {
+  char buf[16];
+  std::vector<uint64_t> values{0, 1, UINT64_MAX, uint64_t(1) << 63};
+  for (int bits = 7; bits < 64; bits += 7) {
+    values.push_back((uint64_t(1) << bits) - 1);
+    values.push_back(uint64_t(1) << bits);
+  }
+  for (uint64_t v : values) {
+    CAPTURE(v);
+    CHECK(VarintSize(v) == size_t(PutVarint(buf, v) - buf));
+  }
+}
+
 TEST_CASE("PackShape: shapes round-trip exactly, wrapping differences too") {
   Shape s = Awkward();
   std::string bytes;
@@ -139,7 +152,10 @@ TEST_CASE("FeatureTable: a large layer packs in threads to the same table") {
   FeatureTable t = FeatureTable::Pack(std::move(features));
   std::vector<Box> given = shells;
   given[5].max.x += 1;
-  FeatureTable u = FeatureTable::Pack(std::move(again), given);
+  // So are the packed shapes' sizes.
+  std::vector<size_t> sizes;
+  for (const Feature& f : again) sizes.push_back(PackedShapeSize(f.shape));
+  FeatureTable u = FeatureTable::Pack(std::move(again), given, sizes);
   REQUIRE(t.size() == copy.size());
   REQUIRE(u.size() == copy.size());
   CHECK(u.bounds(5).max.x == t.bounds(5).max.x + 1);
