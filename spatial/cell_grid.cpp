@@ -757,11 +757,17 @@ Result<CellGrid> CellGridBuilder::Build(const std::vector<Feature>& features,
         uint64_t runs_end = band_first[u][band + 1];
         for (uint64_t i = band_first[u][band]; i < runs_end; ++i) {
           // The rings' records and vertices are far apart in memory: ask
-          // for those of later runs ahead.
+          // for those of later runs ahead, every cache line of a run's
+          // vertices (the first alone left the copy below waiting on the
+          // rest: 1M build-only, 10.14-10.48 s vs 10.57-11.31 s).
           if (i + 16 < runs_end) __builtin_prefetch(&ring[runs[i + 16].ring]);
-          if (i + 8 < runs_end) {
-            const Run& ahead = runs[i + 8];
-            __builtin_prefetch(ring[ahead.ring].v + ahead.e0);
+          if (i + 4 < runs_end) {
+            const Run& ahead = runs[i + 4];
+            const char* from =
+                reinterpret_cast<const char*>(ring[ahead.ring].v + ahead.e0);
+            const char* to =
+                reinterpret_cast<const char*>(ring[ahead.ring].v + ahead.e1);
+            for (; from <= to + 15; from += 64) __builtin_prefetch(from);
           }
           Run run = runs[i];
           const RingInfo& info = ring[run.ring];
