@@ -109,6 +109,7 @@ FeatureTable FeatureTable::Pack(std::vector<Feature> features,
   AdviseHugePages(t.bytes_.get(), t.start_[n]);
   InParallel(size_t(0), n, [&](size_t begin, size_t end) {
     for (size_t i = begin; i < end; ++i) {
+      if (i + 2 < end) PrefetchVertices(features[i + 2].shape);
       const Feature& f = features[i];
       char* out = t.bytes_.get() + t.start_[i];
       out = PutString(out, f.code);

@@ -96,6 +96,7 @@ Result<LayerIndex> LayerIndex::Build(std::vector<Feature> features,
   std::vector<Box> ring_bounds(with_grid ? n : 0);
   std::vector<size_t> shape_bytes(n);
   ForEachOnCores(n, [&](size_t i) {
+    if (i + 2 < n) PrefetchVertices(features[i + 2].shape);
     constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
     Box shell{{kMax, kMax}, {-kMax, -kMax}}, all = shell;
     for (const Polygon& part : features[i].shape.parts) {
