@@ -593,17 +593,24 @@ Result<CellGrid> CellGridBuilder::Build(const std::vector<Feature>& features,
     std::vector<BandRun> out;
     // Start edge of the open run in each band of the last edge's range.
     std::vector<uint32_t> open, next;
+    // Most rings lie in one band: all their edges touch it. (The box is
+    // the feature's: a hole's may be smaller.)
+    auto one_band = [&](const RingInfo& info, uint32_t& first) {
+      const Box& box = bounds[info.feature & ~kHole];
+      first = uint32_t(std::max<int64_t>(0, (box.min.y - min_y - 1) >> ky));
+      uint32_t last = uint32_t((box.max.y - min_y) >> ky);
+      return first / band_rows == last / band_rows;
+    };
     for (size_t r = ring_split[t]; r < ring_split[t + 1]; ++r) {
+      // The vertices of a later ring this loop will walk, asked for ahead.
+      uint32_t first = 0;
+      if (r + 2 < ring_split[t + 1] && !one_band(ring[r + 2], first)) {
+        PrefetchVertices(ring[r + 2].v, ring[r + 2].n);
+      }
       const RingInfo& info = ring[r];
       uint32_t n = info.n;
       if (n == 0) continue;
-      // Most rings lie in one band: all their edges touch it. (The box is
-      // the feature's: a hole's may be smaller.)
-      const Box& box = bounds[info.feature & ~kHole];
-      uint32_t first =
-          uint32_t(std::max<int64_t>(0, (box.min.y - min_y - 1) >> ky));
-      uint32_t last = uint32_t((box.max.y - min_y) >> ky);
-      if (first / band_rows == last / band_rows) {
+      if (one_band(info, first)) {
         out.push_back({first / band_rows, {uint32_t(r), 0, n}});
         continue;
       }
@@ -763,11 +770,9 @@ Result<CellGrid> CellGridBuilder::Build(const std::vector<Feature>& features,
           if (i + 16 < runs_end) __builtin_prefetch(&ring[runs[i + 16].ring]);
           if (i + 4 < runs_end) {
             const Run& ahead = runs[i + 4];
-            const char* from =
-                reinterpret_cast<const char*>(ring[ahead.ring].v + ahead.e0);
-            const char* to =
-                reinterpret_cast<const char*>(ring[ahead.ring].v + ahead.e1);
-            for (; from <= to + 15; from += 64) __builtin_prefetch(from);
+            const RingInfo& later = ring[ahead.ring];
+            uint32_t last = std::min(ahead.e1, later.n - 1);  // n wraps to 0
+            PrefetchVertices(later.v + ahead.e0, last - ahead.e0 + 1);
           }
           Run run = runs[i];
           const RingInfo& info = ring[run.ring];

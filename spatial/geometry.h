@@ -43,15 +43,18 @@ struct Shape {
   std::vector<Polygon> parts;
 };
 
-// Asks for every cache line of the shape's vertices ahead of a pass over
-// them: each ring is an allocation of its own, so the hardware's prefetcher
-// starts afresh, and waits, at every ring.
+// Asks for every cache line of `n` vertices from `v` ahead of a pass over
+// them, or of the shape's: each ring is an allocation of its own, so the
+// hardware's prefetcher starts afresh, and waits, at every ring.
+inline void PrefetchVertices(const Pt* v, size_t n) {
+  const char* p = reinterpret_cast<const char*>(v);
+  const char* end = p + n * sizeof(Pt);
+  for (; p < end; p += 64) __builtin_prefetch(p);
+}
 inline void PrefetchVertices(const Shape& shape) {
   for (const Polygon& part : shape.parts) {
     for (const Ring& ring : part.rings) {
-      const char* p = reinterpret_cast<const char*>(ring.data());
-      const char* end = p + ring.size() * sizeof(Pt);
-      for (; p < end; p += 64) __builtin_prefetch(p);
+      PrefetchVertices(ring.data(), ring.size());
     }
   }
 }
