@@ -47,7 +47,7 @@ char* PutVarint(char* out, uint64_t v) {
 }
 
 size_t VarintSize(uint64_t v) {
-  // 7 bits a byte: one byte, plus one for each whole 7 bits below the top.
+  // 7 bits a byte: ceil(significant bits / 7), and one byte for zero.
   return size_t(70 - __builtin_clzll(v | 1)) / 7;
 }
 
