@@ -594,24 +594,25 @@ Result<CellGrid> CellGridBuilder::Build(const std::vector<Feature>& features,
     // Start edge of the open run in each band of the last edge's range.
     std::vector<uint32_t> open, next;
     // Most rings lie in one band: all their edges touch it. (The box is
-    // the feature's: a hole's may be smaller.)
-    auto one_band = [&](const RingInfo& info, uint32_t& first) {
+    // the feature's: a hole's may be smaller.) Its band, or kSpans.
+    constexpr uint32_t kSpans = UINT32_MAX;
+    auto band_of = [&](const RingInfo& info) {
       const Box& box = bounds[info.feature & ~kHole];
-      first = uint32_t(std::max<int64_t>(0, (box.min.y - min_y - 1) >> ky));
+      uint32_t first =
+          uint32_t(std::max<int64_t>(0, (box.min.y - min_y - 1) >> ky));
       uint32_t last = uint32_t((box.max.y - min_y) >> ky);
-      return first / band_rows == last / band_rows;
+      return first / band_rows == last / band_rows ? first / band_rows : kSpans;
     };
     for (size_t r = ring_split[t]; r < ring_split[t + 1]; ++r) {
       // The vertices of a later ring this loop will walk, asked for ahead.
-      uint32_t first = 0;
-      if (r + 2 < ring_split[t + 1] && !one_band(ring[r + 2], first)) {
+      if (r + 2 < ring_split[t + 1] && band_of(ring[r + 2]) == kSpans) {
         PrefetchVertices(ring[r + 2].v, ring[r + 2].n);
       }
       const RingInfo& info = ring[r];
       uint32_t n = info.n;
       if (n == 0) continue;
-      if (one_band(info, first)) {
-        out.push_back({first / band_rows, {uint32_t(r), 0, n}});
+      if (uint32_t band = band_of(info); band != kSpans) {
+        out.push_back({band, {uint32_t(r), 0, n}});
         continue;
       }
       int64_t b0 = 1, b1 = 0;  // bands of the open runs
