@@ -99,6 +99,32 @@ inline bool Crosses(int64_t ux, int64_t uy, int64_t wx, int64_t wy,
          (Cross(ux, uy, wx, wy, bx, by) >= 0);
 }
 
+// Where edge a-b crosses the line y = yc, a vertex on the line counting as
+// lying above it (as Crosses counts a vertex on a west-to-east segment): the
+// first column whose bucket centre lies there or east of it, or -1 if the
+// edge does not cross the line. Column c0's centre is within 2^29 of the
+// edge's west end.
+inline int64_t CentreLineStep(Pt a, Pt b, int64_t yc, int64_t min_x, int kx,
+                              int64_t c0) {
+  if ((a.y >= yc) == (b.y >= yc)) return -1;
+  if (a.y > b.y) std::swap(a, b);  // a below the line, b on or above it
+  int64_t x0 = min_x + (c0 << kx) + (int64_t(1) << kx) / 2;
+  int64_t dx = b.x - a.x, dy = b.y - a.y, t = yc - a.y, ox = a.x - x0;
+  // The crossing is x0 + (ox * dy + t * dx) / dy; q is that fraction's
+  // ceiling, the step its ceiling in columns.
+  constexpr int64_t kShort = int64_t(1) << 30;
+  if (dx > -kShort && dx < kShort && dy < kShort && ox > -2 * kShort &&
+      ox < 2 * kShort) {
+    int64_t num = ox * dy + t * dx;  // below 2^62
+    int64_t q = num / dy + (num % dy > 0);
+    return c0 - ((-q) >> kx);
+  }
+  Wide num = Wide(ox) * dy + Wide(t) * dx;
+  Wide q = num / dy + (num % dy > 0);
+  Wide step = c0 - ((-q) >> kx);
+  return int64_t(std::clamp<Wide>(step, 0, Wide(1) << 62));
+}
+
 // True if segment a-b touches the closed box; the boxes of both overlap and
 // the box's sides are at most 2^29.
 bool TouchesBox(Pt a, Pt b, int64_t x0, int64_t y0, int64_t x1, int64_t y1) {
@@ -689,7 +715,7 @@ Result<CellGrid> CellGridBuilder::Build(const std::vector<Feature>& features,
   std::atomic<bool> failed{false};
   std::vector<std::string> errors(threads);
   std::vector<size_t> mixed(threads, 0), edge_entries(threads, 0);
-  const int64_t sx = int64_t(1) << kx;
+  const int64_t sx = int64_t(1) << kx, sy = int64_t(1) << ky;
   parallel([&](unsigned t) {
     std::string& error = errors[t];
     size_t mixed_here = 0;  // a counter per thread shares a cache line
@@ -713,6 +739,15 @@ Result<CellGrid> CellGridBuilder::Build(const std::vector<Feature>& features,
     std::vector<Pt> pts;             // the band's runs' vertices
     std::vector<uint32_t> pts_ring;  // local ring of edge j
     std::vector<uint32_t> offset, fill;
+    // The row's centre line: the walk's reference points lie on it in
+    // buckets with no nudge. Per bucket, the rings of the edges that cross
+    // the line between the last bucket's centre (exclusive) and its own
+    // (inclusive), in (ring, edge) order; the same counting sort as offset.
+    struct Crossing {
+      uint32_t bucket, ring;
+    };
+    std::vector<Crossing> crossings;
+    std::vector<uint32_t> cross_offset, cross_ring;
     // Edges touching each bucket, with their vertices relative to the
     // bucket's south-west corner: the walk reads them in order, and every
     // product of coordinate differences fits in 64 bits.
@@ -760,6 +795,8 @@ Result<CellGrid> CellGridBuilder::Build(const std::vector<Feature>& features,
       pts_ring.clear();
       locals.clear();
       offset.assign(band_buckets + 1, 0);
+      crossings.clear();
+      cross_offset.assign(band_buckets + 1, 0);
       for (unsigned u = 0; u < threads; ++u) {
         const std::vector<Run>& runs = thread_runs[u];
         uint64_t runs_end = band_first[u][band + 1];
@@ -799,6 +836,13 @@ Result<CellGrid> CellGridBuilder::Build(const std::vector<Feature>& features,
             // connected, touches every one its box spans.
             bool line = s.c0 == s.c1 || s.r0 == s.r1;
             for (int64_t row = r0; row <= r1; ++row) {
+              if (int64_t step = CentreLineStep(
+                      a, b, min_y + (row << ky) + sy / 2, min_x, kx, s.c0);
+                  step >= 0 && step < int64_t(cols)) {
+                size_t at = size_t(row - row_lo) * cols + size_t(step);
+                crossings.push_back({uint32_t(at), local_ring});
+                ++cross_offset[at + 1];
+              }
               for (int64_t col = s.c0; col <= s.c1; ++col) {
                 if (!line &&
                     !TouchesBox(a, b, min_x + (col << kx), min_y + (row << ky),
@@ -838,6 +882,12 @@ Result<CellGrid> CellGridBuilder::Build(const std::vector<Feature>& features,
         fail("an edge over 1 degree long");
         break;
       }
+      for (size_t b = 0; b < band_buckets; ++b) {
+        cross_offset[b + 1] += cross_offset[b];
+      }
+      fill.assign(cross_offset.begin(), cross_offset.end() - 1);
+      cross_ring.resize(crossings.size());
+      for (const Crossing& x : crossings) cross_ring[fill[x.bucket]++] = x.ring;
 
       data.clear();
       uint32_t* slots = g.slots_.data() + size_t(row_lo) * cols;
@@ -846,6 +896,7 @@ Result<CellGrid> CellGridBuilder::Build(const std::vector<Feature>& features,
         members_changed = true;
         uint32_t answer = CellGrid::kNone;
         Pt prev{};  // the last reference point, relative to its bucket
+        bool prev_centre = true;  // prev is its bucket's centre (or west)
         for (uint32_t col = 0; col < L.cols; ++col) {
           size_t b = size_t(row - row_lo) * cols + col;
           uint32_t begin = offset[b], end = offset[b + 1];
@@ -866,11 +917,26 @@ Result<CellGrid> CellGridBuilder::Build(const std::vector<Feature>& features,
             }
           }
           if (failed) break;
-          // Crossings of prev -> q with the edges of this bucket and the
-          // last, each edge once, tested in its own bucket's coordinates
-          // (the segment lies in both buckets). Edges come in (ring, edge)
-          // order, so a ring's crossings are counted together.
-          {
+          // Crossings of prev -> q, a ring's counted together (edges come
+          // in (ring, edge) order). Between two centres the segment runs
+          // along the row's centre line, on no edge at either end: the
+          // edges crossing the line between them, found with the touches.
+          if (nudge == 0 && prev_centre) {
+            uint32_t ring = UINT32_MAX;
+            bool odd = false;
+            for (uint32_t i = cross_offset[b]; i < cross_offset[b + 1]; ++i) {
+              if (cross_ring[i] != ring) {
+                if (odd) toggle(ring);
+                ring = cross_ring[i];
+                odd = false;
+              }
+              odd = !odd;
+            }
+            if (odd) toggle(ring);
+          } else {
+            // Else with the edges of this bucket and the last, each edge
+            // once, tested in its own bucket's coordinates (the segment
+            // lies in both buckets).
             uint32_t a = col > 0 ? offset[b - 1] : begin, a_end = begin;
             uint32_t c = begin;
             // prev -> q in the last bucket's and this bucket's coordinates.
@@ -901,6 +967,7 @@ Result<CellGrid> CellGridBuilder::Build(const std::vector<Feature>& features,
             if (odd) toggle(ring);
           }
           prev = q;
+          prev_centre = nudge == 0;
           if (begin == end) {
             if (members_changed) {
               answer = pure_answer();

@@ -179,6 +179,44 @@ TEST_CASE("CellGrid: holes, islands, multipolygons and overlaps") {
   }
 }
 
+TEST_CASE(
+    "CellGrid: vertices on the rows' centre lines, edges through centres") {
+  // Buckets of 16 from (0, 0): centres at 8 + 16k. The walk between two
+  // centres counts the edges crossing the row's centre line; these put
+  // vertices on that line and edges through centres (which move the
+  // reference point) and between them.
+  std::vector<Feature> features;
+  features.push_back(FromRings({{Square(0, 0, 640, 640)}}));
+  // Diamonds with vertices at centres: their edges pass through centres.
+  features.push_back(FromRings({{{{40, 200}, {200, 40}, {360, 200}, {200, 360}},
+                                 {{136, 200}, {200, 136}, {264, 200}}}}));
+  // Zigzags whose vertices sit on centre lines between centres.
+  features.push_back(FromRings({{{{400, 8},
+                                  {420, 24},
+                                  {436, 8},
+                                  {452, 40},
+                                  {470, 24},
+                                  {600, 24},
+                                  {600, 300},
+                                  {404, 300}}}}));
+  // A thin sliver along a centre line, and a triangle with a vertex at a
+  // centre and another on its line.
+  features.push_back(FromRings({{{{20, 424}, {620, 424}, {620, 425}}},
+                                {{{100, 456}, {300, 456}, {200, 600}}}}));
+  auto grid = CellGrid::Build(features, {.force_shift = 4});
+  REQUIRE(grid);
+  REQUIRE(grid->layout().origin.x == 0);
+  for (int64_t y = -4; y <= 644; y += 2) {
+    for (int64_t x = -4; x <= 644; x += 2) {
+      Pt p{x, y};
+      REQUIRE(grid->FirstCovering(p) == BruteForce(features, p));
+    }
+  }
+  for (Pt p : HardPoints(features, *grid, 2000, 11)) {
+    REQUIRE(grid->FirstCovering(p) == BruteForce(features, p));
+  }
+}
+
 TEST_CASE("CellGrid: edges that several rings share are stored once") {
   // A run of edges two rings share, either way round, is stored for the
   // first and referred to by the others; a query tests it once, or, when it
