@@ -10,6 +10,7 @@
 
 #include "base/memory.h"
 #include "core/accounts.h"
+#include "core/case_writer.h"
 #include "core/store.h"
 #include "core/town.h"
 #include "core/workflow.h"
@@ -146,6 +147,14 @@ int RunServe(int argc, char** argv) {
   if (!api) return Fail1("serve", api.error());
   TuneAllocatorForServer();
   std::cerr << (*api)->town()->index_note << "\n";
+  if (!(*api)->case_writer()->raised_priority()) {
+    std::cerr << "intake's group-commit writer keeps the default priority: "
+                 "nice "
+              << core::CaseWriter::kWriterNice
+              << " needs CAP_SYS_NICE (root, or systemd's "
+                 "AmbientCapabilities=CAP_SYS_NICE) or LimitNICE=30; intake "
+                 "carries fewer reports a second without it\n";
+  }
   // Without an index file the locator's grids are built while the server
   // answers through the R-trees, then the index goes to its file (at
   // 300,000 cells: seconds, and half a gigabyte); stopping waits for it.

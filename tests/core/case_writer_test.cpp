@@ -2,10 +2,16 @@
 
 #include <doctest/doctest.h>
 #include <sqlite3.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <sstream>
 #include <thread>
 #include <vector>
 
@@ -118,6 +124,44 @@ TEST_CASE("Store: briefs of cases by id, in the order asked, over statements") {
   CHECK(listed->front().id == 40);  // newest first
   CHECK(listed->front().category == "04001");
   CHECK(listed->front().received_at == "2026-11-30T08:00:00+08:00");
+}
+
+// Nice values of this process's threads, from /proc/self/task/*/stat.
+std::vector<int> ThreadNiceValues() {
+  std::vector<int> out;
+  for (const auto& task : fs::directory_iterator("/proc/self/task")) {
+    std::ifstream in(task.path() / "stat");
+    std::string stat((std::istreambuf_iterator<char>(in)), {});
+    // Fields after the command's closing parenthesis: state is field 3,
+    // nice field 19.
+    std::istringstream rest(stat.substr(stat.rfind(')') + 2));
+    std::string field;
+    for (int i = 3; i < 19 && rest >> field; ++i) {
+    }
+    int nice = 0;
+    if (rest >> nice) out.push_back(nice);
+  }
+  return out;
+}
+
+TEST_CASE("CaseWriter: the writer thread alone asks for a larger share") {
+  Db db;
+  auto count = [](const std::vector<int>& nice, int value) {
+    return int(std::count(nice.begin(), nice.end(), value));
+  };
+  int before = count(ThreadNiceValues(), CaseWriter::kWriterNice);
+  auto writer = CaseWriter::Open(db.path);
+  REQUIRE(writer);
+  // Permitted as root, or with an RLIMIT_NICE that allows it (capabilities
+  // without root are not looked at: the test then expects no change).
+  rlimit limit{};
+  REQUIRE(getrlimit(RLIMIT_NICE, &limit) == 0);
+  bool allowed = geteuid() == 0 || limit.rlim_cur == RLIM_INFINITY ||
+                 20 - int64_t(limit.rlim_cur) <= CaseWriter::kWriterNice;
+  CHECK((*writer)->raised_priority() == allowed);
+  std::vector<int> nice = ThreadNiceValues();
+  CHECK(count(nice, CaseWriter::kWriterNice) == before + (allowed ? 1 : 0));
+  CHECK(count(nice, 0) >= 2);  // this thread and the checkpointer
 }
 
 TEST_CASE("CaseWriter: a second thread checkpoints after commits") {
