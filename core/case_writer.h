@@ -44,7 +44,7 @@ class CaseWriter {
 
   // The writer thread asks for this nice value: it is intake's serial part,
   // and under `bench intake` it waited for a core a quarter of its time
-  // behind the request threads and wrk (8-11% at -10). Eight alternating
+  // behind the request threads and wrk (7.5-11% at -10). Eight alternating
   // 10 s runs each: 6,678-8,212 reports/s (median 7,854) against
   // 5,988-9,425 (median 6,790), six of the eight pairs higher. Needs
   // CAP_SYS_NICE (root, or systemd's AmbientCapabilities=CAP_SYS_NICE) or

@@ -11,6 +11,7 @@
 #include <limits>
 #include <mutex>
 #include <new>
+#include <numeric>
 #include <string>
 #include <thread>
 #include <utility>
@@ -748,6 +749,12 @@ Result<CellGrid> CellGridBuilder::Build(const std::vector<Feature>& features,
     };
     std::vector<Crossing> crossings;
     std::vector<uint32_t> cross_offset, cross_ring;
+    // Counts per bucket (at [b + 1]) to where each bucket's items start;
+    // `fill` then holds the next free place of each.
+    auto to_starts = [&](std::vector<uint32_t>& at) {
+      std::partial_sum(at.begin(), at.end(), at.begin());
+      fill.assign(at.begin(), at.end() - 1);
+    };
     // Edges touching each bucket, with their vertices relative to the
     // bucket's south-west corner: the walk reads them in order, and every
     // product of coordinate differences fits in 64 bits.
@@ -863,8 +870,7 @@ Result<CellGrid> CellGridBuilder::Build(const std::vector<Feature>& features,
         break;
       }
       edge_entries[t] += touches.size();
-      for (size_t b = 0; b < band_buckets; ++b) offset[b + 1] += offset[b];
-      fill.assign(offset.begin(), offset.end() - 1);
+      to_starts(offset);
       entries.resize(touches.size());
       bool fits = true;
       for (const Touch& x : touches) {
@@ -882,10 +888,7 @@ Result<CellGrid> CellGridBuilder::Build(const std::vector<Feature>& features,
         fail("an edge over 1 degree long");
         break;
       }
-      for (size_t b = 0; b < band_buckets; ++b) {
-        cross_offset[b + 1] += cross_offset[b];
-      }
-      fill.assign(cross_offset.begin(), cross_offset.end() - 1);
+      to_starts(cross_offset);
       cross_ring.resize(crossings.size());
       for (const Crossing& x : crossings) cross_ring[fill[x.bucket]++] = x.ring;
 

@@ -153,7 +153,7 @@ int RunServe(int argc, char** argv) {
               << core::CaseWriter::kWriterNice
               << " needs CAP_SYS_NICE (root, or systemd's "
                  "AmbientCapabilities=CAP_SYS_NICE) or LimitNICE=30; intake "
-                 "carries fewer reports a second without it\n";
+                 "may carry fewer reports a second without it\n";
   }
   // Without an index file the locator's grids are built while the server
   // answers through the R-trees, then the index goes to its file (at
