@@ -67,7 +67,17 @@ void RecentCases::Add(const std::string& category,
   c.received = received->time_since_epoch().count();
   c.seen = version_;
   int64_t key = SquareKey(Square(c.lon), Square(c.lat));
-  by_category_[category][key].push_back(std::move(c));
+  auto& cases = by_category_[category][key];
+  // Each square's cases stay in the order of their ids, which Near() reads
+  // from the newest. Ids come in rising order but for a case stored by
+  // another connection between two of the writer's batches.
+  auto at = cases.end();
+  if (!cases.empty() && cases.back().id > c.id) {
+    at = std::upper_bound(
+        cases.begin(), cases.end(), c.id,
+        [](int64_t id, const Case& other) { return id < other.id; });
+  }
+  cases.insert(at, std::move(c));
   ++size_;
 }
 
@@ -81,15 +91,23 @@ std::vector<RecentCases::Candidate> RecentCases::Near(
     return out;
   }
   int64_t since = from.time_since_epoch().count();
+  // A square holds cases in the order of their ids: from its newest, the
+  // first `limit` within the radius are all it can give. A place reported
+  // again and again (a market, a bench's fixed points) then costs `limit`
+  // distances, not one for every case there this week.
   auto scan = [&](std::deque<Case>& cases) {
     while (!cases.empty() && cases.front().received < since - kPruneSlack) {
       cases.pop_front();
       --size_;
     }
-    for (Case& c : cases) {
-      if (c.received < since) continue;
-      double m = Metres(lon, lat, c.lon, c.lat);
-      if (m <= radius_m) out.push_back({&c, m});
+    size_t found = 0;
+    for (auto c = cases.rbegin(); c != cases.rend() && found < limit; ++c) {
+      if (c->received < since) continue;
+      double m = Metres(lon, lat, c->lon, c->lat);
+      if (m <= radius_m) {
+        out.push_back({&*c, m});
+        ++found;
+      }
     }
   };
   double dlat = radius_m / kEarth * 180 / kPi;

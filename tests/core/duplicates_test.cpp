@@ -55,6 +55,32 @@ TEST_CASE("RecentCases: within the radius, the category and the window") {
             .empty());
 }
 
+TEST_CASE(
+    "RecentCases: the newest within the radius, however many a square holds") {
+  Time t = At("2026-11-26T10:00:00+08:00");
+  RecentCases recent;
+  // One 1/500-degree square (110.2-110.202): odd ids at the search's point,
+  // even ids ~165 m east, beyond its 100 m.
+  for (int64_t id = 1; id <= 100; ++id) {
+    recent.Add(Stored(id, "04001", id % 2 ? 110.2001 : 110.2019, 34.5001, t));
+  }
+  CHECK(Ids(recent.Near("04001", 110.2001, 34.5001, 100, t, 5)) ==
+        std::vector<int64_t>{99, 97, 95, 93, 91});
+  CHECK(recent.Near("04001", 110.2001, 34.5001, 100, t, 1000).size() == 50);
+  // A case with a lower id told after a higher one (another connection's)
+  // still counts as the older.
+  recent.Add(Stored(150, "04001", 110.2001, 34.5001, t));
+  recent.Add(Stored(120, "04001", 110.2001, 34.5001, t));
+  CHECK(Ids(recent.Near("04001", 110.2001, 34.5001, 100, t, 1)) ==
+        std::vector<int64_t>{150});
+  CHECK(Ids(recent.Near("04001", 110.2001, 34.5001, 100, t, 3)) ==
+        std::vector<int64_t>{150, 120, 99});
+  // Across squares the newest win, whichever square holds them.
+  recent.Add(Stored(200, "04001", 110.1999, 34.5001, t));  // the next square
+  CHECK(Ids(recent.Near("04001", 110.2001, 34.5001, 100, t, 2)) ==
+        std::vector<int64_t>{200, 150});
+}
+
 TEST_CASE("RecentCases: west and south of zero, squares round down") {
   Time t = At("2026-11-26T10:00:00+08:00");
   RecentCases recent;
