@@ -103,27 +103,27 @@ inline bool Crosses(int64_t ux, int64_t uy, int64_t wx, int64_t wy,
 // Where edge a-b crosses the line y = yc, a vertex on the line counting as
 // lying above it (as Crosses counts a vertex on a west-to-east segment): the
 // first column whose bucket centre lies there or east of it, or -1 if the
-// edge does not cross the line. Column c0's centre is within 2^29 of the
-// edge's west end.
+// edge does not cross the line or spans 2^30 or more on an axis. Such an
+// edge never fits the grid's encoding (some bucket it touches holds one of
+// its ends, the other then over kMaxRelative away): the build refuses it.
+// Column c0's centre is within 2^29 of the edge's west end.
+static_assert(kMaxRelative < (int64_t(1) << 30));
 inline int64_t CentreLineStep(Pt a, Pt b, int64_t yc, int64_t min_x, int kx,
                               int64_t c0) {
   if ((a.y >= yc) == (b.y >= yc)) return -1;
   if (a.y > b.y) std::swap(a, b);  // a below the line, b on or above it
   int64_t x0 = min_x + (c0 << kx) + (int64_t(1) << kx) / 2;
   int64_t dx = b.x - a.x, dy = b.y - a.y, t = yc - a.y, ox = a.x - x0;
+  constexpr int64_t kShort = int64_t(1) << 30;
+  if (!(dx > -kShort && dx < kShort && dy < kShort && ox > -2 * kShort &&
+        ox < 2 * kShort)) {
+    return -1;
+  }
   // The crossing is x0 + (ox * dy + t * dx) / dy; q is that fraction's
   // ceiling, the step its ceiling in columns.
-  constexpr int64_t kShort = int64_t(1) << 30;
-  if (dx > -kShort && dx < kShort && dy < kShort && ox > -2 * kShort &&
-      ox < 2 * kShort) {
-    int64_t num = ox * dy + t * dx;  // below 2^62
-    int64_t q = num / dy + (num % dy > 0);
-    return c0 - ((-q) >> kx);
-  }
-  Wide num = Wide(ox) * dy + Wide(t) * dx;
-  Wide q = num / dy + (num % dy > 0);
-  Wide step = c0 - ((-q) >> kx);
-  return int64_t(std::clamp<Wide>(step, 0, Wide(1) << 62));
+  int64_t num = ox * dy + t * dx;  // below 2^62
+  int64_t q = num / dy + (num % dy > 0);
+  return c0 - ((-q) >> kx);
 }
 
 // True if segment a-b touches the closed box; the boxes of both overlap and
