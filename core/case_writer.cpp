@@ -95,19 +95,13 @@ Result<Store::Inserted> CaseWriter::Insert(const CaseRecord& record,
   return std::move(*job->result);
 }
 
-bool CaseWriter::raised_priority() const {
-  std::unique_lock lock(mu_);
-  priority_set_.wait(lock, [&] { return priority_known_; });
-  return priority_raised_;
-}
+bool CaseWriter::raised_priority() const { return priority_raised_.get(); }
 
 void CaseWriter::Loop() {
   // This thread only (on Linux a nice value belongs to a thread).
-  bool raised = setpriority(PRIO_PROCESS, id_t(gettid()), kWriterNice) == 0;
+  priority_.set_value(setpriority(PRIO_PROCESS, id_t(gettid()), kWriterNice) ==
+                      0);
   std::unique_lock lock(mu_);
-  priority_known_ = true;
-  priority_raised_ = raised;
-  priority_set_.notify_all();
   while (true) {
     wake_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
     if (queue_.empty()) return;  // stopping, nothing left

@@ -23,6 +23,7 @@
 #include <condition_variable>
 #include <deque>
 #include <functional>
+#include <future>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -104,9 +105,9 @@ class CaseWriter {
   std::deque<std::shared_ptr<Job>> queue_;
   bool stopping_ = false;
   size_t max_batch_ = 0;
-  bool priority_known_ = false;
-  bool priority_raised_ = false;
-  mutable std::condition_variable priority_set_;
+  // Set by the writer thread once it has asked for kWriterNice.
+  std::promise<bool> priority_;
+  std::shared_future<bool> priority_raised_ = priority_.get_future().share();
   std::thread thread_;
   std::thread checkpoint_thread_;
 };
