@@ -132,6 +132,27 @@ double ProcessCpuSeconds() {
   return double(ts.tv_sec) + double(ts.tv_nsec) * 1e-9;
 }
 
+// A locator built from a copy of `cells`, starting from memory given back to
+// the system, and what the build cost.
+struct TimedBuild {
+  Result<spatial::Locator> locator;
+  double wall_s = 0, cpu_s = 0;
+  int64_t rss_growth = 0;  // resident bytes after the build less before
+};
+
+TimedBuild BuildLocator(const std::vector<Feature>& cells) {
+  spatial::Layers layers;
+  layers.cells = cells;
+  int64_t rss0 = ResidentBytes();
+  auto t0 = Clock::now();
+  double c0 = ProcessCpuSeconds();
+  TimedBuild b{.locator = spatial::Locator::Build(std::move(layers), 1)};
+  b.cpu_s = ProcessCpuSeconds() - c0;
+  b.wall_s = Seconds(Clock::now() - t0);
+  b.rss_growth = ResidentBytes() - rss0;
+  return b;
+}
+
 struct Timing {
   double wall_s = 0;
   double cpu_s = 0;  // CPU time of the querying threads, summed
@@ -271,19 +292,12 @@ struct SizeRun {
   Result<void> Wangge() {
     progress << "wangge: building the locator for " << Thousands(size.cells())
              << " cells\n";
-    spatial::Layers layers;
-    layers.cells = tiling.cells;
-    int64_t rss0 = ResidentBytes();
-    auto t0 = Clock::now();
-    double c0 = ProcessCpuSeconds();
-    auto built = spatial::Locator::Build(std::move(layers), 1);
-    double build_cpu_s = ProcessCpuSeconds() - c0;
-    double build_s = Seconds(Clock::now() - t0);
-    if (!built) return std::unexpected(built.error());
-    int64_t rss1 = ResidentBytes();
-    const spatial::Locator& locator = *built;
+    TimedBuild built = BuildLocator(tiling.cells);
+    if (!built.locator) return std::unexpected(built.locator.error());
+    double build_cpu_s = built.cpu_s, build_s = built.wall_s;
+    const spatial::Locator& locator = *built.locator;
     const spatial::LayerIndex& cells = locator.cells();
-    double rss_per_vertex = double(rss1 - rss0) / double(tiling.vertices);
+    double rss_per_vertex = double(built.rss_growth) / double(tiling.vertices);
     double accounted = double(cells.IndexBytes()) / double(tiling.vertices);
     // The locator keeps its cells sorted by code; answers name the tiling's.
     std::unordered_map<std::string, int32_t> index_of;
@@ -564,18 +578,13 @@ Result<LocateReport> RunLocateBench(const LocateOptions& options,
     double rss = 0, acc = 0;
     double v = double(tiling.vertices);
     for (int run = 0; run < options.runs; ++run) {
-      spatial::Layers layers;
-      layers.cells = tiling.cells;
-      int64_t rss0 = ResidentBytes();
-      auto t0 = Clock::now();
-      double c0 = ProcessCpuSeconds();
-      auto built = spatial::Locator::Build(std::move(layers), 1);
-      cpu.push_back(ProcessCpuSeconds() - c0);
-      wall.push_back(Seconds(Clock::now() - t0));
-      if (!built) return std::unexpected(built.error());
+      TimedBuild built = BuildLocator(tiling.cells);
+      if (!built.locator) return std::unexpected(built.locator.error());
+      cpu.push_back(built.cpu_s);
+      wall.push_back(built.wall_s);
       if (run == 0) {
-        rss = double(ResidentBytes() - rss0) / v;
-        acc = double(built->cells().IndexBytes()) / v;
+        rss = double(built.rss_growth) / v;
+        acc = double(built.locator->cells().IndexBytes()) / v;
       }
       progress << "  build " << Format("%.3f", wall.back()) << " s\n";
     }
