@@ -55,7 +55,7 @@ class RecentCases {
     int64_t seen = 0;      // the store's DataVersion() when status was read
   };
   struct Candidate {
-    Case* recent;  // valid until the next Near()
+    Case* recent;  // valid until the next Near() or Add()
     double distance_m = 0;
   };
 
