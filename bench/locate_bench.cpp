@@ -505,8 +505,9 @@ Result<LocateReport> RunLocateBench(const LocateOptions& options,
                     : std::vector<Size>{{15, 15}, {100, 100}, {600, 500}};
   // For profiling one size at a time: WANGGE_LOCATE_SIZES=225,300000 (queried)
   // and WANGGE_LOCATE_BUILD=1000000 or 0 (the build-only size; 0 skips it).
-  bool build_only = !options.quick;
-  Size big{1000, 1000};
+  // The build-only size: 1,000,000 cells, or 10,000 for a smoke run.
+  bool build_only = true;
+  Size big = options.quick ? Size{100, 100} : Size{1000, 1000};
   if (const char* env = std::getenv("WANGGE_LOCATE_SIZES")) {
     auto parsed = ParseSizes(env);
     if (!parsed) return std::unexpected(parsed.error());
