@@ -9,6 +9,7 @@
 //     ...
 //   }
 
+#include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <string>
 
@@ -62,10 +63,10 @@ std::optional<ApiResponse> Open311Route(Context& c);      // open311.cpp
 std::optional<ApiResponse> LedgerRoute(Context& c);       // ledger_api.cpp
 std::optional<ApiResponse> StatsRoute(Context& c);        // stats_api.cpp
 std::optional<ApiResponse> WorkflowRoute(Context& c);     // workflow_api.cpp
-// attachments_api.cpp; also adds "attachments" to the workflow module's
-// case answers (GET /api/v1/cases/{id}, POST .../actions).
-std::optional<ApiResponse> AttachmentsRoute(Context& c);
-// The case's attachments as the JSON array of the case answer.
-Result<std::string> AttachmentsJson(Context& c, int64_t case_id);
+std::optional<ApiResponse> AttachmentsRoute(Context& c);  // attachments_api.cpp
+// Sets `case_answer["attachments"]` to the case's photos, for the workflow
+// module's answers about one case (GET /api/v1/cases/{id}, POST .../actions).
+Result<void> AddAttachments(Context& c, int64_t case_id,
+                            nlohmann::ordered_json& case_answer);
 
 }  // namespace wangge::server::internal

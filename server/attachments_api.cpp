@@ -124,36 +124,23 @@ ApiResponse Serve(Context& c, const core::CaseRecord& kase,
 
 }  // namespace
 
-Result<std::string> AttachmentsJson(Context& c, int64_t case_id) {
+Result<void> AddAttachments(Context& c, int64_t case_id,
+                            ordered_json& case_answer) {
   auto list = c.db.Attachments(case_id);
   if (!list) return std::unexpected(list.error());
   ordered_json out = ordered_json::array();
   for (const auto& a : *list) out.push_back(AttachmentOut(a));
-  return out.dump();
+  case_answer["attachments"] = std::move(out);
+  return {};
 }
 
 std::optional<ApiResponse> AttachmentsRoute(Context& c) {
-  static const std::regex kCase(R"(/api/v1/cases/(\d{1,18}))");
-  static const std::regex kActions(R"(/api/v1/cases/(\d{1,18})/actions)");
   static const std::regex kAttachments(
       R"(/api/v1/cases/(\d{1,18})/attachments(?:/(\d{1,18}))?)");
   const std::string& m = c.req.method;
   const std::string& p = c.req.path;
   if (!p.starts_with("/api/v1/cases/")) return std::nullopt;
   std::smatch match;
-  if ((m == "GET" && std::regex_match(p, kCase)) ||
-      (m == "POST" && std::regex_match(p, kActions))) {
-    // The case answer of the workflow module, with its photos added.
-    auto r = WorkflowRoute(c);
-    if (!r || r->status != 200) return r;
-    auto j = ordered_json::parse(r->body, nullptr, false);
-    if (!j.is_object() || !j.contains("id")) return r;
-    auto list = AttachmentsJson(c, j["id"].get<int64_t>());
-    if (!list) return FromError(list.error());
-    j["attachments"] = ordered_json::parse(*list);
-    r->body = j.dump();
-    return r;
-  }
   if (!std::regex_match(p, match, kAttachments)) return std::nullopt;
   bool one = match[2].matched;
   c.route = one ? "/api/v1/cases/{id}/attachments/{att_id}"

@@ -2,7 +2,7 @@
 // user's allowed actions, and the users to assign cases to (issue 6).
 //
 //   POST /api/v1/cases/{id}/actions  {"action", "version", ...} -> case
-//   GET  /api/v1/cases/{id}          case with events, allowed_actions
+//   GET  /api/v1/cases/{id}          case with events, allowed_actions, photos
 //   GET  /api/v1/cases               list, each with allowed_actions
 //   GET  /api/v1/users?role=&scope=  dispatcher, leader, admin
 //   GET  /api/v1/workflow            states and the role × action table
@@ -65,6 +65,17 @@ ordered_json CaseOut(Context& c, UserNames& names, const core::User& user,
     }
   }
   return j;
+}
+
+// A case with its events and photos: the answer about one case.
+ApiResponse OneCase(Context& c, const core::User& user,
+                    const core::CaseRecord& r) {
+  auto events = c.db.Events(r.id);
+  if (!events) return FromError(events.error());
+  UserNames names(c.db);
+  ordered_json j = CaseOut(c, names, user, r, &*events);
+  if (auto ok = AddAttachments(c, r.id, j); !ok) return FromError(ok.error());
+  return Json(200, j.dump());
 }
 
 ApiResponse NotYours(const std::string& id) {
@@ -140,10 +151,7 @@ ApiResponse Act(Context& c, const core::User& user, int64_t id) {
     }
     return Json(409, ordered_json{{"error", err}}.dump());
   }
-  auto events = c.db.Events(id);
-  if (!events) return FromError(events.error());
-  UserNames names(c.db);
-  return Json(200, CaseOut(c, names, user, done->record, &*events).dump());
+  return OneCase(c, user, done->record);
 }
 
 }  // namespace
@@ -187,10 +195,7 @@ std::optional<ApiResponse> WorkflowRoute(Context& c) {
       if (!found || !core::MayRead(*found, *user, c.town)) {
         return NotYours(match[1]);
       }
-      auto events = c.db.Events(found->id);
-      if (!events) return FromError(events.error());
-      UserNames names(c.db);
-      return Json(200, CaseOut(c, names, *user, *found, &*events).dump());
+      return OneCase(c, *user, *found);
     }
     case kList: {
       auto f = ParseCaseFilter(c);
