@@ -1,6 +1,6 @@
 #pragma once
 // IsUtf8: whether text is well-formed UTF-8 (no overlong forms, no
-// surrogates, nothing above U+10FFFF).
+// surrogates, nothing above U+10FFFF). DecodeUtf8: one code point of it.
 //
 //   if (!IsUtf8(value)) return Fail(..., "not UTF-8; give the encoding");
 
@@ -9,30 +9,38 @@
 
 namespace wangge {
 
-inline bool IsUtf8(std::string_view s) {
+// The code point of the UTF-8 sequence starting at s[i], and in `len` its
+// length; -1 (len 1) for a byte that does not start a well-formed one.
+inline long DecodeUtf8(std::string_view s, size_t i, size_t& len) {
   const auto* p = reinterpret_cast<const unsigned char*>(s.data());
-  size_t n = s.size(), i = 0;
-  while (i < n) {
-    unsigned c = p[i];
-    if (c < 0x80) {  // ASCII: the common case
+  unsigned c = p[i];
+  len = 1;
+  if (c < 0x80) return long(c);
+  size_t n = (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+  if (n == 0 || i + n > s.size()) return -1;
+  unsigned long cp = c & (0xFF >> (n + 1));
+  for (size_t k = 1; k < n; ++k) {
+    if ((p[i + k] & 0xC0) != 0x80) return -1;
+    cp = (cp << 6) | (p[i + k] & 0x3F);
+  }
+  if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) ||
+      (n == 4 && (cp < 0x10000 || cp > 0x10FFFF)) ||
+      (cp >= 0xD800 && cp <= 0xDFFF)) {
+    return -1;
+  }
+  len = n;
+  return long(cp);
+}
+
+inline bool IsUtf8(std::string_view s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    if (static_cast<unsigned char>(s[i]) < 0x80) {  // ASCII: the common case
       ++i;
       continue;
     }
-    size_t len = (c >> 5) == 6    ? 2
-                 : (c >> 4) == 14 ? 3
-                 : (c >> 3) == 30 ? 4
-                                  : 0;
-    if (len == 0 || i + len > n) return false;
-    unsigned cp = c & (0xFF >> (len + 1));
-    for (size_t k = 1; k < len; ++k) {
-      if ((p[i + k] & 0xC0) != 0x80) return false;
-      cp = (cp << 6) | (p[i + k] & 0x3F);
-    }
-    if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) ||
-        (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)) ||
-        (cp >= 0xD800 && cp <= 0xDFFF)) {
-      return false;
-    }
+    size_t len;
+    if (DecodeUtf8(s, i, len) < 0) return false;
     i += len;
   }
   return true;

@@ -1,5 +1,6 @@
 #include "core/calendar.h"
 
+#include <cctype>
 #include <cmath>
 #include <cstdio>
 #include <optional>
@@ -255,9 +256,14 @@ std::string FormatUtc(Time t) { return Format(t, "Z"); }
 namespace {
 
 // The time of these fields, or nullopt for a field out of its range.
+// Times are stored as text in China's offset and compared as text, which
+// holds for four-digit years only (9999-12-31T23:00Z would be year 10000).
+constexpr int kFirstYear = 1, kLastYear = 9998;
+
 std::optional<Time> Compose(int y, int mo, int d, int h, int mi, int s,
                             minutes offset) {
-  if (y < 0 || mo < 0 || d < 0 || h < 0 || mi < 0 || s < 0) {
+  if (y < kFirstYear || y > kLastYear || mo < 0 || d < 0 || h < 0 || mi < 0 ||
+      s < 0 || offset > hours(14) || offset < -hours(14)) {
     return std::nullopt;
   }
   year_month_day ymd{year(y), month(unsigned(mo)), day(unsigned(d))};
@@ -289,7 +295,8 @@ std::optional<Time> ParseWritten(std::string_view text) {
     if (!at(19, 'Z')) return std::nullopt;
   } else {
     int oh = number(20, 2), om = number(23, 2);
-    if ((!at(19, '+') && !at(19, '-')) || !at(22, ':') || oh < 0 || om < 0) {
+    if ((!at(19, '+') && !at(19, '-')) || !at(22, ':') || oh < 0 || om < 0 ||
+        om > 59) {
       return std::nullopt;
     }
     offset = (at(19, '-') ? -1 : 1) * (oh * 60 + om);
@@ -321,6 +328,17 @@ Result<Time> ParseTime(const std::string& text) {
     int more = 0;
     if (std::sscanf(rest.c_str(), ":%2d%n", &s, &more) != 1) return bad();
     rest = rest.substr(more);
+    // Fractions of a second (JavaScript's toISOString() writes .123Z) are
+    // dropped: times are kept to the second.
+    if (rest.starts_with(".")) {
+      size_t digits = 1;
+      while (digits < rest.size() && digits <= 9 &&
+             std::isdigit(static_cast<unsigned char>(rest[digits]))) {
+        ++digits;
+      }
+      if (digits == 1) return bad();
+      rest = rest.substr(digits);
+    }
   }
   minutes offset = kOffset;
   if (rest == "Z") {
@@ -332,7 +350,22 @@ Result<Time> ParseTime(const std::string& text) {
         (sign != '+' && sign != '-') || rest.size() != 6) {
       return bad();
     }
+    if (oh > 14 || om > 59) {
+      return Fail(
+          ErrorCode::kInvalidArgument,
+          "time `" + text +
+              "` has an offset no time zone has (they run from -12:00 to "
+              "+14:00); China's is +08:00",
+          "time");
+    }
     offset = minutes((sign == '-' ? -1 : 1) * (oh * 60 + om));
+  }
+  if (y < kFirstYear || y > kLastYear) {
+    return Fail(ErrorCode::kInvalidArgument,
+                "time `" + text + "` is outside the years " +
+                    std::to_string(kFirstYear) + "-" +
+                    std::to_string(kLastYear),
+                "time");
   }
   auto t = Compose(y, mo, d, h, mi, s, offset);
   if (!t) return bad();

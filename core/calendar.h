@@ -97,7 +97,9 @@ std::string FormatLocal(Time t);
 // UTC ISO 8601 text, e.g. "2026-10-08T10:00:00Z" (token expiry, versions).
 std::string FormatUtc(Time t);
 // Parses "2026-10-08T09:30", "2026-10-08 09:30:00", with an optional "Z" or
-// "+08:00"-style offset; no offset means China Standard Time.
+// "+08:00"-style offset (at most ±14:00); no offset means China Standard
+// Time. Fractions of a second ("09:30:00.123Z") are dropped. Years
+// 1-9998 only: times are stored and compared as text.
 Result<Time> ParseTime(const std::string& text);
 
 }  // namespace wangge::core

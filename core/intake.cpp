@@ -1,5 +1,6 @@
 #include "core/intake.h"
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <nlohmann/json.hpp>
@@ -17,6 +18,9 @@ using nlohmann::json;
 using nlohmann::ordered_json;
 
 constexpr size_t kMaxDescription = 4000;  // bytes of UTF-8
+constexpr size_t kMaxAddress = 500;       // bytes of UTF-8
+// How long a phone may have kept a report unsent (its reported_at).
+constexpr auto kMaxReportAge = std::chrono::days(30);
 
 // The assignment's members, inside an open object: what a case keeps of
 // its routing (with the placement's zones, and nearest cell when outside)
@@ -59,6 +63,22 @@ void WriteAssignmentMembers(JsonOut& w, const Assignment& a) {
     for (const auto& text : *list) w.String(text);
     w.EndArray();
   }
+}
+
+// Whether UTF-8 text is free of what exports and XML cannot carry: control
+// characters other than tab and line breaks, DEL, U+FFFE and U+FFFF (Excel
+// cuts a cell at NUL; XML 1.0 forbids them).
+bool Printable(std::string_view text) {
+  for (size_t i = 0; i < text.size();) {
+    size_t len;
+    long cp = DecodeUtf8(text, i, len);
+    if ((cp < 0x20 && cp != '\t' && cp != '\n' && cp != '\r') || cp == 0x7f ||
+        cp == 0xFFFE || cp == 0xFFFF) {
+      return false;
+    }
+    i += len;
+  }
+  return true;
 }
 
 double RoundedDistance(const spatial::Placement& p) {
@@ -171,11 +191,13 @@ Result<IntakeResult> SubmitReport(Store& store, const Town& town,
                                   const User& user, const ReportInput& report,
                                   const std::string& key, Time now,
                                   CaseWriter* writer) {
-  if (key.empty() || key.size() > 200) {
+  bool printable = std::all_of(key.begin(), key.end(),
+                               [](char ch) { return ch >= 0x20 && ch < 0x7f; });
+  if (key.empty() || key.size() > 200 || !printable) {
     return Fail(ErrorCode::kInvalidArgument,
-                "send an Idempotency-Key header (1-200 characters, e.g. a "
-                "UUID made when the report was written) so a retry never "
-                "makes a second case",
+                "send an Idempotency-Key header (1-200 printable ASCII "
+                "characters, e.g. a UUID made when the report was written) so "
+                "a retry never makes a second case",
                 "Idempotency-Key");
   }
   if (report.description.empty() ||
@@ -184,6 +206,23 @@ Result<IntakeResult> SubmitReport(Store& store, const Town& town,
                 "`description` must say what happened (1-" +
                     std::to_string(kMaxDescription) + " bytes)",
                 "description");
+  }
+  if (report.address.size() > kMaxAddress) {
+    return Fail(ErrorCode::kInvalidArgument,
+                "`address` is " + std::to_string(report.address.size()) +
+                    " bytes; at most " + std::to_string(kMaxAddress) +
+                    " (what happened goes in `description`)",
+                "address");
+  }
+  for (auto [key, text] : {std::pair{"description", &report.description},
+                           std::pair{"address", &report.address}}) {
+    if (!Printable(*text)) {
+      return Fail(ErrorCode::kInvalidArgument,
+                  std::string("`") + key +
+                      "` holds a control character (or U+FFFE/U+FFFF); "
+                      "send plain text — tabs and line breaks are fine",
+                  key);
+    }
   }
   if (report.accuracy_m && !(*report.accuracy_m >= 0)) {
     return Fail(ErrorCode::kInvalidArgument,
@@ -199,6 +238,15 @@ Result<IntakeResult> SubmitReport(Store& store, const Town& town,
     if (*t > now + std::chrono::minutes(10)) {
       return Fail(ErrorCode::kInvalidArgument,
                   "`reported_at` is in the future; check the phone's clock",
+                  "reported_at");
+    }
+    // Deadlines run from the report: a clock reset to 1970 would make the
+    // case overdue and escalated at once.
+    if (*t < now - kMaxReportAge) {
+      return Fail(ErrorCode::kInvalidArgument,
+                  "`reported_at` is more than 30 days ago; check the phone's "
+                  "clock (a report older than that is entered with today's "
+                  "time, its date in the description)",
                   "reported_at");
     }
     reported = *t;

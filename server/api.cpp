@@ -3,9 +3,11 @@
 #include <cmath>
 #include <cstdio>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <thread>
 
 #include "base/memory.h"
+#include "base/utf8.h"
 #include "core/accounts.h"
 #include "core/intake.h"
 #include "core/store.h"
@@ -42,11 +44,31 @@ Result<core::Store*> StoreFor(const std::string& path) {
 // their own limit; the HTTP layer refuses anything over 16 MiB).
 constexpr size_t kMaxJsonBody = 1 << 20;
 
+// Refuses a path or query that is not UTF-8 once percent-decoded (what
+// would it name? and every answer that repeats it must be UTF-8).
+std::optional<ApiResponse> CheckUrl(const ApiRequest& req) {
+  bool ok = IsUtf8(req.path);
+  for (const auto& [key, value] : req.query) {
+    ok = ok && IsUtf8(key) && IsUtf8(value);
+  }
+  if (ok) return std::nullopt;
+  return internal::ErrorResponse(
+      400, "invalid_argument",
+      "网址不是 UTF-8 / the URL is not UTF-8 once percent-decoded: "
+      "percent-encode UTF-8 text (太 is %E5%A4%AA), not GBK",
+      "url");
+}
+
 // Refuses bodies that no JSON route may take: too large (413) or not
-// declared as JSON (415). Attachments and Open311 check their own.
+// declared as JSON (415; a multipart form's body, which the HTTP layer
+// drops, is empty here). Attachments and Open311 check their own.
 std::optional<ApiResponse> CheckBody(const ApiRequest& req) {
-  if (req.body.empty() || !req.path.starts_with("/api/v1/") ||
-      req.path.ends_with("/attachments")) {
+  if (!req.path.starts_with("/api/v1/") || req.path.ends_with("/attachments")) {
+    return std::nullopt;
+  }
+  auto it = req.headers.find("content-type");
+  if (req.body.empty() && (it == req.headers.end() ||
+                           !it->second.starts_with("multipart/form-data"))) {
     return std::nullopt;
   }
   if (req.body.size() > kMaxJsonBody) {
@@ -57,7 +79,6 @@ std::optional<ApiResponse> CheckBody(const ApiRequest& req) {
             "/api/v1/cases/{id}/attachments)",
         "body");
   }
-  auto it = req.headers.find("content-type");
   if (it != req.headers.end()) {
     std::string type = it->second.substr(0, it->second.find(';'));
     while (!type.empty() && type.back() == ' ') type.pop_back();
@@ -108,12 +129,25 @@ ApiResponse Json(int status, std::string body) {
   return r;
 }
 
+std::string Dump(const ordered_json& body) {
+  return body.dump(-1, ' ', false, ordered_json::error_handler_t::replace);
+}
+
+ApiResponse JsonOf(int status, const ordered_json& body) {
+  return Json(status, Dump(body));
+}
+
+ApiResponse JsonOf(int status, const nlohmann::json& body) {
+  return Json(status, body.dump(-1, ' ', false,
+                                nlohmann::json::error_handler_t::replace));
+}
+
 ApiResponse ErrorResponse(int status, const std::string& code,
                           const std::string& message,
                           const std::string& field) {
   ordered_json e = {{"code", code}, {"message", message}};
   if (!field.empty()) e["field"] = field;
-  return Json(status, ordered_json{{"error", e}}.dump());
+  return JsonOf(status, ordered_json{{"error", e}});
 }
 
 ApiResponse FromError(const Error& e) {
@@ -207,6 +241,12 @@ Result<core::CaseFilter> ParseCaseFilter(const Context& c) {
 using namespace internal;
 
 struct Api::Impl {
+  // Longer names are no account's (`wangge user add` refuses them), and are
+  // answered without a lookup or a failure record.
+  static constexpr size_t kMaxUsername = 256;
+  // Failed-login records kept before the stale ones are dropped.
+  static constexpr size_t kMaxTracked = 10000;
+
   static ApiResponse Login(Api& api, core::Store& store,
                            const ApiRequest& req) {
     auto j = nlohmann::json::parse(req.body, nullptr, false);
@@ -218,12 +258,18 @@ struct Api::Impl {
                            "username");
     }
     std::string username = j["username"], password = j["password"];
+    if (username.size() > kMaxUsername) {
+      return ErrorResponse(401, "unauthenticated",
+                           "wrong username or password, or the account is "
+                           "disabled");
+    }
     core::Time now = Now(api);
     std::string key = username + "|" + req.remote;
     int failures = 0;
     {
       std::lock_guard lock(api.login_mu_);
-      Failures& f = api.failures_[key];
+      auto it = api.failures_.find(key);
+      const Failures& f = it == api.failures_.end() ? Failures{} : it->second;
       if (f.locked_until > now) {
         auto wait = std::chrono::duration_cast<std::chrono::seconds>(
                         f.locked_until - now)
@@ -247,6 +293,15 @@ struct Api::Impl {
               core::VerifyPassword(user->password_hash, password);
     if (!ok) {
       std::lock_guard lock(api.login_mu_);
+      if (api.failures_.size() >= kMaxTracked) {
+        // Forget what no longer counts, so that guesses at many names from
+        // many addresses cannot grow the map without end.
+        std::erase_if(api.failures_, [&](const auto& entry) {
+          const Failures& old = entry.second;
+          return old.locked_until <= now &&
+                 now - old.first > std::chrono::minutes(15);
+        });
+      }
       Failures& f = api.failures_[key];
       if (f.count == 0 || now - f.first > std::chrono::minutes(15)) {
         f = Failures{0, now, {}};
@@ -267,10 +322,9 @@ struct Api::Impl {
         !added) {
       return FromError(added.error());
     }
-    return Json(200, ordered_json{{"token", token},
-                                  {"expires_at", IsoUtc(expires)},
-                                  {"user", UserJson(*user)}}
-                         .dump());
+    return JsonOf(200, ordered_json{{"token", token},
+                                    {"expires_at", IsoUtc(expires)},
+                                    {"user", UserJson(*user)}});
   }
 
   static ApiResponse Reference(const Api& api, const std::string& what) {
@@ -309,7 +363,7 @@ struct Api::Impl {
         out.push_back({{"code", code}, {"name", name}});
       }
     }
-    return Json(200, out.dump());
+    return JsonOf(200, out);
   }
 
   static core::Time Now(const Api& api) {
@@ -348,7 +402,7 @@ struct Api::Impl {
       j["nearest_cell"] = placed->nearest_cell;
       j["distance_m"] = placed->distance_m;
     }
-    return Json(200, j.dump());
+    return JsonOf(200, j);
   }
 
   static ApiResponse Route(Context& c) {
@@ -376,7 +430,13 @@ struct Api::Impl {
       c.route = p;
       return Json(200, OpenApi());
     }
-    c.route = p;
+    // A metrics label names a route, never a path a client made up (an
+    // unknown path would add a series for good, and could carry quotes).
+    static const std::set<std::string> kRoutes = {
+        "/api/v1/logout",  "/api/v1/me",       "/api/v1/categories",
+        "/api/v1/offices", "/api/v1/branches", "/api/v1/villages",
+        "/api/v1/locate",  "/api/v1/reports"};
+    c.route = kRoutes.contains(p) ? p : "unmatched";
     auto user = Authenticate(c);
     if (!user) {
       return ErrorResponse(401, "unauthenticated", user.error().message,
@@ -389,8 +449,7 @@ struct Api::Impl {
       (void)db.DeleteToken(digest);
       return Json(200, "{\"ok\":true}");
     }
-    if (m == "GET" && p == "/api/v1/me")
-      return Json(200, UserJson(*user).dump());
+    if (m == "GET" && p == "/api/v1/me") return JsonOf(200, UserJson(*user));
     if (m == "GET" && (p == "/api/v1/categories" || p == "/api/v1/offices" ||
                        p == "/api/v1/branches" || p == "/api/v1/villages")) {
       return Reference(api, p.substr(8));
@@ -595,12 +654,14 @@ ApiResponse Api::Handle(const ApiRequest& request) {
       route = "/healthz";
       // "building": a first start still builds the boundary grids and
       // locates through the R-trees meanwhile (same answers, slower).
-      r = Json(200,
-               ordered_json{{"status", "ok"},
-                            {"boundary_version", town->version},
-                            {"boundary_grids",
-                             town->locator->grids_due() ? "building" : "ready"}}
-                   .dump());
+      r = JsonOf(200, ordered_json{
+                          {"status", "ok"},
+                          {"boundary_version", town->version},
+                          {"boundary_grids",
+                           town->locator->grids_due() ? "building" : "ready"}});
+    } else if (auto refused = CheckUrl(request)) {
+      r = *refused;
+      route = "refused";
     } else if (auto refused = CheckBody(request)) {
       r = *refused;
       route = "refused";

@@ -80,7 +80,7 @@ ApiResponse Upload(Context& c, const core::User& user,
                                     IsoUtc(c.now));
   if (!saved) return FromError(saved.error());
   ApiResponse r =
-      Json(saved->existed ? 200 : 201, AttachmentOut(saved->attachment).dump());
+      JsonOf(saved->existed ? 200 : 201, AttachmentOut(saved->attachment));
   r.headers["Location"] = Url(saved->attachment);
   return r;
 }
@@ -90,7 +90,7 @@ ApiResponse List(Context& c, const core::CaseRecord& kase) {
   if (!list) return FromError(list.error());
   ordered_json out = ordered_json::array();
   for (const auto& a : *list) out.push_back(AttachmentOut(a));
-  return Json(200, ordered_json{{"attachments", out}}.dump());
+  return JsonOf(200, ordered_json{{"attachments", out}});
 }
 
 ApiResponse Serve(Context& c, const core::CaseRecord& kase,

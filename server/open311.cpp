@@ -16,6 +16,7 @@
 #include <set>
 #include <string_view>
 
+#include "base/utf8.h"
 #include "core/accounts.h"
 #include "core/intake.h"
 #include "server/api_internal.h"
@@ -113,14 +114,17 @@ Result<std::map<std::string, std::string>> ParseForm(std::string_view body) {
 
 // --- rendering ---------------------------------------------------------------
 
-// Text as XML character data: markup escaped, characters XML 1.0 forbids
-// (controls other than tab and newlines) replaced by U+FFFD.
+// Text as XML character data: markup escaped; characters XML 1.0 forbids
+// (controls other than tab and newlines, U+FFFE, U+FFFF) and bytes that are
+// not UTF-8 replaced by U+FFFD.
 std::string XmlText(const std::string& s) {
   std::string out;
   out.reserve(s.size());
-  for (char ch : s) {
-    unsigned char c = ch;
-    switch (ch) {
+  size_t i = 0;
+  while (i < s.size()) {
+    size_t len;
+    long cp = DecodeUtf8(s, i, len);
+    switch (cp) {
       case '<':
         out += "&lt;";
         break;
@@ -137,12 +141,15 @@ std::string XmlText(const std::string& s) {
         out += "&apos;";
         break;
       default:
-        if (c < 0x20 && ch != '\t' && ch != '\n' && ch != '\r') {
+        // What XML 1.0 may not hold, and bytes that are not UTF-8.
+        if (cp < 0 || (cp < 0x20 && cp != '\t' && cp != '\n' && cp != '\r') ||
+            cp == 0xFFFE || cp == 0xFFFF) {
           out += "\xEF\xBF\xBD";
         } else {
-          out += ch;
+          out.append(s, i, len);
         }
     }
+    i += len;
   }
   return out;
 }
@@ -178,7 +185,7 @@ ApiResponse Render(Format format, int status, const ordered_json& body,
   ApiResponse r;
   r.status = status;
   if (format == Format::kJson) {
-    r.body = body.dump();
+    r.body = Dump(body);
     return r;
   }
   r.content_type = "text/xml; charset=utf-8";

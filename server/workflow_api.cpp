@@ -75,7 +75,7 @@ ApiResponse OneCase(Context& c, const core::User& user,
   UserNames names(c.db);
   ordered_json j = CaseOut(c, names, user, r, &*events);
   if (auto ok = AddAttachments(c, r.id, j); !ok) return FromError(ok.error());
-  return Json(200, j.dump());
+  return JsonOf(200, j);
 }
 
 ApiResponse NotYours(const std::string& id) {
@@ -106,7 +106,7 @@ ApiResponse Users(Context& c, const core::User& user) {
                    {"role", u.role},
                    {"scope", u.scope}});
   }
-  return Json(200, out.dump());
+  return JsonOf(200, out);
 }
 
 ApiResponse WorkflowTable() {
@@ -125,9 +125,8 @@ ApiResponse WorkflowTable() {
          {"who", who},
          {"input", rule.input}});
   }
-  return Json(
-      200,
-      ordered_json{{"states", core::States()}, {"actions", actions}}.dump());
+  return JsonOf(200,
+                ordered_json{{"states", core::States()}, {"actions", actions}});
 }
 
 ApiResponse Act(Context& c, const core::User& user, int64_t id) {
@@ -149,7 +148,7 @@ ApiResponse Act(Context& c, const core::User& user, int64_t id) {
       err["version"] = now->version;
       err["status"] = now->status;
     }
-    return Json(409, ordered_json{{"error", err}}.dump());
+    return JsonOf(409, ordered_json{{"error", err}});
   }
   return OneCase(c, user, done->record);
 }
@@ -207,10 +206,9 @@ std::optional<ApiResponse> WorkflowRoute(Context& c) {
       for (const auto& r : *cases) {
         list.push_back(CaseOut(c, names, *user, r, nullptr));
       }
-      return Json(200, ordered_json{{"cases", list},
-                                    {"limit", f->limit},
-                                    {"offset", f->offset}}
-                           .dump());
+      return JsonOf(200, ordered_json{{"cases", list},
+                                      {"limit", f->limit},
+                                      {"offset", f->offset}});
     }
     case kNone:
       break;

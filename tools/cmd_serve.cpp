@@ -279,6 +279,11 @@ int RunUser(int argc, char** argv) {
     return 2;
   }
   if (action == "add") {
+    // The server answers longer names at login without looking them up.
+    if (args.Flag("username")->size() > 256) {
+      std::cerr << "wangge user: --username is at most 256 bytes\n";
+      return 2;
+    }
     std::string role = args.Flag("role").value_or("");
     if (!core::IsRole(role)) {
       std::cerr << "wangge user: --role must be one of " << core::RoleList()

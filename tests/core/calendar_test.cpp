@@ -47,8 +47,8 @@ TEST_CASE("ParseTime and FormatLocal: China Standard Time round trip") {
   CHECK(FormatUtc(At("0987-01-02T03:04:05Z")) == "0987-01-02T03:04:05Z");
   CHECK(FormatLocal(At("2026-12-31T23:59:59+08:00")) ==
         "2026-12-31T23:59:59+08:00");
-  CHECK(FormatUtc(At("9999-12-31T23:00:00Z") + std::chrono::hours(2)) ==
-        "10000-01-01T01:00:00Z");
+  CHECK(FormatUtc(At("9998-12-31T23:00:00Z") + std::chrono::days(365) +
+                  std::chrono::hours(2)) == "10000-01-01T01:00:00Z");
   // What Format writes reads back exactly, in either zone and with offsets.
   for (int64_t k = 0; k < 2000; ++k) {
     Time t = At("1999-12-31T23:59:59Z") + std::chrono::seconds(k * 86'413'577);
@@ -67,6 +67,26 @@ TEST_CASE("ParseTime and FormatLocal: China Standard Time round trip") {
   CHECK_FALSE(ParseTime("2026-02-30T09:00"));
   CHECK_FALSE(ParseTime("yesterday"));
   CHECK_FALSE(ParseTime("2026-10-08T25:00"));
+  // JavaScript's toISOString(): the fraction of a second is dropped.
+  CHECK(At("2026-12-02T01:23:45.678Z") == At("2026-12-02T01:23:45Z"));
+  CHECK(At("2026-12-02T09:23:45.1+08:00") == At("2026-12-02T01:23:45Z"));
+  CHECK_FALSE(ParseTime("2026-12-02T01:23:45.Z"));
+  CHECK_FALSE(ParseTime("2026-12-02T01:23:45.1234567890Z"));
+  // Offsets beyond ±14:00 or with minutes past 59, in either parser.
+  for (const char* bad : {"2026-10-08T09:30:00+99:99", "2026-10-08T09:30+15:00",
+                          "2026-10-08T09:30:00+08:60"}) {
+    CAPTURE(bad);
+    auto t = ParseTime(bad);
+    REQUIRE_FALSE(t);
+    CHECK(t.error().field == "time");
+  }
+  CHECK(ParseTime("2026-10-08T09:30:00-14:00"));
+  // A year past 9998 could turn into year 10000 in China's offset, which
+  // sorts before every four-digit year as text.
+  auto late = ParseTime("9999-12-31T23:00:00Z");
+  REQUIRE_FALSE(late);
+  CHECK(late.error().message.find("1-9998") != std::string::npos);
+  CHECK(ParseTime("9998-12-31T23:00:00Z"));
 }
 
 TEST_CASE("WorkCalendar: holidays, weekends and make-up working days") {

@@ -78,11 +78,32 @@ TEST_CASE("Bad input: every malformed report is a 4xx naming the field") {
   ExpectError(post(with("description", std::string(5000, 'x'))), 400,
               "description");
   ExpectError(post(with("reported_at", "yesterday")), 400, "reported_at");
+  // A phone whose clock was reset: deadlines would start in 1970.
+  ExpectError(post(with("reported_at", "1970-01-01T00:00Z")), 400,
+              "reported_at");
+  ExpectError(post(with("reported_at", "2026-10-26T10:00")), 400,
+              "reported_at");  // 31 days before the fixture's now
+  ExpectError(post(with("reported_at", "2026-11-26T09:00+99:99")), 400,
+              "reported_at");
+  // Text that exports and XML cannot carry, and an address that is a file.
+  ExpectError(post(with("description", std::string("焚烧\0秸秆", 13))), 400,
+              "description");
+  ExpectError(post(with("address", "村口\xEF\xBF\xBF")), 400, "address");
+  ExpectError(post(with("address", std::string(501, 'a'))), 400, "address");
+  // An Idempotency-Key that is not ASCII (a GBK one, here).
+  ExpectError(post(good.dump(), {{"idempotency-key", "\xb9\xd8\xbc\xfc-1"}}),
+              400, "Idempotency-Key");
   // The wrong content type, a form post of the same fields.
   ExpectError(post(good.dump(), {{"content-type", "text/plain"}}), 415,
               "Content-Type");
   ExpectError(post("category=04001&lon=110&lat=34",
                    {{"content-type", "application/x-www-form-urlencoded"}}),
+              415, "Content-Type");
+  // A header that is not UTF-8 is repeated in the message, not a 500.
+  ExpectError(post(good.dump(), {{"content-type", "application/json\xff"}}),
+              415, "Content-Type");
+  // A multipart form: the HTTP layer drops its body.
+  ExpectError(post("", {{"content-type", "multipart/form-data; boundary=x"}}),
               415, "Content-Type");
   // A body over the JSON limit.
   json huge = good;
@@ -112,6 +133,30 @@ TEST_CASE("Bad input: unknown routes, traversal and odd ids are 404 JSON") {
   }
   ExpectError(f.Call("DELETE", "/api/v1/cases", "", token), 404);
   ExpectError(f.Call("GET", "/api/v1/cases/7", "", token), 404);
+}
+
+TEST_CASE(
+    "Bad input: a URL that is not UTF-8 is a 400; made-up paths never become "
+    "metric labels") {
+  Fixture f;
+  std::string token = f.Login("p0021");
+  ExpectError(f.Call("GET", "/m/\xff"), 400, "url");
+  ExpectError(f.Call("GET", "/open311/v2/services/\xff.json"), 400, "url");
+  ExpectError(
+      f.Call("GET", "/api/v1/cases", "", token, {}, {{"from", "\xc4\xe3"}}),
+      400, "url");
+  ExpectError(f.Call("GET", "/api/v1/stats", "", token, {}, {{"\xff", "1"}}),
+              400, "url");
+  // Unauthenticated, and with a quote that would end the label.
+  ExpectError(f.Call("GET", "/api/v1/x\"} 999 #"), 401);
+  ExpectError(f.Call("GET", "/api/v1/me"), 401);
+  auto metrics = f.Call("GET", "/metrics");
+  REQUIRE(metrics.status == 200);
+  CHECK(metrics.body.find("999") == std::string::npos);
+  CHECK(metrics.body.find("route=\"unmatched\",status=\"401\"} 1") !=
+        std::string::npos);
+  CHECK(metrics.body.find("route=\"/api/v1/me\",status=\"401\"} 1") !=
+        std::string::npos);
 }
 
 TEST_CASE(

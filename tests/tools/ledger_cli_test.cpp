@@ -22,12 +22,14 @@ TEST_CASE(
     auto user = (*store)->FindUser("p0021");
     REQUIRE(user);
     auto now = *core::ParseTime("2026-11-26T10:00");
+    int n = 0;
     for (const char* text : {"焚烧秸秆, \"浓烟\"", "=1+1"}) {
       core::ReportInput in{.category = "04001",
                            .description = text,
                            .lon = 110.2444,
                            .lat = 34.518};
-      REQUIRE(core::SubmitReport(**store, *town, *user, in, text, now));
+      std::string key = "ledger-" + std::to_string(++n);
+      REQUIRE(core::SubmitReport(**store, *town, *user, in, key, now));
     }
   }
   auto export_to = [&](const std::string& out, const std::string& flags = "") {

@@ -95,3 +95,63 @@ TEST_CASE(
   CHECK(json::parse(discovery->body)["endpoints"][0]["url"] ==
         base + "/open311/v2");
 }
+
+TEST_CASE(
+    "wangge serve: a long Open311 form, a multipart post and a forged log "
+    "line, over HTTP") {
+  TempDir dir;
+  std::string db = InitDb(dir);
+  REQUIRE(
+      Wangge("user passwd --db " + Q(db) + " --username p0021 --password-stdin",
+             "a-long-password\n")
+          .status == 0);
+  std::string log = dir / "log";
+  ServeProcess server(db, log, 2);
+  httplib::Client http("127.0.0.1", server.port());
+  auto login = http.Post("/api/v1/login",
+                         R"({"username":"p0021","password":"a-long-password"})",
+                         "application/json");
+  REQUIRE(login);
+  REQUIRE_MESSAGE(login->status == 200, login->body);
+  std::string token = json::parse(login->body)["token"];
+
+  // 1,200 Chinese characters: 3,600 bytes of UTF-8, 10,800 percent-encoded —
+  // over the 8,192 bytes Debian's cpp-httplib takes in a form it reads.
+  std::string text;
+  for (int i = 0; i < 400; ++i) text += "焚烧秸";
+  httplib::Params form = {{"api_key", token},    {"service_code", "04001"},
+                          {"lat", "34.518"},     {"long", "110.2444"},
+                          {"description", text}, {"address_string", "太要村"}};
+  std::string body = httplib::detail::params_to_query_str(form);
+  REQUIRE(body.size() > 8192);
+  auto posted = http.Post("/open311/v2/requests.json", body,
+                          "application/x-www-form-urlencoded");
+  REQUIRE(posted);
+  REQUIRE_MESSAGE(posted->status == 201, posted->body);
+  std::string id = json::parse(posted->body)[0]["service_request_id"];
+  auto read = http.Get("/open311/v2/requests/" + id + ".json?api_key=" + token);
+  REQUIRE(read);
+  CHECK(json::parse(read->body)[0]["description"] == text);
+
+  // A multipart form is refused with what to send instead, and the
+  // connection goes on to the next request.
+  httplib::Headers auth = {{"Authorization", "Bearer " + token}};
+  httplib::MultipartFormDataItems parts = {{"category", "04001", "", ""},
+                                           {"description", "焚烧", "", ""}};
+  auto multipart = http.Post("/api/v1/reports", auth, parts);
+  REQUIRE(multipart);
+  CHECK(multipart->status == 415);
+  CHECK(json::parse(multipart->body)["error"]["field"] == "Content-Type");
+  auto after = http.Get("/api/v1/me", auth);
+  REQUIRE(after);
+  CHECK(after->status == 200);
+
+  // A newline in a path cannot forge a line of the access log.
+  auto forged = http.Get("/nothing%0Awangge_fake%20200");
+  REQUIRE(forged);
+  CHECK(forged->status == 404);
+  server.Stop(SIGTERM);
+  std::string logged = Slurp(log);
+  CHECK(logged.find("/nothing%0Awangge_fake%20200 404") != std::string::npos);
+  CHECK(logged.find("\nwangge_fake") == std::string::npos);
+}
