@@ -1,5 +1,6 @@
 #include "server/api.h"
 
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <nlohmann/json.hpp>
@@ -157,6 +158,31 @@ ApiResponse FromError(const Error& e) {
 
 std::string IsoUtc(core::Time t) { return core::FormatUtc(t); }
 
+std::optional<double> Decimal(std::string_view text) {
+  if (text.starts_with('+')) text.remove_prefix(1);  // from_chars takes '-'
+  double d;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), d);
+  if (text.empty() || ec != std::errc() || end != text.data() + text.size() ||
+      !std::isfinite(d)) {
+    return std::nullopt;
+  }
+  return d;
+}
+
+std::optional<std::array<double, 4>> Bbox(std::string_view text) {
+  std::array<double, 4> box;
+  for (size_t i = 0; i < 4; ++i) {
+    size_t comma = i < 3 ? text.find(',') : text.size();
+    if (comma == std::string_view::npos) return std::nullopt;
+    auto v = Decimal(text.substr(0, comma));
+    if (!v) return std::nullopt;
+    box[i] = *v;
+    text.remove_prefix(std::min(text.size(), comma + 1));
+  }
+  if (!(box[0] <= box[2] && box[1] <= box[3])) return std::nullopt;
+  return box;
+}
+
 Result<core::User> UserForToken(Context& c, const std::string& token) {
   std::string digest = core::Digest(token);
   if (auto cached = c.api.CachedUser(digest, c.now)) {
@@ -195,15 +221,12 @@ Result<core::CaseFilter> ParseCaseFilter(const Context& c) {
   f.office = c.Query("office");
   f.text = c.Query("text");
   if (std::string b = c.Query("bbox"); !b.empty()) {
-    std::array<double, 4> box{};
-    char tail = 0;
-    if (std::sscanf(b.c_str(), "%lf,%lf,%lf,%lf%c", &box[0], &box[1], &box[2],
-                    &box[3], &tail) != 4 ||
-        !(box[0] <= box[2] && box[1] <= box[3])) {
+    auto box = Bbox(b);
+    if (!box) {
       return Fail(ErrorCode::kInvalidArgument,
                   "bbox must be min_lon,min_lat,max_lon,max_lat", "bbox");
     }
-    f.bbox = box;
+    f.bbox = *box;
   }
   for (auto [key, out] :
        {std::pair{"from", &f.received_from}, std::pair{"to", &f.received_to}}) {
@@ -373,14 +396,7 @@ struct Api::Impl {
   }
 
   static ApiResponse Locate(Context& c) {
-    auto num = [&](const char* k) -> std::optional<double> {
-      std::string v = c.Query(k);
-      char* end = nullptr;
-      double d = std::strtod(v.c_str(), &end);
-      if (v.empty() || *end || !std::isfinite(d)) return std::nullopt;
-      return d;
-    };
-    auto lon = num("lon"), lat = num("lat");
+    auto lon = Decimal(c.Query("lon")), lat = Decimal(c.Query("lat"));
     if (!lon || !lat) {
       return ErrorResponse(400, "invalid_argument",
                            "give ?lon=..&lat=.. in WGS84 degrees",

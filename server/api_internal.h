@@ -9,9 +9,11 @@
 //     ...
 //   }
 
+#include <array>
 #include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "base/result.h"
 #include "core/calendar.h"
@@ -50,6 +52,11 @@ int StatusOf(ErrorCode code);
 ApiResponse FromError(const Error& e);
 // "2026-11-30T07:20:36Z".
 std::string IsoUtc(core::Time t);
+// A finite decimal number making up all of `text` ("34.5", "-1e-3"); not
+// hexadecimal, not padded, nothing after it (a query's %00 included).
+std::optional<double> Decimal(std::string_view text);
+// "min_lon,min_lat,max_lon,max_lat" of Decimals, min <= max.
+std::optional<std::array<double, 4>> Bbox(std::string_view text);
 
 // The active user holding `token` (a bearer token or an Open311 api_key);
 // kPermissionDenied if unknown, expired or disabled. Sets c.who.

@@ -34,16 +34,14 @@ std::optional<ApiResponse> LayersRoute(Context& c) {
   }
   std::optional<spatial::Box> box;
   if (std::string b = c.Query("bbox"); !b.empty()) {
-    double v[4];
-    char tail = 0;
-    if (std::sscanf(b.c_str(), "%lf,%lf,%lf,%lf%c", &v[0], &v[1], &v[2], &v[3],
-                    &tail) != 4 ||
-        !(v[0] <= v[2] && v[1] <= v[3])) {
+    auto parsed = Bbox(b);
+    if (!parsed) {
       return ErrorResponse(400, "invalid_argument",
                            "bbox must be min_lon,min_lat,max_lon,max_lat in "
                            "WGS84 degrees",
                            "bbox");
     }
+    const auto& v = *parsed;
     auto lo = spatial::ToFixed({v[0], v[1]});
     auto hi = spatial::ToFixed({v[2], v[3]});
     if (!lo || !hi) {

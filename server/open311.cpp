@@ -485,9 +485,9 @@ struct Call {
                       double hi) -> std::optional<double> {
       std::string v = Param(name);
       if (v.empty()) return std::nullopt;
-      char* end = nullptr;
-      double d = std::strtod(v.c_str(), &end);
-      if (*end || !std::isfinite(d) || d < lo || d > hi) {
+      auto parsed = Decimal(v);
+      double d = parsed.value_or(0);
+      if (!parsed || d < lo || d > hi) {
         problems.push_back(
             std::string(name) + " must be a WGS84 " +
             (lo == -90 ? "latitude -90..90" : "longitude -180..180") +

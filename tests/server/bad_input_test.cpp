@@ -193,6 +193,27 @@ TEST_CASE(
   ExpectError(f.Call("GET", "/api/v1/locate", "", token, {},
                      {{"lon", "110.2"}, {"lat", "95"}}),
               400, "lat");
+  // Numbers are decimal and all of the value: no hexadecimal, no padding,
+  // nothing after a %00.
+  for (std::string lon : {"0x6e", " 110.2", "110.2 ", "110.2abc"}) {
+    CAPTURE(lon);
+    ExpectError(f.Call("GET", "/api/v1/locate", "", token, {},
+                       {{"lon", lon}, {"lat", "34.5"}}),
+                400, "lon");
+  }
+  CHECK(f.Call("GET", "/api/v1/locate", "", token, {},
+               {{"lon", "+110.2"}, {"lat", "3.45e1"}})
+            .status == 200);
+  for (std::string box :
+       {std::string("110,34,111,35\0junk", 18), std::string("110,34,111"),
+        std::string("110,34,111,35,"), std::string("0x6e,34,111,35")}) {
+    CAPTURE(box);
+    ExpectError(f.Call("GET", "/api/v1/cases", "", token, {}, {{"bbox", box}}),
+                400, "bbox");
+  }
+  CHECK(
+      f.Call("GET", "/api/v1/cases", "", token, {}, {{"bbox", "110,34,111,35"}})
+          .status == 200);
 }
 
 TEST_CASE("Layers: villages, cells and zones as GeoJSON, with a bbox filter") {
