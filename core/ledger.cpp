@@ -8,6 +8,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <string_view>
 
 namespace wangge::core {
 namespace {
@@ -62,6 +63,23 @@ std::string CsvField(const std::string& s) {
     out += c;
   }
   return out + "\"";
+}
+
+// Text as an Excel cell holds it: at most 32,767 characters (a longer
+// string is an error libxlsxwriter leaves the cell empty for), and no NUL,
+// where the C string it is handed would end. Longer text is cut at a
+// character boundary and says so.
+std::string CellText(std::string text) {
+  std::erase(text, '\0');
+  constexpr size_t kMaxChars = 32767;
+  constexpr std::string_view kMark = "…（已截断 / cut）";  // 12 characters
+  size_t chars = 0, keep = 0;
+  for (size_t i = 0; i < text.size(); ++i) {
+    if ((static_cast<unsigned char>(text[i]) & 0xC0) == 0x80) continue;
+    if (chars == kMaxChars - 12) keep = i;  // room for the mark
+    if (++chars > kMaxChars) return text.substr(0, keep).append(kMark);
+  }
+  return text;
 }
 
 }  // namespace
@@ -199,7 +217,7 @@ Result<std::string> LedgerXlsx(const std::vector<LedgerRow>& rows) {
                                i == kLon ? row.lon : row.lat, nullptr);
       } else {
         worksheet_write_string(sheet, lxw_row_t(r + 1), lxw_col_t(i),
-                               row.cells[i].c_str(), nullptr);
+                               CellText(row.cells[i]).c_str(), nullptr);
       }
     }
   }

@@ -4,6 +4,7 @@
 #include <sys/wait.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
@@ -170,6 +171,30 @@ TEST_CASE("Ledger export: XLSX has the Chinese headers and one row a case") {
   }
   CHECK(strings.find("普通一件") != std::string::npos);
   CHECK(strings.find("TY-20261126-0004") != std::string::npos);
+}
+
+TEST_CASE(
+    "Ledger export: XLSX cuts text past Excel's 32,767 characters and drops "
+    "NUL, rather than leave the cell empty") {
+  Fixture f;
+  f.Report(kTexts[0], "k0");
+  // Intake bounds descriptions now; a case stored before, or edited in the
+  // database, may hold anything.
+  REQUIRE(std::system(("sqlite3 " + f.db +
+                       " \"UPDATE cases SET description = 'A' || char(0) || "
+                       "'B' || replace(hex(zeroblob(40000)), '00', '焚')\"")
+                          .c_str()) == 0);
+  ApiResponse r = f.Export("xlsx");
+  REQUIRE_MESSAGE(r.status == 200, r.body);
+  std::string file = f.dir.Write("cases.xlsx", r.body);
+  Run strings_xml = Sh("unzip -p " + Q(file) + " xl/sharedStrings.xml");
+  REQUIRE_MESSAGE(strings_xml.status == 0, strings_xml.err);
+  std::string cut = "AB" + [] {
+    std::string s;
+    for (int i = 0; i < 32767 - 12 - 2; ++i) s += "焚";
+    return s;
+  }() + "…（已截断 / cut）";
+  CHECK(strings_xml.out.find(">" + cut + "<") != std::string::npos);
 }
 
 TEST_CASE("Ledger export: GeoJSON points that GDAL reads") {
