@@ -159,7 +159,10 @@ ApiResponse FromError(const Error& e) {
 std::string IsoUtc(core::Time t) { return core::FormatUtc(t); }
 
 std::optional<double> Decimal(std::string_view text) {
-  if (text.starts_with('+')) text.remove_prefix(1);  // from_chars takes '-'
+  if (text.starts_with('+')) {  // from_chars takes only '-'
+    text.remove_prefix(1);
+    if (text.starts_with('-')) return std::nullopt;
+  }
   double d;
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), d);
   if (text.empty() || ec != std::errc() || end != text.data() + text.size() ||

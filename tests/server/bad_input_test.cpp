@@ -195,7 +195,7 @@ TEST_CASE(
               400, "lat");
   // Numbers are decimal and all of the value: no hexadecimal, no padding,
   // nothing after a %00.
-  for (std::string lon : {"0x6e", " 110.2", "110.2 ", "110.2abc"}) {
+  for (std::string lon : {"0x6e", " 110.2", "110.2 ", "110.2abc", "+-110"}) {
     CAPTURE(lon);
     ExpectError(f.Call("GET", "/api/v1/locate", "", token, {},
                        {{"lon", lon}, {"lat", "34.5"}}),
