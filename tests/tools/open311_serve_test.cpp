@@ -12,24 +12,41 @@
 using nlohmann::json;
 using namespace wangge::testing;
 
-TEST_CASE(
-    "wangge serve: Open311 form POST by curl, read back in JSON and XML") {
+namespace {
+
+// A town served on a loopback port, and a token of its user p0021.
+struct Served {
   TempDir dir;
   std::string db = InitDb(dir);
-  REQUIRE(
+  std::string log = dir / "log";
+  bool passwd =
       Wangge("user passwd --db " + Q(db) + " --username p0021 --password-stdin",
              "a-long-password\n")
-          .status == 0);
-  ServeProcess server(db, dir / "log", 2);
-  std::string base = "http://127.0.0.1:" + std::to_string(server.port());
+          .status == 0;
+  ServeProcess server{db, log, 2};
+  httplib::Client http{"127.0.0.1", server.port()};
+  std::string token = Login();
 
-  httplib::Client http("127.0.0.1", server.port());
-  auto login = http.Post("/api/v1/login",
-                         R"({"username":"p0021","password":"a-long-password"})",
-                         "application/json");
-  REQUIRE(login);
-  REQUIRE_MESSAGE(login->status == 200, login->body);
-  std::string token = json::parse(login->body)["token"];
+  std::string Login() {
+    REQUIRE(passwd);
+    auto r = http.Post("/api/v1/login",
+                       R"({"username":"p0021","password":"a-long-password"})",
+                       "application/json");
+    REQUIRE(r);
+    REQUIRE_MESSAGE(r->status == 200, r->body);
+    return json::parse(r->body)["token"];
+  }
+};
+
+}  // namespace
+
+TEST_CASE(
+    "wangge serve: Open311 form POST by curl, read back in JSON and XML") {
+  Served s;
+  TempDir& dir = s.dir;
+  std::string base = "http://127.0.0.1:" + std::to_string(s.server.port());
+  httplib::Client& http = s.http;
+  const std::string& token = s.token;
 
   std::string text = "村口有人焚烧秸秆 & 浓烟 <很大> \"急\" 100%+";
   std::string description = dir.Write("description", text);
@@ -99,21 +116,9 @@ TEST_CASE(
 TEST_CASE(
     "wangge serve: a long Open311 form, a multipart post and a forged log "
     "line, over HTTP") {
-  TempDir dir;
-  std::string db = InitDb(dir);
-  REQUIRE(
-      Wangge("user passwd --db " + Q(db) + " --username p0021 --password-stdin",
-             "a-long-password\n")
-          .status == 0);
-  std::string log = dir / "log";
-  ServeProcess server(db, log, 2);
-  httplib::Client http("127.0.0.1", server.port());
-  auto login = http.Post("/api/v1/login",
-                         R"({"username":"p0021","password":"a-long-password"})",
-                         "application/json");
-  REQUIRE(login);
-  REQUIRE_MESSAGE(login->status == 200, login->body);
-  std::string token = json::parse(login->body)["token"];
+  Served s;
+  httplib::Client& http = s.http;
+  const std::string& token = s.token;
 
   // 1,200 Chinese characters: 3,600 bytes of UTF-8, 10,800 percent-encoded —
   // over the 8,192 bytes Debian's cpp-httplib takes in a form it reads.
@@ -150,8 +155,8 @@ TEST_CASE(
   auto forged = http.Get("/nothing%0Awangge_fake%20200");
   REQUIRE(forged);
   CHECK(forged->status == 404);
-  server.Stop(SIGTERM);
-  std::string logged = Slurp(log);
+  s.server.Stop(SIGTERM);
+  std::string logged = Slurp(s.log);
   CHECK(logged.find("/nothing%0Awangge_fake%20200 404") != std::string::npos);
   CHECK(logged.find("\nwangge_fake") == std::string::npos);
 }
