@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <nlohmann/json.hpp>
 
 #include "base/utf8.h"
@@ -358,14 +359,18 @@ Result<ActionInput> ParseAction(const std::string& body) {
     return Fail(ErrorCode::kInvalidArgument,
                 "`action` is required: one of " + ActionNames(), "action");
   }
+  // Integers that fit int64 (2^64 - 1 would read as -1).
+  auto integer = [&](const char* key) {
+    const json& v = j[key];
+    return v.is_number_integer() &&
+           !(v.is_number_unsigned() && v.get<uint64_t>() > uint64_t(INT64_MAX));
+  };
   if (has("version")) {
-    if (!j["version"].is_number_integer()) return bad("version", "a number");
+    if (!integer("version")) return bad("version", "a number");
     in.version = j["version"].get<int64_t>();
   }
   if (has("duplicate_of")) {
-    if (!j["duplicate_of"].is_number_integer()) {
-      return bad("duplicate_of", "a case id");
-    }
+    if (!integer("duplicate_of")) return bad("duplicate_of", "a case id");
     in.duplicate_of = j["duplicate_of"].get<int64_t>();
   }
   if (has("hours")) {

@@ -62,10 +62,14 @@ std::string LoggedPath(const std::string& path) {
 
 // The JSON body of an error the HTTP layer answers itself.
 std::string HttpErrorBody(int status) {
+  // Only methods wangge has no handler for (OPTIONS, PATCH) end in a 404
+  // here; each route answers its own.
   std::string message =
-      status == 413 ? "请求体过大 / the body is over 16 MiB"
-      : status == 414
-          ? "网址过长 / the URL is too long"
+      status == 413   ? "请求体过大 / the body is over 16 MiB"
+      : status == 414 ? "网址过长 / the URL is too long"
+      : status == 404
+          ? "没有这种请求 / no such request: wangge answers GET, HEAD, POST, "
+            "PUT and DELETE"
           : "请求无法解析 / the request could not be read (status " +
                 std::to_string(status) + ")";
   return R"({"error":{"code":"bad_request","message":")" + message + R"("}})";

@@ -224,6 +224,14 @@ TEST_CASE("Workflow: bad action input names the field") {
         "version");
   CHECK(ParseAction(R"({"action": "x", "hours": "2"})").error().field ==
         "hours");
+  // Past int64: 2^64 - 1 would read as version -1.
+  CHECK(ParseAction(R"({"action": "x", "version": 18446744073709551615})")
+            .error()
+            .field == "version");
+  CHECK(ParseAction(R"({"action": "x", "duplicate_of": 9223372036854775808})")
+            .error()
+            .field == "duplicate_of");
+  CHECK(ParseAction(R"({"action": "x", "version": 9223372036854775807})"));
   Db db;
   CaseRecord c = db.Report("04001", At("2026-11-26T10:00"));
   auto unknown =

@@ -151,6 +151,13 @@ TEST_CASE(
   REQUIRE(after);
   CHECK(after->status == 200);
 
+  // Methods wangge has no handler for: a 404 that says which it answers.
+  auto options = http.Options("/api/v1/reports");
+  REQUIRE(options);
+  CHECK(options->status == 404);
+  CHECK(json::parse(options->body)["error"]["message"].get<std::string>().find(
+            "GET, HEAD, POST") != std::string::npos);
+
   // A newline in a path cannot forge a line of the access log.
   auto forged = http.Get("/nothing%0Awangge_fake%20200");
   REQUIRE(forged);
