@@ -1,6 +1,7 @@
 #pragma once
 // IsUtf8: whether text is well-formed UTF-8 (no overlong forms, no
-// surrogates, nothing above U+10FFFF). DecodeUtf8: one code point of it.
+// surrogates, nothing above U+10FFFF). DecodeUtf8: one code point of it;
+// IsXmlChar: whether XML may carry that code point.
 //
 //   if (!IsUtf8(value)) return Fail(..., "not UTF-8; give the encoding");
 
@@ -30,6 +31,13 @@ inline long DecodeUtf8(std::string_view s, size_t i, size_t& len) {
   }
   len = n;
   return long(cp);
+}
+
+// Whether XML 1.0 may hold the code point: not a control character other
+// than tab and line breaks, not U+FFFE or U+FFFF (nor -1 from DecodeUtf8).
+inline bool IsXmlChar(long cp) {
+  return cp == '\t' || cp == '\n' || cp == '\r' ||
+         (cp >= 0x20 && cp != 0xFFFE && cp != 0xFFFF);
 }
 
 inline bool IsUtf8(std::string_view s) {

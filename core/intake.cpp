@@ -72,10 +72,7 @@ bool Printable(std::string_view text) {
   for (size_t i = 0; i < text.size();) {
     size_t len;
     long cp = DecodeUtf8(text, i, len);
-    if ((cp < 0x20 && cp != '\t' && cp != '\n' && cp != '\r') || cp == 0x7f ||
-        cp == 0xFFFE || cp == 0xFFFF) {
-      return false;
-    }
+    if (!IsXmlChar(cp) || cp == 0x7f) return false;
     i += len;
   }
   return true;

@@ -138,11 +138,6 @@ ApiResponse JsonOf(int status, const ordered_json& body) {
   return Json(status, Dump(body));
 }
 
-ApiResponse JsonOf(int status, const nlohmann::json& body) {
-  return Json(status, body.dump(-1, ' ', false,
-                                nlohmann::json::error_handler_t::replace));
-}
-
 ApiResponse ErrorResponse(int status, const std::string& code,
                           const std::string& message,
                           const std::string& field) {

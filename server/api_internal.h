@@ -39,7 +39,6 @@ struct Context {
 ApiResponse Json(int status, std::string body);
 // The value as the body; text that is not UTF-8 (echoed from a request)
 // is written with U+FFFD in its place rather than failing the answer.
-ApiResponse JsonOf(int status, const nlohmann::json& body);
 ApiResponse JsonOf(int status, const nlohmann::ordered_json& body);
 // The same for a body built by a module itself.
 std::string Dump(const nlohmann::ordered_json& body);

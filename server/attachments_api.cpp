@@ -86,11 +86,11 @@ ApiResponse Upload(Context& c, const core::User& user,
 }
 
 ApiResponse List(Context& c, const core::CaseRecord& kase) {
-  auto list = c.db.Attachments(kase.id);
-  if (!list) return FromError(list.error());
-  ordered_json out = ordered_json::array();
-  for (const auto& a : *list) out.push_back(AttachmentOut(a));
-  return JsonOf(200, ordered_json{{"attachments", out}});
+  ordered_json out = ordered_json::object();
+  if (auto ok = AddAttachments(c, kase.id, out); !ok) {
+    return FromError(ok.error());
+  }
+  return JsonOf(200, out);
 }
 
 ApiResponse Serve(Context& c, const core::CaseRecord& kase,

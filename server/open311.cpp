@@ -142,8 +142,7 @@ std::string XmlText(const std::string& s) {
         break;
       default:
         // What XML 1.0 may not hold, and bytes that are not UTF-8.
-        if (cp < 0 || (cp < 0x20 && cp != '\t' && cp != '\n' && cp != '\r') ||
-            cp == 0xFFFE || cp == 0xFFFF) {
+        if (!IsXmlChar(cp)) {
           out += "\xEF\xBF\xBD";
         } else {
           out.append(s, i, len);
