@@ -1,5 +1,6 @@
 #include "server/api.h"
 
+#include <cctype>
 #include <charconv>
 #include <cmath>
 #include <cstdio>
@@ -152,6 +153,60 @@ ApiResponse FromError(const Error& e) {
 }
 
 std::string IsoUtc(core::Time t) { return core::FormatUtc(t); }
+
+bool IsHostPort(std::string_view text) {
+  if (text.empty() || text.size() > 260) return false;
+  std::string_view host = text, port;
+  if (text.starts_with('[')) {
+    auto close = text.find(']');
+    if (close == std::string_view::npos || close == 1) return false;
+    host = text.substr(1, close - 1);
+    port = text.substr(close + 1);
+    if (!port.empty() && !port.starts_with(':')) return false;
+    for (char ch : host) {
+      if (!std::isxdigit(static_cast<unsigned char>(ch)) && ch != ':' &&
+          ch != '.')
+        return false;
+    }
+  } else {
+    auto colon = text.find(':');
+    host = text.substr(0, colon);
+    if (colon != std::string_view::npos) port = text.substr(colon);
+    if (host.empty() || host.starts_with('.') || host.starts_with('-'))
+      return false;
+    for (char ch : host) {
+      if (!std::isalnum(static_cast<unsigned char>(ch)) && ch != '-' &&
+          ch != '.')
+        return false;
+    }
+  }
+  if (port.empty()) return true;
+  port.remove_prefix(1);  // ':'
+  int n = 0;
+  auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), n);
+  return ec == std::errc() && end == port.data() + port.size() &&
+         !port.starts_with('0') && n >= 1 && n <= 65535;
+}
+
+bool IsPublicUrl(std::string_view text) {
+  for (std::string_view scheme : {"http://", "https://"}) {
+    if (!text.starts_with(scheme)) continue;
+    std::string_view rest = text.substr(scheme.size());
+    auto slash = rest.find('/');
+    if (!IsHostPort(rest.substr(0, slash))) return false;
+    if (slash == std::string_view::npos) return true;
+    std::string_view path = rest.substr(slash);
+    if (path.ends_with('/')) return false;
+    for (char ch : path) {
+      auto u = static_cast<unsigned char>(ch);
+      if (u <= 0x20 || u >= 0x7f || ch == '?' || ch == '#' || ch == '"' ||
+          ch == '<' || ch == '>' || ch == '\\')
+        return false;
+    }
+    return true;
+  }
+  return false;
+}
 
 std::optional<double> Decimal(std::string_view text) {
   if (text.starts_with('+')) {  // from_chars takes only '-'
@@ -631,6 +686,14 @@ void Api::ForgetToken(const std::string& token_digest) {
 }
 
 Result<std::unique_ptr<Api>> Api::Open(Options options) {
+  if (!options.public_url.empty() && !IsPublicUrl(options.public_url)) {
+    return Fail(ErrorCode::kInvalidArgument,
+                "公开地址无效 / the public URL must be http:// or https://, a "
+                "host name or address, an optional :port and path, without "
+                "a query or a trailing slash, e.g. "
+                "https://wangge.example.gov.cn; got '" +
+                    options.public_url + "'");
+  }
   auto store = core::Store::Open(options.db_path);
   if (!store) return std::unexpected(store.error());
   if (options.index_file.empty())

@@ -61,6 +61,10 @@ class Api {
     // when it matches the database, rebuilt when not. Default: db_path +
     // "-index".
     std::string index_file;
+    // Where clients reach this server, as http(s)://host[:port][/path]
+    // without a trailing slash, e.g. behind a reverse proxy with HTTPS;
+    // Open311 discovery names it. Default: http:// and the request's Host.
+    std::string public_url;
   };
 
   // Opens the database and loads the town's newest boundary version.

@@ -56,6 +56,12 @@ std::string IsoUtc(core::Time t);
 std::optional<double> Decimal(std::string_view text);
 // "min_lon,min_lat,max_lon,max_lat" of Decimals, min <= max.
 std::optional<std::array<double, 4>> Bbox(std::string_view text);
+// host[:port] as a Host header carries it: a DNS name or IPv4 address
+// (letters, digits, '-', '.') or a [bracketed] IPv6 literal; port 1-65535.
+bool IsHostPort(std::string_view text);
+// http:// or https://, IsHostPort, then nothing or a path of URL characters
+// that does not end in '/' (no query, fragment, spaces or quotes).
+bool IsPublicUrl(std::string_view text);
 
 // The active user holding `token` (a bearer token or an Open311 api_key);
 // kPermissionDenied if unknown, expired or disabled. Sets c.who.

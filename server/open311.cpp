@@ -398,14 +398,24 @@ struct Call {
   }
 
   ApiResponse Discovery() {
-    std::string host = "127.0.0.1";
-    if (auto it = c.req.headers.find("host"); it != c.req.headers.end()) {
-      host = it->second;
+    // Clients post to the url found here: with --public-url it is the
+    // configured one; otherwise the Host the client asked for, and only if
+    // it is a host name (no path, quotes or markup to carry elsewhere).
+    std::string base = c.api.options().public_url;
+    if (base.empty()) {
+      auto it = c.req.headers.find("host");
+      if (it == c.req.headers.end() || !IsHostPort(it->second)) {
+        return Errors(format, 400,
+                      {"发现文档需要有效的 Host 请求头 / discovery needs a "
+                       "Host header naming this server as host[:port]; or "
+                       "start wangge serve with --public-url"});
+      }
+      base = "http://" + it->second;
     }
     const auto& config = c.town.config;
     ordered_json endpoint = {
         {"specification", kSpec},
-        {"url", "http://" + host + "/open311/v2"},
+        {"url", base + "/open311/v2"},
         {"changeset", "2026-11-30T00:00:00+08:00"},
         {"type", "production"},
         {"formats", ordered_json::array({"application/json", "text/xml"})}};

@@ -24,10 +24,14 @@ namespace {
 
 constexpr const char* kServeUsage =
     "Usage: wangge serve --db FILE [--listen HOST:PORT] [--threads N]\n"
+    "                    [--public-url URL]\n"
     "       wangge serve --demo [--data DIR] [--listen HOST:PORT]\n"
     "  Serves the JSON API (/api/v1/), /healthz and /metrics.\n"
     "  --listen   Default: 127.0.0.1:8080 (port 0: any free port)\n"
     "  --threads  worker threads; each open connection holds one. Default: 64\n"
+    "  --public-url  where clients reach the server, e.g. behind a proxy:\n"
+    "             https://wangge.example.gov.cn (Open311 discovery names it;\n"
+    "             default: http:// and the request's Host header)\n"
     "  --demo     uses wangge-demo.db, creating it from DIR (default\n"
     "             data/taiyao, the synthetic sample town) with demo logins\n";
 
@@ -85,7 +89,8 @@ Result<void> MakeDemo(const std::string& data) {
 }  // namespace
 
 int RunServe(int argc, char** argv) {
-  Args args = ParseArgs(argc, argv, 2, {"db", "listen", "threads", "data"},
+  Args args = ParseArgs(argc, argv, 2,
+                        {"db", "listen", "threads", "data", "public-url"},
                         {"help", "demo", "trivial"});
   if (args.Has("help")) {
     std::cout << kServeUsage;
@@ -143,7 +148,8 @@ int RunServe(int argc, char** argv) {
   // A first start at county scale builds the boundary index for seconds
   // before it listens: say so at once.
   std::cerr << "wangge: loading " << db << " ...\n";
-  auto api = server::Api::Open({.db_path = db});
+  auto api = server::Api::Open(
+      {.db_path = db, .public_url = args.Flag("public-url").value_or("")});
   if (!api) return Fail1("serve", api.error());
   TuneAllocatorForServer();
   std::cerr << (*api)->town()->index_note << "\n";

@@ -164,6 +164,54 @@ TEST_CASE("Open311: discovery in JSON and XML") {
   CHECK(f.Get("/open311/discovery.json").status == 200);
 }
 
+TEST_CASE(
+    "Open311: discovery names --public-url, or the Host asked for only if it "
+    "is a host name") {
+  Fixture f;
+  auto with_host = [&](std::map<std::string, std::string> headers) {
+    return f.api->Handle(
+        {"GET", "/open311/v2/discovery.json", {}, headers, "", "127.0.0.1"});
+  };
+  auto url = [](const ApiResponse& r) {
+    return json::parse(r.body)["endpoints"][0]["url"].get<std::string>();
+  };
+  for (std::string host : {"[::1]:8080", "10.0.0.5", "wangge-tg.local:65535"}) {
+    ApiResponse r = with_host({{"host", host}});
+    REQUIRE_MESSAGE(r.status == 200, host);
+    CHECK(url(r) == "http://" + host + "/open311/v2");
+  }
+  // A Host that would carry a path, markup or a bad port elsewhere.
+  for (std::string host :
+       {"evil.example/phish?x=", "a b", "x\"><script>", "town:0", "town:65536",
+        "town:080", "town:80x", "", "[::1", "[]:80", ".town", "town:"}) {
+    ApiResponse r = with_host({{"host", host}});
+    CHECK_MESSAGE(r.status == 400, host);
+    CHECK(r.body.find("--public-url") != std::string::npos);
+  }
+  CHECK(with_host({}).status == 400);
+
+  auto proxied =
+      Api::Open({.db_path = f.db,
+                 .public_url = "https://wangge.example.gov.cn/tongguan"});
+  REQUIRE(proxied);
+  ApiResponse r = (*proxied)->Handle({"GET",
+                                      "/open311/v2/discovery.json",
+                                      {},
+                                      {{"host", "127.0.0.1:8080"}},
+                                      "",
+                                      "127.0.0.1"});
+  REQUIRE(r.status == 200);
+  CHECK(url(r) == "https://wangge.example.gov.cn/tongguan/open311/v2");
+  for (std::string bad :
+       {"ftp://wangge.example.gov.cn", "https://wangge.example.gov.cn/",
+        "https://wangge.example.gov.cn?a=1", "https://",
+        "wangge.example.gov.cn", "https://wangge.example.gov.cn/a b"}) {
+    auto refused = Api::Open({.db_path = f.db, .public_url = bad});
+    REQUIRE_MESSAGE(!refused, bad);
+    CHECK(refused.error().message.find("public URL") != std::string::npos);
+  }
+}
+
 TEST_CASE("Open311: the categories are the services, in both formats") {
   Fixture f;
   ApiResponse j = f.Get("/open311/v2/services.json");
