@@ -48,10 +48,12 @@ std::string Number(double v) {
   return buf;
 }
 
-// A CSV field: a leading = + - @ is defused with ', then RFC 4180 quoting
-// when it holds a comma, quote, CR or LF (or was defused).
+// A CSV field: without NUL (which ends the field for many readers; cases
+// stored before intake refused it may hold one), a leading = + - @ defused
+// with ', then RFC 4180 quoting when it holds a comma, quote, CR or LF.
 std::string CsvField(const std::string& s) {
   std::string v = s;
+  std::erase(v, '\0');
   if (!v.empty() &&
       (v[0] == '=' || v[0] == '+' || v[0] == '-' || v[0] == '@')) {
     v = "'" + v;

@@ -288,7 +288,7 @@ const std::vector<ActionRule>& ActionTable() {
        "",
        "no request pending",
        {{"*", R::kAssignee}},
-       "hours (working hours), note"},
+       "hours (whole working hours, 1–2000), note"},
       {"approve_extension",
        "批准延期",
        {"dispatched", "in_progress"},
@@ -741,10 +741,13 @@ Result<Outcome> ApplyAction(const CaseRecord& record,
   } else if (a == "report_in") {
     d["office"] = user.scope;
   } else if (a == "request_extension") {
-    if (!in.hours || !(*in.hours > 0) || *in.hours > 2000) {
+    // Whole hours, as the console asks for them (1e-9 hours moved nothing).
+    if (!in.hours || !(*in.hours >= 1) || *in.hours > 2000 ||
+        *in.hours != std::floor(*in.hours)) {
       return Fail(ErrorCode::kInvalidArgument,
-                  "`hours` must be the extra working hours asked for, "
-                  "more than 0 and at most 2000",
+                  "延期小时数须为 1 到 2000 的整数 / `hours` must be the "
+                  "extra working hours asked for, a whole number from 1 to "
+                  "2000",
                   "hours");
     }
     if (auto ok = need_note("say why more time is needed"); !ok) {

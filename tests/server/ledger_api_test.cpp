@@ -175,7 +175,7 @@ TEST_CASE("Ledger export: XLSX has the Chinese headers and one row a case") {
 
 TEST_CASE(
     "Ledger export: XLSX cuts text past Excel's 32,767 characters and drops "
-    "NUL, rather than leave the cell empty") {
+    "NUL, rather than leave the cell empty; CSV drops NUL too") {
   Fixture f;
   f.Report(kTexts[0], "k0");
   // Intake bounds descriptions now; a case stored before, or edited in the
@@ -195,6 +195,13 @@ TEST_CASE(
     return s;
   }() + "…（已截断 / cut）";
   CHECK(strings_xml.out.find(">" + cut + "<") != std::string::npos);
+
+  // A NUL in a CSV ends the field for many readers (Python's csv module
+  // refuses the line).
+  ApiResponse csv = f.Export("csv");
+  REQUIRE_MESSAGE(csv.status == 200, csv.body);
+  CHECK(csv.body.find('\0') == std::string::npos);
+  CHECK(csv.body.find(",AB焚焚") != std::string::npos);
 }
 
 TEST_CASE("Ledger export: GeoJSON points that GDAL reads") {

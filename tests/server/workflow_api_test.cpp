@@ -311,8 +311,17 @@ TEST_CASE(
   CHECK(in["co_offices"][0]["reported"] == true);
   CHECK(f.Act(id, "p0005", {{"action", "report_in"}}).status == 403);
   CHECK(f.Act(id, "p0013", {{"action", "report_in"}}).status == 404);
-  // Extensions.
+  // Extensions: whole working hours, 1 to 2000.
   std::string before = f.Get(id, "p0021")["assignment"]["handle_by"];
+  for (json hours : {json(0), json(-4), json(1e-9), json(2.5), json(2001),
+                     json(1e300), json("4")}) {
+    ApiResponse r = f.Act(id, "p0008",
+                          {{"action", "request_extension"},
+                           {"hours", hours},
+                           {"note", "需协调"}});
+    CHECK_MESSAGE(r.status == 400, hours.dump());
+    CHECK(json::parse(r.body)["error"]["field"] == "hours");
+  }
   f.MustAct(
       id, "p0008",
       {{"action", "request_extension"}, {"hours", 4}, {"note", "需协调"}});
