@@ -1,11 +1,13 @@
 #pragma once
 // IsUtf8: whether text is well-formed UTF-8 (no overlong forms, no
 // surrogates, nothing above U+10FFFF). DecodeUtf8: one code point of it;
-// IsXmlChar: whether XML may carry that code point.
+// IsXmlChar: whether XML may carry that code point. ValidUtf8: the text
+// with U+FFFD for each byte that is not part of well-formed UTF-8.
 //
 //   if (!IsUtf8(value)) return Fail(..., "not UTF-8; give the encoding");
 
 #include <cstddef>
+#include <string>
 #include <string_view>
 
 namespace wangge {
@@ -52,6 +54,24 @@ inline bool IsUtf8(std::string_view s) {
     i += len;
   }
   return true;
+}
+
+// For text that reaches JSON, messages or the database from outside (file
+// names, GDAL field names) and may be in another encoding.
+inline std::string ValidUtf8(std::string_view s) {
+  if (IsUtf8(s)) return std::string(s);
+  std::string out;
+  size_t i = 0;
+  while (i < s.size()) {
+    size_t len;
+    if (DecodeUtf8(s, i, len) < 0) {
+      out += "\uFFFD";
+    } else {
+      out.append(s.substr(i, len));
+    }
+    i += len;
+  }
+  return out;
 }
 
 }  // namespace wangge

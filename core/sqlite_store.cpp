@@ -787,7 +787,9 @@ class SqliteStore : public Store {
             .Bind(2, contents.layer)
             .Bind(3, code)
             .Bind(4, name)
-            .Bind(5, nlohmann::json(attributes).dump())
+            .Bind(5, nlohmann::json(attributes)
+                         .dump(-1, ' ', false,
+                               nlohmann::json::error_handler_t::replace))
             .BindBlob(6, geometry);
         if (feature.Step() != SQLITE_DONE) {
           return std::unexpected(DbError(contents.layer + " feature " + code));
@@ -894,7 +896,8 @@ class SqliteStore : public Store {
                             about.Text(2), about.Text(3)};
     about.Reset();
     for (const auto& [layer, from] : stored) stamp.push_back({layer, from});
-    town.stamp = stamp.dump();
+    town.stamp =
+        stamp.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     Statement q(stmts_,
                 "SELECT layer, code, name, attributes, geometry FROM features "
                 "WHERE version = ? AND layer = ? ORDER BY code");

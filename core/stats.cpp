@@ -181,7 +181,7 @@ std::string StatsJson(const Stats& stats, Time from, Time to) {
   return ordered_json{{"group", stats.group},  {"from", FormatLocal(from)},
                       {"to", FormatLocal(to)}, {"definitions", definitions},
                       {"rows", rows},          {"total", RowJson(stats.total)}}
-      .dump();
+      .dump(-1, ' ', false, ordered_json::error_handler_t::replace);
 }
 
 }  // namespace wangge::core

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -357,6 +358,74 @@ bool KnownEncoding(const std::string& encoding) {
   return ok;
 }
 
+// A feature's vertices beyond this are refused: checking a border of a
+// million vertices against its neighbours' took minutes (a densified
+// line); the county's own outline has 1,408.
+constexpr size_t kMaxVertices = 100000;
+
+// What is wrong with a code, or "": codes go into URLs, file names, case
+// numbers and spreadsheets, so they are 1-64 ASCII letters, digits, '-',
+// '_' or '.'. Spreadsheets leave spaces, line breaks, full-width digits
+// and zero-width characters in them.
+std::string CodeProblem(std::string_view code) {
+  if (code.size() > 64) {
+    return "is " + std::to_string(code.size()) + " bytes long";
+  }
+  for (char ch : code) {
+    auto u = static_cast<unsigned char>(ch);
+    if (std::isalnum(u) || ch == '-' || ch == '_' || ch == '.') continue;
+    if (ch == ' ' || ch == '\t') return "holds a space";
+    if (u < 0x20 || u == 0x7f)
+      return "holds a control character (a line break?)";
+    return u >= 0x80 ? "holds a character other than ASCII (a full-width "
+                       "digit, a non-breaking or zero-width space?)"
+                     : std::string("holds `") + ch + "`";
+  }
+  return "";
+}
+
+// Text with nothing but spaces (ASCII or the ideographic U+3000) and tabs.
+bool IsBlank(std::string_view text) {
+  size_t i = 0;
+  while (i < text.size()) {
+    if (text[i] == ' ' || text[i] == '\t') {
+      ++i;
+    } else if (text.substr(i, 3) == "\u3000") {
+      i += 3;
+    } else {
+      return false;
+    }
+  }
+  return true;
+}
+
+// Whether text holds a control character other than tab (a NUL ends it in
+// SQLite's C strings and in Excel).
+bool HasControl(std::string_view text) {
+  return std::any_of(text.begin(), text.end(), [](char ch) {
+    auto u = static_cast<unsigned char>(ch);
+    return (u < 0x20 && ch != '\t') || u == 0x7f;
+  });
+}
+
+// The code as a message can show it: controls and bytes past ASCII as
+// \xNN, at most 40 of them.
+std::string Shown(std::string_view text) {
+  std::string out;
+  for (size_t i = 0; i < text.size() && i < 40; ++i) {
+    auto u = static_cast<unsigned char>(text[i]);
+    if (u < 0x20 || u >= 0x7f) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\x%02X", u);
+      out += buf;
+    } else {
+      out += text[i];
+    }
+  }
+  if (text.size() > 40) out += "…";
+  return out;
+}
+
 }  // namespace
 
 Result<ImportResult> ReadLayer(const ImportOptions& options) {
@@ -364,14 +433,19 @@ Result<ImportResult> ReadLayer(const ImportOptions& options) {
   const std::string& path = options.source;
   ImportResult result;
   result.source = path;
-  result.file = FileName(path);
+  // Names are shown, stored as the version's source and written as JSON:
+  // a GBK file name (as unzip leaves a Chinese Windows zip) is shown with
+  // U+FFFD for what is not UTF-8.
+  result.file = ValidUtf8(FileName(path));
+  const std::string shown_path = ValidUtf8(path);
   result.layer = options.layer;
   const std::string& file = result.file;
   const bool points = IsPointLayer(options.layer);
 
   if (!path.starts_with("/vsi") && !std::filesystem::exists(path)) {
-    return Fail(ErrorCode::kNotFound,
-                path + ": no such file; check the path or the data folder");
+    return Fail(
+        ErrorCode::kNotFound,
+        shown_path + ": no such file; check the path or the data folder");
   }
   // A Shapefile without its attribute table opens in GDAL with no fields;
   // say what is missing instead.
@@ -429,7 +503,7 @@ Result<ImportResult> ReadLayer(const ImportOptions& options) {
   if (!dataset) {
     std::string why = gdal_errors.first();
     return Fail(ErrorCode::kInvalidArgument,
-                path + ": cannot be read as a vector file" +
+                shown_path + ": cannot be read as a vector file" +
                     (why.empty() ? std::string() : " (" + why + ")") +
                     ". Check that it is complete (a Shapefile needs its .shp, "
                     ".shx and .dbf) and in a format GDAL reads, e.g. "
@@ -566,9 +640,39 @@ Result<ImportResult> ReadLayer(const ImportOptions& options) {
   } else {
     result.encoding = "UTF-8";
   }
+  // A declared encoding other than UTF-8 (a .cpg, the DBF's code page or
+  // --encoding) over text that is UTF-8 reads as valid but garbled text
+  // (太要 as 澶瑕). A sample of the undecoded text is checked.
+  std::string declared = !options.encoding.empty() ? options.encoding
+                         : is_shapefile            ? source_encoding
+                                                   : "";
+  std::string declared_key = Lower(declared);
+  std::erase_if(declared_key, [](char ch) { return ch == '-' || ch == '_'; });
+  const bool declared_other = !declared.empty() && declared_key != "utf8";
+  constexpr int kEncodingSample = 1000;
+  int sampled = 0, sampled_utf8 = 0;  // non-ASCII values; of them UTF-8
+  std::string garbled_example;
+  auto sample_raw = [&](const std::string& raw) {
+    if (!declared_other || sampled >= kEncodingSample ||
+        std::all_of(raw.begin(), raw.end(), [](char ch) {
+          return static_cast<unsigned char>(ch) < 0x80;
+        })) {
+      return;
+    }
+    ++sampled;
+    if (!IsUtf8(raw)) return;
+    ++sampled_utf8;
+    if (garbled_example.empty()) {
+      char* read = CPLRecode(raw.c_str(), declared.c_str(), CPL_ENC_UTF8);
+      garbled_example = "`" + raw + "` would be stored as `" +
+                        ValidUtf8(read ? read : "") + "`";
+      CPLFree(read);
+    }
+  };
   auto text_of = [&](OGRFeature& f, int i) {
     std::string s = f.GetFieldAsString(i);
     if (recode_here) {
+      sample_raw(s);
       char* r = CPLRecode(s.c_str(), options.encoding.c_str(), CPL_ENC_UTF8);
       s = r;
       CPLFree(r);
@@ -588,11 +692,15 @@ Result<ImportResult> ReadLayer(const ImportOptions& options) {
     if (ours == "leader") return options.fields.leader;
     return ours;
   };
+  // A field's name as text: a UTF-8 name that the DBF's 10-byte limit cut
+  // in the middle of a character is not UTF-8 any more.
+  auto field_name = [&](int i) {
+    return ValidUtf8(defn->GetFieldDefn(i)->GetNameRef());
+  };
   auto field_list = [&] {
     std::string s;
     for (int i = 0; i < defn->GetFieldCount(); ++i) {
-      s += (s.empty() ? "" : ", ") +
-           std::string(defn->GetFieldDefn(i)->GetNameRef());
+      s += (s.empty() ? "" : ", ") + field_name(i);
     }
     return s.empty() ? std::string("none") : s;
   };
@@ -622,6 +730,26 @@ Result<ImportResult> ReadLayer(const ImportOptions& options) {
              ". Its fields are: " + field_list(),
          std::nullopt, 0, ours});
   }
+  // GDAL finds fields regardless of case and takes the first: with `code`
+  // and `CODE` both there, which one is read depends on their order.
+  for (const auto& [ours, i] : index_of) {
+    if (i < 0) continue;
+    std::string lower = Lower(defn->GetFieldDefn(i)->GetNameRef());
+    for (int k = 0; k < defn->GetFieldCount(); ++k) {
+      if (k == i || Lower(defn->GetFieldDefn(k)->GetNameRef()) != lower) {
+        continue;
+      }
+      result.problems.push_back(
+          {"", "ambiguous_field",
+           file + ": has fields `" + field_name(std::min(i, k)) + "` and `" +
+               field_name(std::max(i, k)) +
+               "`, which differ only in case, and reads `" + ours +
+               "` from one of them; rename or delete the other and export "
+               "again",
+           std::nullopt, 0, ours});
+      break;
+    }
+  }
   const int code_index = index_of["code"];
 
   // Features.
@@ -637,7 +765,10 @@ Result<ImportResult> ReadLayer(const ImportOptions& options) {
         code_index >= 0 && feature->IsFieldSetAndNotNull(code_index)
             ? text_of(*feature, code_index)
             : "";
-    std::string id = code.empty() ? "#" + std::to_string(position) : code;
+    const std::string code_problem = CodeProblem(code);
+    std::string id = code.empty()           ? "#" + std::to_string(position)
+                     : code_problem.empty() ? code
+                                            : Shown(code);
     std::string who = file + ", feature " + id;
     auto problem = [&](std::string kind, std::string message,
                        std::optional<LonLat> where = std::nullopt,
@@ -651,13 +782,12 @@ Result<ImportResult> ReadLayer(const ImportOptions& options) {
       if (!feature->IsFieldSetAndNotNull(i)) continue;
       std::string value = text_of(*feature, i);
       if (!IsUtf8(value) && bad_text_where.empty()) {
-        bad_text_where = "field `" +
-                         std::string(defn->GetFieldDefn(i)->GetNameRef()) +
-                         "` of feature #" + std::to_string(position) +
-                         " (bytes " + HexBytes(value) + ")";
+        bad_text_where = "field `" + field_name(i) + "` of feature #" +
+                         std::to_string(position) + " (bytes " +
+                         HexBytes(value) + ")";
       }
       if (i == code_index) continue;
-      attributes[defn->GetFieldDefn(i)->GetNameRef()] = value;
+      attributes[field_name(i)] = value;
     }
     for (const auto& [ours, i] : index_of) {
       if (ours == "code" || i < 0) continue;
@@ -670,14 +800,32 @@ Result<ImportResult> ReadLayer(const ImportOptions& options) {
       problem("missing_code",
               "has no `code`; every feature needs a unique code");
       ok = false;
+    } else if (!code_problem.empty()) {
+      problem("bad_code",
+              "its code `" + Shown(code) + "` " + code_problem +
+                  "; a code is 1-64 ASCII letters, digits, '-', '_' or '.', "
+                  "e.g. 610522102002001. Clean the column (spreadsheets "
+                  "leave spaces and line breaks) and export again");
+      ok = false;
     }
     for (const std::string& ours : required) {
       if (index_of[ours] < 0) continue;  // reported once for the layer
       auto it = attributes.find(ours);
-      if (it == attributes.end() || it->second.empty()) {
+      if (it == attributes.end() || IsBlank(it->second)) {
         problem("missing_value",
                 "has no `" + source_field(ours) + "` value; fill it in", {},
                 ours);
+        ok = false;
+      }
+    }
+    for (const char* ours : {"name", "village", "branch", "leader"}) {
+      auto it = attributes.find(ours);
+      if (it != attributes.end() && HasControl(it->second)) {
+        problem("bad_text",
+                "its `" + source_field(ours) + "` value `" + Shown(it->second) +
+                    "` holds a control character (a NUL ends the text "
+                    "wherever it is stored); retype it",
+                {}, ours);
         ok = false;
       }
     }
@@ -726,6 +874,19 @@ Result<ImportResult> ReadLayer(const ImportOptions& options) {
       problem(kind, shape.error().message);
       continue;
     }
+    size_t vertices = 0;
+    for (const Polygon& part : shape->parts) {
+      for (const Ring& ring : part.rings) vertices += ring.size();
+    }
+    if (vertices > kMaxVertices) {
+      problem("too_many_vertices",
+              "has " + std::to_string(vertices) + " vertices, more than " +
+                  std::to_string(kMaxVertices) +
+                  " (a whole county's outline has about 1,400); simplify it "
+                  "(QGIS: Vector > Geometry Tools > Simplify, or ogr2ogr "
+                  "-simplify) and export again");
+      continue;
+    }
     // Cleaned and normalised below, on all cores.
     Deferred d{result.problems.size(), id, who, ok};
     d.feature.code = code;
@@ -771,6 +932,37 @@ Result<ImportResult> ReadLayer(const ImportOptions& options) {
              "missing .dbf); export it again"});
   }
 
+  if (declared_other && !recode_here && bad_text_where.empty()) {
+    // The driver decoded the text: read the sample again undecoded.
+    CPLStringList raw_options;
+    raw_options.SetNameValue("ENCODING", "");
+    GDALDatasetUniquePtr raw(
+        GDALDataset::Open(open_path.c_str(), GDAL_OF_VECTOR | GDAL_OF_READONLY,
+                          nullptr, raw_options.List(), nullptr));
+    OGRLayer* raw_layer = raw ? raw->GetLayerByName(layer->GetName()) : nullptr;
+    if (raw_layer) {
+      for (auto& f : *raw_layer) {
+        for (int i = 0; i < f->GetFieldCount(); ++i) {
+          if (f->IsFieldSetAndNotNull(i) &&
+              f->GetFieldDefnRef(i)->GetType() == OFTString) {
+            sample_raw(f->GetFieldAsString(i));
+          }
+        }
+        if (sampled >= kEncodingSample) break;
+      }
+    }
+  }
+  if (bad_text_where.empty() && sampled > 0 && sampled_utf8 == sampled) {
+    return Fail(ErrorCode::kInvalidArgument,
+                file + ": its text is UTF-8, but it is read as " +
+                    result.encoding + ": " + garbled_example +
+                    ". 编码声明不符 / the declared encoding is wrong: " +
+                    (!options.encoding.empty()
+                         ? "run again without --encoding"
+                         : "put UTF-8 in the .cpg next to the .dbf (or run "
+                           "again with --encoding UTF-8)"),
+                "encoding");
+  }
   if (!bad_text_where.empty()) {
     std::string why =
         !options.encoding.empty()

@@ -45,9 +45,14 @@ void AppendPolygon(const Polygon& polygon, std::string& out) {
 
 std::string Header(const std::string& name, const JsonMembers& members) {
   std::string out =
-      "{\"type\":\"FeatureCollection\",\"name\":" + nlohmann::json(name).dump();
+      "{\"type\":\"FeatureCollection\",\"name\":" +
+      nlohmann::json(name).dump(-1, ' ', false,
+                                nlohmann::json::error_handler_t::replace);
   for (const auto& [key, value] : members) {
-    out += "," + nlohmann::json(key).dump() + ":" + value;
+    out += "," +
+           nlohmann::json(key).dump(-1, ' ', false,
+                                    nlohmann::json::error_handler_t::replace) +
+           ":" + value;
   }
   return out + ",\"features\":[\n";
 }
@@ -60,7 +65,7 @@ std::string Properties(const F& f) {
   for (const auto& [key, value] : f.attributes) {
     if (key != "name") props[key] = value;
   }
-  return props.dump();
+  return props.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 // Appends the n features that feature(i) gives.

@@ -178,7 +178,7 @@ std::string ReportJson(const ImportResult& r) {
     problems.push_back(std::move(q));
   }
   j["problems"] = std::move(problems);
-  return j.dump(2);
+  return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 std::string ErrorJson(const std::string& source, const Error& error) {
@@ -188,7 +188,7 @@ std::string ErrorJson(const std::string& source, const Error& error) {
   j["error"] = {{"code", ErrorCodeName(error.code)},
                 {"message", error.message},
                 {"field", error.field}};
-  return j.dump(2);
+  return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 }  // namespace wangge::spatial

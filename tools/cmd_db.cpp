@@ -1,8 +1,10 @@
 // wangge init, import, versions, diff: the town's database.
+#include <algorithm>
 #include <cstdio>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "base/utf8.h"
 #include "core/accounts.h"
 #include "core/boundary_import.h"
 #include "core/store.h"
@@ -142,6 +144,18 @@ int RunImport(int argc, char** argv) {
   if (!store) return Failed("import", store.error());
   std::string actor = args.Flag("actor").value_or(
       std::getenv("USER") ? std::getenv("USER") : "unknown");
+  // Stored with the version and shown by every later `versions`: text, as
+  // the terminal's UTF-8 gives it (a GBK name here made every start of the
+  // server fail).
+  if (!IsUtf8(actor) || actor.size() > 200 ||
+      std::any_of(actor.begin(), actor.end(), [](char ch) {
+        return static_cast<unsigned char>(ch) < 0x20;
+      })) {
+    return Usage("import",
+                 "--actor takes a name in UTF-8 text of at most 200 bytes, "
+                 "without control characters (导入人姓名须为 UTF-8 文本)",
+                 usage.c_str());
+  }
   auto outcome =
       core::ImportLayer(**store, options, actor, args.Has("dry-run"));
   if (!outcome) {
@@ -165,7 +179,8 @@ int RunImport(int argc, char** argv) {
                                           {"cell", c.cell},
                                           {"status", c.status}});
     }
-    std::cout << j.dump(2) << "\n";
+    std::cout << j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace)
+              << "\n";
   } else {
     std::cout << spatial::FormatReport(outcome->report);
     if (accepted) PrintDiff(outcome->diff);
@@ -213,7 +228,8 @@ int RunVersions(int argc, char** argv) {
                    {"note", v.note},
                    {"layers", v.layers}});
     }
-    std::cout << j.dump(2) << "\n";
+    std::cout << j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace)
+              << "\n";
     return 0;
   }
   std::printf("%-8s %-20s %-24s %-16s %s\n", "version", "created_at (UTC)",
@@ -249,7 +265,9 @@ int RunDiff(int argc, char** argv) {
   auto diff = core::DiffVersions(**store, *from, *to);
   if (!diff) return Failed("diff", diff.error());
   if (args.Has("json")) {
-    std::cout << DiffJson(*diff).dump(2) << "\n";
+    std::cout << DiffJson(*diff).dump(2, ' ', false,
+                                      nlohmann::json::error_handler_t::replace)
+              << "\n";
   } else {
     PrintDiff(*diff);
   }

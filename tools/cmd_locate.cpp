@@ -238,7 +238,10 @@ int RunLocate(int argc, char** argv) {
     return LocateCsv(*locator, in, file);
   }
   auto placed = locator->Locate(*point);
-  std::cout << ToJson(*placed, *point).dump(2) << "\n";
+  std::cout << ToJson(*placed, *point)
+                   .dump(2, ' ', false,
+                         nlohmann::json::error_handler_t::replace)
+            << "\n";
   return 0;
 }
 

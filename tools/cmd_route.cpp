@@ -85,7 +85,8 @@ int RunRoute(int argc, char** argv) {
   j["handle_by"] = core::FormatLocal(a->handle_by);
   j["level"] = core::LevelName(a->level);
   j["boundary_version"] = a->boundary_version;
-  std::cout << j.dump(2) << "\n";
+  std::cout << j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace)
+            << "\n";
   for (const auto& w : a->warnings) std::cerr << "warning: " << w << "\n";
   return 0;
 }

@@ -216,6 +216,156 @@ TEST_CASE(
 }
 
 TEST_CASE(
+    "ReadLayer: UTF-8 text under a .cpg or --encoding that says otherwise is "
+    "refused, not stored garbled") {
+  TempDir dir;
+  std::string shp = dir / "cells.shp";
+  Ogr2ogr("-f 'ESRI Shapefile' " + Q(shp) + " " + Q(kTown + "/cells.geojson") +
+          " -t_srs EPSG:4525 -lco ENCODING=UTF-8");
+  for (std::string cpg : {"GBK", "936", "ISO-8859-1"}) {
+    CAPTURE(cpg);
+    dir.Write("cells.cpg", cpg);
+    auto lied = Read(shp, LayerKind::kCells);
+    REQUIRE_FALSE(lied);
+    CHECK(Has(lied.error().message, "its text is UTF-8, but it is read as"));
+    CHECK(Has(lied.error().message, "`太要社区第1网格` would be stored as `"));
+    CHECK(Has(lied.error().message, "put UTF-8 in the .cpg"));
+    CHECK(lied.error().field == "encoding");
+  }
+  // GBK's own 澶瑕 reading, as the message shows it.
+  dir.Write("cells.cpg", "GBK");
+  CHECK(Has(Read(shp, LayerKind::kCells).error().message, "`澶瑕"));
+  ImportOptions utf8;
+  utf8.encoding = "UTF-8";
+  auto fixed = Read(shp, LayerKind::kCells, utf8);
+  REQUIRE_MESSAGE(fixed, (fixed ? "" : fixed.error().message));
+  CheckSameAsTown(*fixed);
+
+  std::filesystem::remove(dir / "cells.cpg");
+  ImportOptions big5;
+  big5.encoding = "BIG5";
+  auto forced = Read(shp, LayerKind::kCells, big5);
+  REQUIRE_FALSE(forced);
+  CHECK(Has(forced.error().message, "run again without --encoding"));
+  // A GeoJSON (decoded by wangge, not the driver) is checked the same way.
+  ImportOptions gbk;
+  gbk.encoding = "GBK";
+  auto json = Read(kTown + "/cells.geojson", LayerKind::kCells, gbk);
+  REQUIRE_FALSE(json);
+  CHECK(Has(json.error().message, "its text is UTF-8"));
+}
+
+TEST_CASE(
+    "ReadLayer: codes, names and fields as spreadsheets leave them are "
+    "refused, each naming the feature") {
+  TempDir dir;
+  // GeoJSON text as written by hand or by a script from a spreadsheet.
+  auto feature = [](const std::string& props, double x) {
+    char ring[256];
+    std::snprintf(ring, sizeof ring,
+                  "[[[%.4f,34.5],[%.4f,34.5],[%.4f,34.501],[%.4f,34.501],"
+                  "[%.4f,34.5]]]",
+                  x, x + 0.001, x + 0.001, x, x);
+    return R"({"type":"Feature","properties":{)" + props +
+           R"(},"geometry":{"type":"Polygon","coordinates":)" + ring + "}}";
+  };
+  auto layer = [](const std::vector<std::string>& features) {
+    std::string text = R"({"type":"FeatureCollection","features":[)";
+    for (size_t i = 0; i < features.size(); ++i) {
+      text += (i ? "," : "") + features[i];
+    }
+    return text + "]}";
+  };
+  auto cell = [&](const std::string& code, const std::string& name, double x) {
+    return feature(R"("code":")" + code + R"(","name":")" + name +
+                       R"(","village":"V1","branch":"B1")",
+                   x);
+  };
+  std::vector<std::string> bad_codes = {
+      " 610522102002001",       "610522102 002001",
+      "610522102002001\\n",     "610522102002001\\u00a0",
+      "610522102002001\\u200b", "\\uff16\\uff11\\uff10",
+      std::string(65, '6'),     "A/B"};
+  std::vector<std::string> features;
+  double x = 110.0;
+  for (const std::string& code : bad_codes) {
+    features.push_back(cell(code, "网格", x += 0.002));
+  }
+  features.push_back(cell("GOOD-1.a_b", "好网格", x += 0.002));
+  features.push_back(cell("BLANK", "  \\u3000 ", x += 0.002));
+  features.push_back(cell("BELL", "太要\\u0007社区", x += 0.002));
+  ImportOptions options;
+  options.check_topology = false;
+  auto r = Read(dir.Write("cells.geojson", layer(features)), LayerKind::kCells,
+                options);
+  REQUIRE_MESSAGE(r, (r ? "" : r.error().message));
+  CHECK_FALSE(r->accepted());
+  std::vector<std::string> kinds;
+  for (const Problem& p : r->problems) kinds.push_back(p.kind);
+  std::vector<std::string> want(bad_codes.size(), "bad_code");
+  want.push_back("missing_value");
+  want.push_back("bad_text");
+  CHECK(kinds == want);
+  REQUIRE(r->features.size() == 1);
+  CHECK(r->features[0].code == "GOOD-1.a_b");
+  // Messages stay on one line and show what is wrong.
+  for (const Problem& p : r->problems) {
+    CHECK_MESSAGE(p.message.find('\n') == std::string::npos, p.message);
+  }
+  CHECK(Has(r->problems[2].message, "`610522102002001\\x0A` holds a control"));
+  CHECK(Has(r->problems[1].message, "holds a space"));
+  CHECK(Has(r->problems[3].message, "other than ASCII"));
+  CHECK(Has(r->problems[7].message, "holds `/`"));
+
+  SUBCASE("fields that differ only in case") {
+    auto both =
+        Read(dir.Write("case.geojson",
+                       layer({feature(R"("CODE":"X1","code":"C1","name":"n",)"
+                                      R"("village":"V1","branch":"B1")",
+                                      110.0)})),
+             LayerKind::kCells, options);
+    REQUIRE(both);
+    CHECK_FALSE(both->accepted());
+    REQUIRE(!both->problems.empty());
+    CHECK(both->problems[0].kind == "ambiguous_field");
+    CHECK(Has(both->problems[0].message, "differ only in case"));
+  }
+}
+
+TEST_CASE("ReadLayer: a feature of over 100,000 vertices is refused") {
+  TempDir dir;
+  auto ring = [](int n) {
+    std::string text = "[[";
+    for (int i = 0; i <= n; ++i) {
+      double a = 2 * M_PI * (i % n) / n;
+      char buf[64];
+      std::snprintf(buf, sizeof buf, "%s[%.9f,%.9f]", i ? "," : "",
+                    110.2 + 0.01 * std::cos(a), 34.5 + 0.01 * std::sin(a));
+      text += buf;
+    }
+    return text + "]]";
+  };
+  std::string text = R"({"type":"FeatureCollection","features":[)";
+  int x = 0;
+  for (int n : {100001, 500}) {
+    text += std::string(x++ ? "," : "") +
+            R"({"type":"Feature","properties":{"code":"Z)" + std::to_string(n) +
+            R"(","name":"区"},"geometry":{"type":"Polygon","coordinates":)" +
+            ring(n) + "}}";
+  }
+  text += "]}";
+  auto r = Read(dir.Write("zones.geojson", text), LayerKind::kZones);
+  REQUIRE_MESSAGE(r, (r ? "" : r.error().message));
+  REQUIRE(r->problems.size() == 1);
+  CHECK(r->problems[0].kind == "too_many_vertices");
+  CHECK(r->problems[0].feature == "Z100001");
+  CHECK(Has(r->problems[0].message, "vertices, more than 100000"));
+  CHECK(Has(r->problems[0].message, "Simplify"));
+  REQUIRE(r->features.size() == 1);
+  CHECK(r->features[0].code == "Z500");
+}
+
+TEST_CASE(
     "ReadLayer: projected metres without .prj are called out and --s-srs "
     "places them") {
   TempDir dir;

@@ -74,6 +74,34 @@ TEST_CASE("wangge init: creates version 1 and never overwrites") {
   CHECK(json::parse(routed.out)["cell"] == "610522102002038");
 }
 
+TEST_CASE(
+    "wangge import: a GBK file name is stored as text; a GBK --actor is "
+    "refused; the town still loads") {
+  TempDir dir;
+  std::string db = InitDb(dir);
+  // 网格.geojson in GBK bytes, as unzip leaves a Chinese Windows zip.
+  std::string gbk_name = dir / "\xCD\xF8\xB8\xF1.geojson";
+  std::filesystem::copy_file(kTown + "/cells.geojson", gbk_name);
+  Run refused = Wangge("import --db '" + db + "' --layer cells '" + gbk_name +
+                       "' --actor $(printf '\\325\\305\\310\\375')");
+  CHECK(refused.status == 2);
+  CHECK(refused.err.find("--actor takes a name in UTF-8") != std::string::npos);
+  Run imported = Wangge("import --db '" + db + "' --layer cells '" + gbk_name +
+                        "' --report json");
+  REQUIRE_MESSAGE(imported.status == 0, (imported.err + imported.out));
+  CHECK(json::parse(imported.out)["file"] ==
+        "\uFFFD\uFFFD\uFFFD\uFFFD.geojson");
+  Run versions = Wangge("versions --db '" + db + "' --json");
+  REQUIRE_MESSAGE(versions.status == 0, versions.err);
+  json v = json::parse(versions.out);
+  REQUIRE(v.size() == 2);
+  CHECK(v[1]["source"] == "\uFFFD\uFFFD\uFFFD\uFFFD.geojson");
+  // Loading the town (as `wangge serve` does at every start) still works.
+  Run located = Wangge("locate --db '" + db + "' 110.2444 34.518");
+  REQUIRE_MESSAGE(located.status == 0, located.err);
+  CHECK(json::parse(located.out)["boundary_version"] == 2);
+}
+
 TEST_CASE("wangge init: a broken town folder creates nothing") {
   TempDir dir;
   std::filesystem::create_directories(dir.path() / "town");
