@@ -404,7 +404,8 @@ struct Api::Impl {
   }
 
   static ApiResponse Reference(const Api& api, const std::string& what) {
-    const core::TownConfig& c = api.town_->config;
+    auto town = api.town();
+    const core::TownConfig& c = town->config;
     ordered_json out = ordered_json::array();
     if (what == "categories") {
       for (const auto& [group, name] : c.category_groups) {
@@ -579,7 +580,7 @@ struct Api::Impl {
     out +=
         "# HELP wangge_boundary_version Boundary version in use.\n"
         "# TYPE wangge_boundary_version gauge\nwangge_boundary_version " +
-        std::to_string(api.town_->version) + "\n";
+        std::to_string(api.boundary_version()) + "\n";
     ApiResponse r = Json(200, out);
     r.content_type = "text/plain; version=0.0.4; charset=utf-8";
     return r;
@@ -704,11 +705,26 @@ Result<std::unique_ptr<Api>> Api::Open(Options options) {
   // small blocks that malloc keeps; give their pages back.
   ReleaseFreeMemory();
   std::unique_ptr<Api> api(new Api(std::move(options)));
-  api->town_ = std::make_shared<const core::Town>(std::move(*town));
+  api->town_.store(std::make_shared<const core::Town>(std::move(*town)));
   auto writer = core::CaseWriter::Open(api->options_.db_path);
   if (!writer) return std::unexpected(writer.error());
   api->writer_ = std::move(*writer);
   return api;
+}
+
+Result<std::shared_ptr<const core::Town>> Api::ReloadIfNewer(
+    core::Store& store) {
+  auto versions = store.Versions();
+  if (!versions) return std::unexpected(versions.error());
+  int64_t newest = 0;
+  for (const auto& v : *versions) newest = std::max(newest, v.number);
+  if (newest <= boundary_version()) return nullptr;
+  auto town = core::LoadTown(store, newest, options_.index_file);
+  if (!town) return std::unexpected(town.error());
+  ReleaseFreeMemory();
+  auto loaded = std::make_shared<const core::Town>(std::move(*town));
+  town_.store(loaded);
+  return loaded;
 }
 
 void Api::Record(const std::string& route, int status, double seconds) {
@@ -723,7 +739,7 @@ void Api::Record(const std::string& route, int status, double seconds) {
 
 ApiResponse Api::Handle(const ApiRequest& request) {
   auto start = std::chrono::steady_clock::now();
-  std::shared_ptr<const core::Town> town = town_;
+  std::shared_ptr<const core::Town> town = this->town();
   std::string route;
   ApiResponse r;
   try {

@@ -13,6 +13,7 @@
 //   auto api = Api::Open({.db_path = "town.db"});
 //   ApiResponse r = (*api)->Handle({.method = "GET", .path = "/healthz"});
 
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <map>
@@ -75,10 +76,16 @@ class Api {
 
   // Prometheus text for /metrics; also fed by Record().
   void Record(const std::string& route, int status, double seconds);
-  int64_t boundary_version() const { return town_->version; }
+  int64_t boundary_version() const { return town()->version; }
   // The town the API serves (boundaries, configuration, locator), for
   // work beside it such as the deadline ticker: one copy in memory.
-  std::shared_ptr<const core::Town> town() const { return town_; }
+  std::shared_ptr<const core::Town> town() const { return town_.load(); }
+  // When `store` holds a boundary version newer than the one served (a
+  // `wangge import` beside the running server), loads it as Open does and
+  // swaps it in; requests in flight finish with the town they started
+  // with. Returns the new town, or nullptr when the served one is current.
+  // Its index_file_due, if set, is the caller's to write (WriteIndexFile).
+  Result<std::shared_ptr<const core::Town>> ReloadIfNewer(core::Store& store);
   // Intake's group commit: every new case goes through it.
   core::CaseWriter* case_writer() const { return writer_.get(); }
 
@@ -98,7 +105,7 @@ class Api {
   friend struct Impl;
 
   Options options_;
-  std::shared_ptr<const core::Town> town_;
+  std::atomic<std::shared_ptr<const core::Town>> town_;
   std::unique_ptr<core::CaseWriter> writer_;
   std::mutex metrics_mu_;
   std::map<std::pair<std::string, int>, int64_t> requests_;

@@ -194,7 +194,8 @@ int RunImport(int argc, char** argv) {
     }
     if (outcome->version) {
       std::cout << "已导入 imported as boundary version " << *outcome->version
-                << "\n";
+                << "; a running wangge serve on this database switches to it "
+                   "within seconds (运行中的服务数秒内自动切换)\n";
     } else if (accepted) {
       std::cout << "--dry-run: 未写入 nothing stored\n";
     } else {

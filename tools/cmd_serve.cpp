@@ -36,6 +36,8 @@ constexpr const char* kServeUsage =
     "             data/taiyao, the synthetic sample town) with demo logins\n";
 
 constexpr const char* kDemoDb = "wangge-demo.db";
+// How often a running server looks for a newly imported boundary version.
+constexpr auto kReloadCheck = std::chrono::seconds(5);
 constexpr const char* kDemoPassword = "wangge-demo";
 
 constexpr const char* kUserUsage =
@@ -200,7 +202,9 @@ int RunServe(int argc, char** argv) {
   };
   // The deadline ticker: marks overdue cases and escalates them, every
   // minute, on its own connection, with the API's town (not a second copy:
-  // at 300,000 cells one is most of the server's memory).
+  // at 300,000 cells one is most of the server's memory). Every few seconds
+  // it also looks for a boundary version imported beside the server and
+  // swaps it in (for a moment two towns are in memory).
   std::mutex tick_mu;
   std::condition_variable tick_cv;
   bool stopping = false;
@@ -211,22 +215,48 @@ int RunServe(int argc, char** argv) {
                 << store.error().message << "\n";
       return;
     }
-    std::shared_ptr<const core::Town> town = (*api)->town();
+    auto next_tick = std::chrono::steady_clock::now();
+    std::string reload_error;
     std::unique_lock lock(tick_mu);
     while (!stopping) {
-      auto now = std::chrono::floor<std::chrono::seconds>(
-          std::chrono::system_clock::now());
       lock.unlock();
-      auto tick = core::Tick(**store, *town, now);
-      if (!tick) {
-        std::cerr << "wangge serve: deadline ticker: " << tick.error().message
-                  << "\n";
-      } else if (tick->overdue) {
-        std::cerr << "deadline ticker: " << tick->overdue << " cases overdue, "
-                  << tick->escalated << " escalated\n";
+      auto reloaded = (*api)->ReloadIfNewer(**store);
+      if (!reloaded) {
+        if (reloaded.error().message != reload_error) {  // said once
+          reload_error = reloaded.error().message;
+          std::cerr << "wangge serve: boundary version "
+                    << (*api)->boundary_version()
+                    << " kept; the newer one does not load: " << reload_error
+                    << "\n";
+        }
+      } else if (*reloaded) {
+        reload_error.clear();
+        const core::Town& town = **reloaded;
+        std::cerr << "已切换 now serving boundary version " << town.version
+                  << " (" << town.index_note << ")\n";
+        if (!town.index_file_due.empty()) {
+          auto saved = core::WriteIndexFile(town);
+          std::cerr << (saved
+                            ? "boundary index written to " + town.index_file_due
+                            : saved.error().message) +
+                           "\n";
+        }
+      }
+      if (std::chrono::steady_clock::now() >= next_tick) {
+        next_tick += std::chrono::minutes(1);
+        auto now = std::chrono::floor<std::chrono::seconds>(
+            std::chrono::system_clock::now());
+        auto tick = core::Tick(**store, *(*api)->town(), now);
+        if (!tick) {
+          std::cerr << "wangge serve: deadline ticker: " << tick.error().message
+                    << "\n";
+        } else if (tick->overdue) {
+          std::cerr << "deadline ticker: " << tick->overdue
+                    << " cases overdue, " << tick->escalated << " escalated\n";
+        }
       }
       lock.lock();
-      tick_cv.wait_for(lock, std::chrono::minutes(1), [&] { return stopping; });
+      tick_cv.wait_for(lock, kReloadCheck, [&] { return stopping; });
     }
   });
   auto served = server::Serve(**api, options);

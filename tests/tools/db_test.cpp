@@ -5,6 +5,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <thread>
 
 #include "tests/cli.h"
 #include "tests/gis_fixtures.h"
@@ -100,6 +101,37 @@ TEST_CASE(
   Run located = Wangge("locate --db '" + db + "' 110.2444 34.518");
   REQUIRE_MESSAGE(located.status == 0, located.err);
   CHECK(json::parse(located.out)["boundary_version"] == 2);
+}
+
+TEST_CASE(
+    "wangge serve: a boundary version imported beside it is served within "
+    "seconds") {
+  TempDir dir;
+  std::string db = InitDb(dir);
+  std::string log = dir / "log";
+  ServeProcess server(db, log, 2);
+  std::string healthz =
+      "curl -sS http://127.0.0.1:" + std::to_string(server.port()) + "/healthz";
+  auto served = [&] {
+    Run r = Sh(healthz);
+    REQUIRE_MESSAGE(r.status == 0, r.err);
+    return json::parse(r.out)["boundary_version"].get<int>();
+  };
+  CHECK(served() == 1);
+  json cells = json::parse(Slurp(kTown + "/cells.geojson"));
+  MoveSharedVertex(cells, json::parse(Slurp(kTown + "/villages.geojson")));
+  Run imported = Wangge("import --db '" + db + "' --layer cells '" +
+                        dir.Write("cells-v2.geojson", cells.dump()) + "'");
+  REQUIRE_MESSAGE(imported.status == 0, (imported.err + imported.out));
+  CHECK(imported.out.find("switches to it within seconds") !=
+        std::string::npos);
+  int version = 1;
+  for (int i = 0; i < 150 && version == 1; ++i) {  // checked every 5 s
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    version = served();
+  }
+  CHECK(version == 2);
+  CHECK(Slurp(log).find("now serving boundary version 2") != std::string::npos);
 }
 
 TEST_CASE("wangge init: a broken town folder creates nothing") {
