@@ -1661,6 +1661,18 @@ Result<std::unique_ptr<Store>> OpenAt(const std::string& path, int flags) {
   }
   auto store = std::make_unique<SqliteStore>(db, path);
   if (auto ok = store->Configure(); !ok) {
+    int code = sqlite3_errcode(db) & 0xff;
+    if (code == SQLITE_READONLY || code == SQLITE_CANTOPEN ||
+        code == SQLITE_PERM) {
+      return Fail(ErrorCode::kUnavailable,
+                  path +
+                      ": 无写权限 / cannot be written by this user: the file "
+                      "and its folder must be writable (SQLite's write-ahead "
+                      "log puts -wal and -shm files beside it); check their "
+                      "owner and mode, e.g. chown them to the user running "
+                      "wangge (" +
+                      ok.error().message + ")");
+    }
     return std::unexpected(
         Error{ErrorCode::kInvalidArgument,
               path + " is not a wangge database (" + ok.error().message + ")"});

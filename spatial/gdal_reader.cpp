@@ -14,6 +14,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <thread>
 #include <unordered_map>
 
@@ -426,6 +427,84 @@ std::string Shown(std::string_view text) {
   return out;
 }
 
+// A zip entry's name as the user's unzip shows it. GDAL decodes names as
+// CP437 unless the zip marks them UTF-8; Chinese zips hold UTF-8 (Info-ZIP,
+// macOS) or GBK (Windows) bytes without the mark.
+std::string ZipName(const std::string& entry) {
+  auto recode = [](const std::string& text, const char* from, const char* to) {
+    char* out = CPLRecode(text.c_str(), from, to);
+    std::string s = out ? out : "";
+    CPLFree(out);
+    return s;
+  };
+  std::string bytes = recode(entry, CPL_ENC_UTF8, "CP437");
+  if (recode(bytes, "CP437", CPL_ENC_UTF8) != entry) return ValidUtf8(entry);
+  return ValidUtf8(IsUtf8(bytes) ? bytes : recode(bytes, "GBK", CPL_ENC_UTF8));
+}
+
+// Where in a zip the layer is: "" when GDAL finds it at the top, else
+// "/folder/x.shp" for the one vector file in its folders (zips are often
+// made of a folder: 县/2026/网格/cells.shp). Several are an error naming
+// them; a shapefile without its .shx or .dbf says which is missing.
+Result<std::string> ZipEntry(const std::string& zip) {
+  static constexpr const char* kVector[] = {".shp",  ".gpkg", ".geojson",
+                                            ".json", ".kml",  ".csv"};
+  auto is_vector = [](const std::string& name) {
+    std::string lower = Lower(name);
+    return std::any_of(std::begin(kVector), std::end(kVector),
+                       [&](const char* ext) { return lower.ends_with(ext); });
+  };
+  std::string root = "/vsizip/" + zip;
+  CPLStringList entries(VSIReadDirRecursive(root.c_str()));
+  std::vector<std::string> found;
+  std::set<std::string> all;
+  for (int i = 0; i < entries.Count(); ++i) {
+    std::string entry = entries[i];
+    // macOS's Finder adds resource forks: __MACOSX/…/._cells.shp.
+    if (entry.starts_with("__MACOSX/") || FileName(entry).starts_with("._")) {
+      continue;
+    }
+    all.insert(Lower(entry));
+    if (is_vector(entry)) found.push_back(entry);
+  }
+  std::vector<std::string> shapefiles;
+  for (const std::string& e : found) {
+    if (Lower(e).ends_with(".shp")) shapefiles.push_back(e);
+  }
+  const std::vector<std::string>& layers =
+      shapefiles.empty() ? found : shapefiles;
+  const std::string shown = ValidUtf8(FileName(zip));
+  if (layers.empty()) return "";  // GDAL says what it makes of it
+  for (const std::string& shp : shapefiles) {
+    std::string stem = Lower(shp.substr(0, shp.size() - 4));
+    for (const char* part : {".shx", ".dbf"}) {
+      if (!all.count(stem + part)) {
+        return Fail(
+            ErrorCode::kInvalidArgument,
+            shown + ": " + ZipName(shp) + " has no " +
+                ZipName(FileName(shp.substr(0, shp.size() - 4)) + part) +
+                " beside it in the zip; zip the .shp with its .shx, "
+                ".dbf, .prj and .cpg");
+      }
+    }
+  }
+  if (layers.size() == 1) {
+    return layers[0].find('/') == std::string::npos ? "" : "/" + layers[0];
+  }
+  if (std::all_of(layers.begin(), layers.end(), [](const std::string& e) {
+        return e.find('/') == std::string::npos;
+      })) {
+    return "";  // several at the top: --source-layer chooses
+  }
+  std::string list;
+  for (size_t i = 0; i < layers.size() && i < 10; ++i) {
+    list += (i ? ", " : "") + ZipName(layers[i]);
+  }
+  return Fail(ErrorCode::kInvalidArgument,
+              shown + ": holds several layers in its folders (" + list +
+                  "); unzip it and import the one you mean");
+}
+
 }  // namespace
 
 Result<ImportResult> ReadLayer(const ImportOptions& options) {
@@ -465,6 +544,9 @@ Result<ImportResult> ReadLayer(const ImportOptions& options) {
   std::string open_path = path;
   if (!path.starts_with("/vsi") && Lower(path).ends_with(".zip")) {
     open_path = "/vsizip/" + path;
+    auto inside = ZipEntry(path);
+    if (!inside) return std::unexpected(inside.error());
+    open_path += *inside;
   }
   CPLErrorReset();
   GDALDriverH driver =
@@ -575,12 +657,24 @@ Result<ImportResult> ReadLayer(const ImportOptions& options) {
                             result.driver == "GeoJSONSeq" ||
                             result.driver == "KML" || result.driver == "LIBKML";
   if (!from) {
+    // "no .prj" unless there is one that GDAL could not read.
+    std::string none = "has no CRS (no .prj)";
+    if (!path.starts_with("/vsi") && Lower(path).ends_with(".shp")) {
+      for (const char* ext : {".prj", ".PRJ"}) {
+        std::filesystem::path prj = path;
+        prj.replace_extension(ext);
+        if (std::filesystem::exists(prj)) {
+          none = "has no CRS: its " + ValidUtf8(prj.filename().string()) +
+                 " is empty or not a CRS GDAL reads (damaged?)";
+        }
+      }
+    }
     OGREnvelope extent;
     bool has_extent = layer->GetExtent(&extent, TRUE) == OGRERR_NONE;
     if (has_extent && !LooksLikeDegrees(extent) &&
         !(wgs84_format || options.assume_wgs84)) {
       return Fail(ErrorCode::kInvalidArgument,
-                  file + ": has no CRS (no .prj), and its coordinates, e.g. " +
+                  file + ": " + none + ", and its coordinates, e.g. " +
                       CoordinateText(extent.MinX, extent.MinY) +
                       ", are projected metres, not degrees. Give the CRS "
                       "they were drawn in with --s-srs, e.g. " +
@@ -590,8 +684,8 @@ Result<ImportResult> ReadLayer(const ImportOptions& options) {
     }
     if (!(wgs84_format || options.assume_wgs84)) {
       return Fail(ErrorCode::kInvalidArgument,
-                  file +
-                      ": has no CRS (no .prj), so its coordinates cannot be "
+                  file + ": " + none +
+                      ", so its coordinates cannot be "
                       "placed. Give the CRS with --s-srs, e.g. EPSG:4326 "
                       "(WGS84 lon/lat) or EPSG:4490 (CGCS2000 lon/lat), or "
                       "save the file with its .prj",

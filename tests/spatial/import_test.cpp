@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -418,6 +419,71 @@ TEST_CASE("ReadLayer: a zipped shapefile is read through /vsizip/") {
   CHECK(r->driver == "ESRI Shapefile");
   CHECK(r->accepted());
   CheckSameAsTown(*r);
+}
+
+TEST_CASE(
+    "ReadLayer: a zip of folders (GBK or UTF-8 names, macOS extras) finds its "
+    "one shapefile; several, or one without .shx, are named") {
+  TempDir dir;
+  Ogr2ogr("-f 'ESRI Shapefile' " + Q(dir / "shp") + " " +
+          Q(kTown + "/cells.geojson") + " -lco ENCODING=UTF-8 -nln cells");
+  // Entries written as Windows' zip does (GBK names, no UTF-8 mark) or as
+  // Info-ZIP does (UTF-8 bytes, no mark), by Python's zipfile.
+  auto zip = [&](const std::string& name, const std::string& entries_py) {
+    std::string script =
+        dir.Write(name + ".py",
+                  "import zipfile, glob, os\n"
+                  "def raw(s, enc): return s.encode(enc).decode('cp437')\n"
+                  "with zipfile.ZipFile(" +
+                      Q(dir / name) +
+                      ", 'w') as z:\n"
+                      "  for f in glob.glob(" +
+                      Q(dir / "shp/cells.*") +
+                      "):\n"
+                      "    ext = os.path.splitext(f)[1]\n"
+                      "    data = open(f, 'rb').read()\n" +
+                      entries_py);
+    REQUIRE(std::system(("python3 " + Q(script)).c_str()) == 0);
+    return dir / name;
+  };
+  std::string gbk = zip("gbk.zip",
+                        "    z.writestr(zipfile.ZipInfo(raw('县/2026/网格' + "
+                        "ext, 'gbk')), data)\n"
+                        "    z.writestr('__MACOSX/县/._网格' + ext, b'x')\n");
+  auto r = Read(gbk, LayerKind::kCells);
+  REQUIRE_MESSAGE(r, (r ? "" : r.error().message));
+  CHECK(r->accepted());
+  CheckSameAsTown(*r);
+
+  std::string two = zip("two.zip",
+                        "    for d in ['太要镇', '潼关县']:\n"
+                        "      z.writestr(zipfile.ZipInfo(raw(d + '/网格' + "
+                        "ext, 'utf-8')), data)\n");
+  auto several = Read(two, LayerKind::kCells);
+  REQUIRE_FALSE(several);
+  CHECK(Has(several.error().message,
+            "holds several layers in its folders (太要镇/网格.shp, "
+            "潼关县/网格.shp)"));
+
+  std::string no_shx = zip("noshx.zip",
+                           "    if ext != '.shx':\n"
+                           "      z.writestr(zipfile.ZipInfo(raw('a/网格' + "
+                           "ext, 'gbk')), data)\n");
+  auto missing = Read(no_shx, LayerKind::kCells);
+  REQUIRE_FALSE(missing);
+  CHECK(Has(missing.error().message, "a/网格.shp has no 网格.shx beside it"));
+}
+
+TEST_CASE("ReadLayer: a .prj GDAL cannot read is called damaged, not absent") {
+  TempDir dir;
+  std::string shp = dir / "cells.shp";
+  Ogr2ogr("-f 'ESRI Shapefile' " + Q(shp) + " " + Q(kTown + "/cells.geojson") +
+          " -t_srs EPSG:4525 -lco ENCODING=UTF-8");
+  dir.Write("cells.prj", "");
+  auto r = Read(shp, LayerKind::kCells);
+  REQUIRE_FALSE(r);
+  CHECK(Has(r.error().message, "its cells.prj is empty or not a CRS"));
+  CHECK_FALSE(Has(r.error().message, "no .prj"));
 }
 
 TEST_CASE("ReadLayer: a GeoPackage layer is chosen by name") {
