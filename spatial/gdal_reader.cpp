@@ -524,7 +524,8 @@ Result<ImportResult> ReadLayer(const ImportOptions& options) {
   if (!path.starts_with("/vsi") && !std::filesystem::exists(path)) {
     return Fail(
         ErrorCode::kNotFound,
-        shown_path + ": no such file; check the path or the data folder");
+        shown_path +
+            ": 找不到文件 / no such file; check the path or the data folder");
   }
   // A Shapefile without its attribute table opens in GDAL with no fields;
   // say what is missing instead.
@@ -585,7 +586,7 @@ Result<ImportResult> ReadLayer(const ImportOptions& options) {
   if (!dataset) {
     std::string why = gdal_errors.first();
     return Fail(ErrorCode::kInvalidArgument,
-                shown_path + ": cannot be read as a vector file" +
+                shown_path + ": 无法读取 / cannot be read as a vector file" +
                     (why.empty() ? std::string() : " (" + why + ")") +
                     ". Check that it is complete (a Shapefile needs its .shp, "
                     ".shx and .dbf) and in a format GDAL reads, e.g. "
@@ -965,7 +966,14 @@ Result<ImportResult> ReadLayer(const ImportOptions& options) {
     }
     auto shape = converter.ConvertShape(geometry, kind);
     if (!shape) {
-      problem(kind, shape.error().message);
+      std::string message = shape.error().message;
+      if (kind == "empty_geometry" && result.driver == "CSV") {
+        // GDAL reads a WKT it cannot parse as no geometry.
+        message +=
+            " (or its WKT could not be read: check the row's WKT "
+            "column, e.g. POLYGON ((110.1 34.5, 110.2 34.5, ...)))";
+      }
+      problem(kind, message);
       continue;
     }
     size_t vertices = 0;

@@ -34,8 +34,19 @@ inline constexpr const char* kImportFlagsUsage =
 // Fills `options` from `args`; returns "" or what is wrong with them.
 inline std::string ImportOptionsFromArgs(const Args& args,
                                          spatial::ImportOptions& options) {
-  if (!args.Flag("layer")) return "--layer is required";
-  if (args.positional.size() != 1) return "give exactly one SOURCE";
+  if (!args.Flag("layer")) return "缺少 --layer / --layer is required";
+  if (args.positional.size() != 1) {
+    return "给出一个源文件 / give exactly one SOURCE";
+  }
+  // An empty value (a shell variable that was not set) would be ignored.
+  for (const char* flag :
+       {"code-field", "name-field", "village-field", "branch-field",
+        "leader-field", "source-layer", "encoding", "s-srs"}) {
+    if (auto v = args.Flag(flag); v && v->empty()) {
+      return std::string("--") + flag +
+             " is empty; give a value or leave it out";
+    }
+  }
   auto kind = spatial::ParseLayerKind(*args.Flag("layer"));
   if (!kind) return kind.error().message;
   options.source = args.positional[0];

@@ -704,7 +704,8 @@ TEST_CASE("ReadLayer: corrupt files are errors naming the file, not crashes") {
   SUBCASE("a file that is no vector source") {
     auto r = Read(dir.Write("notes.txt", "not a map"), LayerKind::kCells);
     REQUIRE_FALSE(r);
-    CHECK(Has(r.error().message, "notes.txt: cannot be read as a vector file"));
+    CHECK(Has(r.error().message,
+              "notes.txt: 无法读取 / cannot be read as a vector file"));
   }
   SUBCASE("a truncated .shp") {
     std::string bytes = Slurp(dir / "cells.shp");

@@ -57,14 +57,14 @@ TEST_CASE(
   SUBCASE("missing file") {
     auto r = ReadPolygonLayer(dir / "nope.geojson", {});
     REQUIRE_FALSE(r);
-    CHECK(r.error().message.find("nope.geojson: no such file") !=
+    CHECK(r.error().message.find("nope.geojson: 找不到文件 / no such file") !=
           std::string::npos);
   }
   SUBCASE("not a vector file") {
     auto r =
         ReadPolygonLayer(dir.Write("broken.geojson", "{\"type\": \"Feat"), {});
     REQUIRE_FALSE(r);
-    CHECK(r.error().message.find("broken.geojson: cannot be read") !=
+    CHECK(r.error().message.find("broken.geojson: 无法读取 / cannot be read") !=
           std::string::npos);
   }
   SUBCASE("feature without a code") {

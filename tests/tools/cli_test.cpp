@@ -107,7 +107,7 @@ TEST_CASE("wangge locate: bad data exits 1 naming the file and feature") {
   SUBCASE("missing cells file") {
     Run r = Wangge("locate --data '" + dir.path().string() + "' 110 34.5");
     CHECK(r.status == 1);
-    CHECK(Has(r.err, "cells.geojson: no such file"));
+    CHECK(Has(r.err, "cells.geojson: 找不到文件 / no such file"));
   }
   SUBCASE("a cell with a bow-tie ring") {
     dir.Write(

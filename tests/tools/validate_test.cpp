@@ -113,6 +113,14 @@ TEST_CASE("wangge validate: bad arguments print usage and exit 2") {
     CHECK(r.status == 2);
     CHECK(Has(r.err, "--snap-tolerance"));
   }
+  SUBCASE("an empty value, as an unset shell variable gives") {
+    for (std::string flag : {"--s-srs", "--encoding", "--code-field"}) {
+      Run r = Validate("--layer cells " + Q(kTown + "/cells.geojson") + " " +
+                       flag + " ''");
+      CHECK(r.status == 2);
+      CHECK(Has(r.err, flag + " is empty"));
+    }
+  }
   SUBCASE("--villages for a layer other than cells") {
     CHECK(Validate("--layer zones x.shp --villages v.shp").status == 2);
   }
