@@ -409,13 +409,14 @@ bool HasControl(std::string_view text) {
   });
 }
 
-// The code as a message can show it: controls and bytes past ASCII as
-// \xNN, at most 40 of them.
-std::string Shown(std::string_view text) {
+// Text as a message can show it, at most 40 bytes: control characters as
+// \xNN, and with `ascii` every byte past ASCII too (a code's full-width
+// digit or zero-width space is invisible otherwise).
+std::string Shown(std::string_view text, bool ascii = true) {
   std::string out;
   for (size_t i = 0; i < text.size() && i < 40; ++i) {
     auto u = static_cast<unsigned char>(text[i]);
-    if (u < 0x20 || u >= 0x7f) {
+    if (u < 0x20 || u == 0x7f || (ascii && u >= 0x80)) {
       char buf[8];
       std::snprintf(buf, sizeof buf, "\\x%02X", u);
       out += buf;
@@ -917,7 +918,8 @@ Result<ImportResult> ReadLayer(const ImportOptions& options) {
       auto it = attributes.find(ours);
       if (it != attributes.end() && HasControl(it->second)) {
         problem("bad_text",
-                "its `" + source_field(ours) + "` value `" + Shown(it->second) +
+                "its `" + source_field(ours) + "` value `" +
+                    ValidUtf8(Shown(it->second, false)) +
                     "` holds a control character (a NUL ends the text "
                     "wherever it is stored); retype it",
                 {}, ours);

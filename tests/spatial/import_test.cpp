@@ -317,6 +317,8 @@ TEST_CASE(
   CHECK(Has(r->problems[1].message, "holds a space"));
   CHECK(Has(r->problems[3].message, "other than ASCII"));
   CHECK(Has(r->problems[7].message, "holds `/`"));
+  CHECK(
+      Has(r->problems.back().message, "value `太要\\x07社区` holds a control"));
 
   SUBCASE("fields that differ only in case") {
     auto both =
