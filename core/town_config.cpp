@@ -1,10 +1,14 @@
 #include "core/town_config.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
+
+#include "base/utf8.h"
+#include "core/accounts.h"
 
 namespace wangge::core {
 namespace {
@@ -17,6 +21,11 @@ Error Bad(const std::string& message, const std::string& field = {}) {
 }
 
 Result<std::string> ReadText(const fs::path& path) {
+  std::error_code ec;
+  if (fs::is_directory(path, ec)) {
+    return Fail(ErrorCode::kInvalidArgument,
+                path.string() + ": 是文件夹 / is a folder, not a file");
+  }
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     return Fail(ErrorCode::kNotFound,
@@ -29,15 +38,53 @@ Result<std::string> ReadText(const fs::path& path) {
   return ss.str();
 }
 
+// What is wrong with a text file's bytes before parsing, or "".
+std::string TextProblem(const std::string& text) {
+  if (text.find_first_not_of(" \t\r\n") == std::string::npos) {
+    return "文件为空 / is empty";
+  }
+  if (!IsUtf8(text)) {
+    return "不是 UTF-8 / is not UTF-8 text (saved as GBK or ANSI?); save it "
+           "as UTF-8 (Excel: CSV UTF-8; Notepad: 编码 UTF-8)";
+  }
+  return "";
+}
+
 Result<json> ParseJson(const std::string& name, const ConfigReader& read) {
   auto text = read(name);
   if (!text) return std::unexpected(text.error());
+  if (std::string why = TextProblem(*text); !why.empty()) {
+    return std::unexpected(Bad(name + ": " + why));
+  }
   try {
     return json::parse(*text);
   } catch (const json::parse_error& e) {
-    return std::unexpected(Bad(name + ": not valid JSON at byte " +
-                               std::to_string(e.byte) +
-                               "; check the commas and quotes there"));
+    // Line and column, as an editor shows them.
+    size_t end = std::min<size_t>(e.byte == 0 ? 0 : e.byte - 1, text->size());
+    size_t line = 1 + std::count(text->begin(), text->begin() + end, '\n');
+    size_t start = text->rfind('\n', end == 0 ? 0 : end - 1);
+    size_t column =
+        start == std::string::npos || end == 0 ? end + 1 : end - start;
+    return std::unexpected(
+        Bad(name + ": JSON 格式错误 / not valid JSON at line " +
+            std::to_string(line) + ", column " + std::to_string(column) +
+            "; check the commas and quotes there (no comments or trailing "
+            "commas; quotes must be \" not ' or “”)"));
+  }
+}
+
+// Runs one file's loader; a value of the wrong type or shape (a list where
+// an object belongs, "yes" for true) is an error naming the file, not an
+// exception.
+template <class Load>
+Result<void> Guarded(const char* file, Load load) {
+  try {
+    return load();
+  } catch (const json::exception& e) {
+    return std::unexpected(
+        Bad(std::string(file) +
+            ": 取值类型不对 / a value has the wrong type or shape (" +
+            e.what() + "); compare the file with data/taiyao/" + file));
   }
 }
 
@@ -95,6 +142,29 @@ Result<TimeLimit> Limit(const json& obj, const std::string& key,
   if (!unit) {
     return std::unexpected(
         Bad(where + ": `" + key + ".unit` " + unit.error().message, key));
+  }
+  // At most about a year: a limit of 1e9 hours made deadlines in year
+  // -14967 (the calendar's arithmetic overflowed).
+  double most = 0;
+  switch (*unit) {
+    case TimeUnit::kWorkingHours:
+      most = 2000;
+      break;
+    case TimeUnit::kWorkingDays:
+      most = 250;
+      break;
+    case TimeUnit::kNaturalDays:
+      most = 366;
+      break;
+    case TimeUnit::kNaturalHours:
+      most = 366 * 24;
+      break;
+  }
+  if (value->get<double>() > most) {
+    return std::unexpected(Bad(where + ": `" + key +
+                                   ".value` must be at most a year: " +
+                                   std::to_string(int(most)) + " " + *unit_name,
+                               key));
   }
   return TimeLimit{value->get<double>(), *unit};
 }
@@ -184,6 +254,7 @@ Result<void> LoadOffices(const json& j, TownConfig& town) {
 
 Result<void> LoadPeople(const json& j, TownConfig& town) {
   if (!j.is_array()) return std::unexpected(Bad("people.json: must be a list"));
+  std::set<std::string> logins;
   for (size_t i = 0; i < j.size(); ++i) {
     std::string where = "people.json, entry " + std::to_string(i + 1);
     Person p;
@@ -199,9 +270,38 @@ Result<void> LoadPeople(const json& j, TownConfig& town) {
           Bad(where + ": office \"" + p.office + "\" is not in offices.json",
               "office"));
     }
-    if (!town.people.emplace(p.id, p).second) {
-      return std::unexpected(Bad(where + ": id used twice", "id"));
+    // The id is the login name (lower-cased): letters, digits, - _ . only.
+    bool id_ok = !p.id.empty() && p.id.size() <= 64 &&
+                 std::all_of(p.id.begin(), p.id.end(), [](char ch) {
+                   return std::isalnum(static_cast<unsigned char>(ch)) ||
+                          ch == '-' || ch == '_' || ch == '.';
+                 });
+    if (!id_ok) {
+      return std::unexpected(
+          Bad("people.json, entry " + std::to_string(i + 1) + ": id \"" +
+                  ValidUtf8(p.id) +
+                  "\" must be 1-64 ASCII letters, digits, '-', '_' or '.' "
+                  "(it becomes the login name), e.g. P0001",
+              "id"));
     }
+    for (const std::string& role : p.roles) {
+      if (!IsRole(role) && role != "party_member") {
+        return std::unexpected(Bad(where + ": role \"" + ValidUtf8(role) +
+                                       "\" is not one of " + RoleList() +
+                                       ", party_member",
+                                   "roles"));
+      }
+    }
+    std::string login = p.id;
+    for (char& ch : login)
+      ch = char(std::tolower(static_cast<unsigned char>(ch)));
+    if (!logins.insert(login).second) {
+      return std::unexpected(
+          Bad(where + ": id used twice (ids differing only in case log in "
+                      "as the same name)",
+              "id"));
+    }
+    town.people.emplace(p.id, p);
   }
   return {};
 }
@@ -337,9 +437,20 @@ Result<void> LoadRouting(const json& j, TownConfig& town) {
       !ok) {
     return ok;
   }
-  const json& overrides = j.value("overrides", json::array());
+  json overrides = j.value("overrides", json::array());
+  if (overrides.is_null()) overrides = json::array();
+  if (!overrides.is_array()) {
+    return std::unexpected(
+        Bad(where + ": `overrides` must be a list of {categories, villages "
+                    "or zones, office}",
+            "overrides"));
+  }
   for (size_t i = 0; i < overrides.size(); ++i) {
     std::string at = where + ", override " + std::to_string(i + 1);
+    if (!overrides[i].is_object()) {
+      return std::unexpected(Bad(
+          at + " must be an object {categories, ..., office}", "overrides"));
+    }
     Override o;
     WANGGE_ASSIGN_OR_RETURN(o.categories,
                             StrList(overrides[i], "categories", at));
@@ -508,7 +619,20 @@ Result<TownConfig> LoadTownConfig(const ConfigReader& read,
   }
   auto csv = read("calendar.csv");
   if (!csv) return std::unexpected(csv.error());
-  auto calendar = WorkCalendar::Load(*csv, hours, "calendar.csv");
+  if (std::string why = TextProblem(*csv); !why.empty()) {
+    return Fail(ErrorCode::kInvalidArgument,
+                "calendar.csv: " + why +
+                    "; it needs the header `date,kind,name` and a row per "
+                    "holiday and 调休 workday");
+  }
+  // Excel's "CSV (Macintosh)" ends lines with CR alone.
+  std::string lines = *csv;
+  for (size_t i = 0; i < lines.size(); ++i) {
+    if (lines[i] == '\r' && (i + 1 == lines.size() || lines[i + 1] != '\n')) {
+      lines[i] = '\n';
+    }
+  }
+  auto calendar = WorkCalendar::Load(lines, hours, "calendar.csv");
   if (!calendar) {
     return std::unexpected(calendar.error().WithContext("town.json/calendar"));
   }
@@ -529,7 +653,9 @@ Result<TownConfig> LoadTownConfig(const ConfigReader& read,
        {Step{"offices.json", LoadOffices}, Step{"people.json", LoadPeople}}) {
     auto j = ParseJson(step.file, read);
     if (!j) return std::unexpected(j.error());
-    if (auto ok = step.load(list_of(*j, step.file), town); !ok) {
+    if (auto ok = Guarded(
+            step.file, [&] { return step.load(list_of(*j, step.file), town); });
+        !ok) {
       return std::unexpected(ok.error());
     }
   }
@@ -540,15 +666,27 @@ Result<TownConfig> LoadTownConfig(const ConfigReader& read,
                     Step{"categories.json", LoadCategories}}) {
     auto j = ParseJson(step.file, read);
     if (!j) return std::unexpected(j.error());
-    if (auto ok = step.load(list_of(*j, step.file), town); !ok) {
+    if (auto ok = Guarded(
+            step.file, [&] { return step.load(list_of(*j, step.file), town); });
+        !ok) {
       return std::unexpected(ok.error());
+    }
+  }
+  for (const auto& [id, person] : town.people) {
+    if (!person.branch.empty() && !town.branches.count(person.branch)) {
+      return Fail(ErrorCode::kInvalidArgument,
+                  "people.json, " + id + ": branch \"" + person.branch +
+                      "\" is not in branches.json",
+                  "branch");
     }
   }
   if (auto ok = LoadCells(layers, town); !ok)
     return std::unexpected(ok.error());
   auto routing = ParseJson("routing.json", read);
   if (!routing) return std::unexpected(routing.error());
-  if (auto ok = LoadRouting(*routing, town); !ok) {
+  if (auto ok =
+          Guarded("routing.json", [&] { return LoadRouting(*routing, town); });
+      !ok) {
     return std::unexpected(ok.error());
   }
   return town;

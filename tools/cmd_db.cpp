@@ -1,6 +1,7 @@
 // wangge init, import, versions, diff: the town's database.
 #include <algorithm>
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
@@ -105,14 +106,25 @@ int RunInit(int argc, char** argv) {
   // Read and check everything before creating the file.
   auto input = core::ReadTownFolder(*args.Flag("data"));
   if (!input) return Failed("init", input.error());
-  auto store = core::Store::Create(*args.Flag("db"));
+  const std::string db = *args.Flag("db");
+  auto store = core::Store::Create(db);
   if (!store) return Failed("init", store.error());
+  // The file did not exist before: a failure past this point removes it,
+  // so that the next try is not told it exists already.
+  auto failed = [&](const Error& e) {
+    store->reset();
+    for (const char* suffix : {"", "-wal", "-shm"}) {
+      std::error_code ec;
+      std::filesystem::remove(db + suffix, ec);
+    }
+    return Failed("init", e);
+  };
   input->actor = "wangge init";
   auto version = (*store)->AddVersion(*input);
-  if (!version) return Failed("init", version.error());
+  if (!version) return failed(version.error());
   // Accounts for the town's people, disabled until a password is set.
   auto accounts = core::CreatePeopleAccounts(**store, "");
-  if (!accounts) return Failed("init", accounts.error());
+  if (!accounts) return failed(accounts.error());
   std::cerr << "created " << *args.Flag("db") << " from " << *args.Flag("data")
             << " as boundary version " << *version << "\n";
   return 0;

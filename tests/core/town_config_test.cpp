@@ -2,6 +2,7 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -98,7 +99,57 @@ TEST_CASE(
   SUBCASE("broken JSON") {
     ExpectError(
         LoadEdited("offices.json", "\"code\": \"SFS\",", "\"code\": \"SFS\""),
-        "offices.json: not valid JSON at byte");
+        "offices.json: JSON 格式错误 / not valid JSON at line 9, column 10");
+  }
+  SUBCASE("overrides that are not a list (it aborted the program)") {
+    ExpectError(LoadEdited("routing.json", "\"overrides\": [",
+                           "\"overrides\": \"none\", \"x\": ["),
+                "routing.json: `overrides` must be a list");
+  }
+  SUBCASE("a value of the wrong type (it aborted the program)") {
+    ExpectError(LoadEdited("categories.json", "\"requires_photo\": true",
+                           "\"requires_photo\": \"yes\""),
+                "categories.json: 取值类型不对 / a value has the wrong type");
+  }
+  SUBCASE("a time limit past a year (deadlines in year -14967)") {
+    ExpectError(LoadEdited("categories.json", "\"handle\": {",
+                           "\"handle\": {\"value\": 1e9, \"unit\": "
+                           "\"working_hours\"}, \"x\": {"),
+                "`handle.value` must be at most a year: 2000 working_hours");
+  }
+  SUBCASE("ids that differ only in case log in as one name") {
+    ExpectError(
+        LoadEdited("people.json", "\"id\": \"P0002\"", "\"id\": \"p0001\""),
+        "people.json, p0001: id used twice");
+  }
+  SUBCASE("an id that cannot be a login name") {
+    ExpectError(
+        LoadEdited("people.json", "\"id\": \"P0002\"", "\"id\": \"P0002 \""),
+        "people.json, entry 2: id \"P0002 \" must be 1-64 ASCII");
+  }
+  SUBCASE("a misspelt role") {
+    ExpectError(LoadEdited("people.json", "\"office\"\n", "\"offce\"\n"),
+                "role \"offce\" is not one of grid_leader");
+  }
+  SUBCASE("a person in an unknown branch") {
+    ExpectError(LoadEdited("people.json", "\"branch\": \"610522102002-01\"",
+                           "\"branch\": \"610522102002-99\""),
+                "branch \"610522102002-99\" is not in branches.json");
+  }
+  SUBCASE("a calendar that is empty or GBK") {
+    std::string all = Read(std::filesystem::path(kTownDir) / "calendar.csv");
+    ExpectError(LoadEdited("calendar.csv", all, "\r\n"),
+                "calendar.csv: 文件为空 / is empty");
+    ExpectError(LoadEdited("calendar.csv", "元旦", "\xD4\xAA\xB5\xA9"),
+                "calendar.csv: 不是 UTF-8 / is not UTF-8 text");
+  }
+  SUBCASE("a calendar saved with CR line ends (Excel's CSV Macintosh) reads") {
+    std::string all = Read(std::filesystem::path(kTownDir) / "calendar.csv");
+    std::string cr = all;
+    std::replace(cr.begin(), cr.end(), '\n', '\r');
+    auto r = LoadEdited("calendar.csv", all, cr);
+    REQUIRE_MESSAGE(r, r.error().message);
+    CHECK(r->calendar.covered_years().count(2026));
   }
   SUBCASE("an unknown time unit") {
     ExpectError(LoadEdited("categories.json", "\"unit\": \"working_days\"",
