@@ -117,7 +117,9 @@ Result<ImportOutcome> ImportLayer(Store& store,
     if (slot) report.features = std::move(*slot);
   };
   auto config = LoadTownConfig(
-      [&](const std::string& file) { return store.ConfigFile(file); }, next);
+      [&](const std::string& file) { return store.ConfigFile(file); }, next,
+      options.layer == spatial::LayerKind::kCells ? ConfigChecks::kNewCells
+                                                  : ConfigChecks::kStored);
   if (!config) {
     give_back();
     report.problems.push_back(

@@ -42,7 +42,9 @@ Result<Town> Assemble(int64_t version, spatial::Layers layers,
                       std::vector<spatial::PointFeature> households,
                       std::vector<spatial::PointFeature> shopfronts,
                       spatial::Locator::Grids grids) {
-  auto config = LoadTownConfig(read, layers);
+  // Version 0 is a town folder: new data, every rule applies.
+  auto config = LoadTownConfig(
+      read, layers, version == 0 ? ConfigChecks::kNew : ConfigChecks::kStored);
   if (!config) return std::unexpected(config.error());
   auto locator = spatial::Locator::Build(std::move(layers), version, grids);
   if (!locator) return std::unexpected(locator.error());
@@ -112,7 +114,7 @@ Result<Town> LoadTown(Store& store, std::optional<int64_t> version,
         to->push_back(from->table().Describe(i));
       }
     }
-    auto config = LoadTownConfig(read, described);
+    auto config = LoadTownConfig(read, described, ConfigChecks::kStored);
     if (!config) return std::unexpected(config.error());
     Town town;
     town.version = points->version;

@@ -123,7 +123,7 @@ Result<std::vector<std::string>> StrList(const json& obj,
 }
 
 Result<TimeLimit> Limit(const json& obj, const std::string& key,
-                        const std::string& where) {
+                        const std::string& where, bool strict) {
   auto it = obj.find(key);
   if (it == obj.end() || !it->is_object()) {
     return std::unexpected(Bad(where + ": `" + key +
@@ -160,7 +160,7 @@ Result<TimeLimit> Limit(const json& obj, const std::string& key,
       most = 366 * 24;
       break;
   }
-  if (value->get<double>() > most) {
+  if (strict && value->get<double>() > most) {
     return std::unexpected(Bad(where + ": `" + key +
                                    ".value` must be at most a year: " +
                                    std::to_string(int(most)) + " " + *unit_name,
@@ -235,7 +235,7 @@ std::optional<WorkPeriod> ParsePeriod(const std::string& s) {
   return WorkPeriod{h1 * 60 + m1, h2 * 60 + m2};
 }
 
-Result<void> LoadOffices(const json& j, TownConfig& town) {
+Result<void> LoadOffices(const json& j, TownConfig& town, bool /*strict*/) {
   if (!j.is_array())
     return std::unexpected(Bad("offices.json: must be a list"));
   for (size_t i = 0; i < j.size(); ++i) {
@@ -252,7 +252,7 @@ Result<void> LoadOffices(const json& j, TownConfig& town) {
   return {};
 }
 
-Result<void> LoadPeople(const json& j, TownConfig& town) {
+Result<void> LoadPeople(const json& j, TownConfig& town, bool strict) {
   if (!j.is_array()) return std::unexpected(Bad("people.json: must be a list"));
   std::set<std::string> logins;
   for (size_t i = 0; i < j.size(); ++i) {
@@ -276,7 +276,7 @@ Result<void> LoadPeople(const json& j, TownConfig& town) {
                    return std::isalnum(static_cast<unsigned char>(ch)) ||
                           ch == '-' || ch == '_' || ch == '.';
                  });
-    if (!id_ok) {
+    if (strict && !id_ok) {
       return std::unexpected(
           Bad("people.json, entry " + std::to_string(i + 1) + ": id \"" +
                   ValidUtf8(p.id) +
@@ -285,7 +285,7 @@ Result<void> LoadPeople(const json& j, TownConfig& town) {
               "id"));
     }
     for (const std::string& role : p.roles) {
-      if (!IsRole(role) && role != "party_member") {
+      if (strict && !IsRole(role) && role != "party_member") {
         return std::unexpected(Bad(where + ": role \"" + ValidUtf8(role) +
                                        "\" is not one of " + RoleList() +
                                        ", party_member",
@@ -295,7 +295,7 @@ Result<void> LoadPeople(const json& j, TownConfig& town) {
     std::string login = p.id;
     for (char& ch : login)
       ch = char(std::tolower(static_cast<unsigned char>(ch)));
-    if (!logins.insert(login).second) {
+    if (!logins.insert(login).second && (strict || town.people.count(p.id))) {
       return std::unexpected(
           Bad(where + ": id used twice (ids differing only in case log in "
                       "as the same name)",
@@ -306,7 +306,7 @@ Result<void> LoadPeople(const json& j, TownConfig& town) {
   return {};
 }
 
-Result<void> LoadBranches(const json& j, TownConfig& town) {
+Result<void> LoadBranches(const json& j, TownConfig& town, bool /*strict*/) {
   if (!j.is_array()) {
     return std::unexpected(Bad("branches.json: must be a list"));
   }
@@ -343,7 +343,7 @@ Result<void> CheckOffice(const TownConfig& town, const std::string& office,
       "office"));
 }
 
-Result<void> LoadCategories(const json& j, TownConfig& town) {
+Result<void> LoadCategories(const json& j, TownConfig& town, bool strict) {
   if (!j.is_array()) {
     return std::unexpected(Bad("categories.json: must be a list of 大类"));
   }
@@ -407,8 +407,8 @@ Result<void> LoadCategories(const json& j, TownConfig& town) {
       if (!level.empty()) {
         WANGGE_ASSIGN_OR_RETURN(cat.start_level, ParseLevel(level, at));
       }
-      WANGGE_ASSIGN_OR_RETURN(cat.accept, Limit(c, "accept", at));
-      WANGGE_ASSIGN_OR_RETURN(cat.handle, Limit(c, "handle", at));
+      WANGGE_ASSIGN_OR_RETURN(cat.accept, Limit(c, "accept", at, strict));
+      WANGGE_ASSIGN_OR_RETURN(cat.handle, Limit(c, "handle", at, strict));
       auto radius = c.find("duplicate_radius_m");
       if (radius != c.end()) {
         if (!radius->is_number() || radius->get<double>() < 0) {
@@ -513,7 +513,8 @@ Result<void> LoadGeography(const spatial::Layers& layers, TownConfig& town) {
   return {};
 }
 
-Result<void> LoadCells(const spatial::Layers& layers, TownConfig& town) {
+Result<void> LoadCells(const spatial::Layers& layers, TownConfig& town,
+                       bool strict) {
   for (const auto& c : layers.cells) {
     std::string where = "cells.geojson, " + c.code;
     CellInfo info{c.code,
@@ -539,6 +540,31 @@ Result<void> LoadCells(const spatial::Layers& layers, TownConfig& town) {
             Bad(where + ": " + field + " \"" + id + "\" is not in people.json",
                 field));
       }
+    }
+    // Routing names these people as the cell's: they must be who they are
+    // said to be (an office head as 网格长 went unnoticed).
+    const Branch& branch = town.branches.at(info.branch);
+    if (strict && !branch.village.empty() && branch.village != info.village) {
+      return std::unexpected(Bad(where + ": branch \"" + info.branch +
+                                     "\" belongs to village " + branch.village +
+                                     ", not to " + info.village,
+                                 "branch"));
+    }
+    if (strict && !info.leader.empty()) {
+      const auto& roles = town.people.at(info.leader).roles;
+      if (std::find(roles.begin(), roles.end(), "grid_leader") == roles.end()) {
+        return std::unexpected(Bad(where + ": leader \"" + info.leader +
+                                       "\" is not a grid_leader in "
+                                       "people.json",
+                                   "leader"));
+      }
+    }
+    if (strict && !info.member.empty() &&
+        town.people.at(info.member).branch != info.branch) {
+      return std::unexpected(Bad(where + ": member \"" + info.member +
+                                     "\" is not in branch " + info.branch +
+                                     " (people.json gives their branch)",
+                                 "member"));
     }
     // The store hands cells over in code order: with the end as the hint,
     // each insertion is constant time (a later duplicate still replaces).
@@ -593,11 +619,13 @@ Result<TownConfig> LoadTownConfig(const std::string& dir,
                                   const spatial::Layers& layers) {
   return LoadTownConfig(
       [&](const std::string& name) { return ReadText(fs::path(dir) / name); },
-      layers);
+      layers, ConfigChecks::kNew);
 }
 
 Result<TownConfig> LoadTownConfig(const ConfigReader& read,
-                                  const spatial::Layers& layers) {
+                                  const spatial::Layers& layers,
+                                  ConfigChecks checks) {
+  const bool strict = checks == ConfigChecks::kNew;
   TownConfig town;
   auto town_json = ParseJson("town.json", read);
   if (!town_json) return std::unexpected(town_json.error());
@@ -619,7 +647,7 @@ Result<TownConfig> LoadTownConfig(const ConfigReader& read,
   }
   auto csv = read("calendar.csv");
   if (!csv) return std::unexpected(csv.error());
-  if (std::string why = TextProblem(*csv); !why.empty()) {
+  if (std::string why = TextProblem(*csv); strict && !why.empty()) {
     return Fail(ErrorCode::kInvalidArgument,
                 "calendar.csv: " + why +
                     "; it needs the header `date,kind,name` and a row per "
@@ -640,7 +668,7 @@ Result<TownConfig> LoadTownConfig(const ConfigReader& read,
 
   struct Step {
     const char* file;
-    Result<void> (*load)(const json&, TownConfig&);
+    Result<void> (*load)(const json&, TownConfig&, bool);
   };
   // A list file may also be an object holding the list under its own name
   // next to notes, e.g. {"synthetic": true, "people": [...]}.
@@ -654,7 +682,8 @@ Result<TownConfig> LoadTownConfig(const ConfigReader& read,
     auto j = ParseJson(step.file, read);
     if (!j) return std::unexpected(j.error());
     if (auto ok = Guarded(
-            step.file, [&] { return step.load(list_of(*j, step.file), town); });
+            step.file,
+            [&] { return step.load(list_of(*j, step.file), town, strict); });
         !ok) {
       return std::unexpected(ok.error());
     }
@@ -667,20 +696,24 @@ Result<TownConfig> LoadTownConfig(const ConfigReader& read,
     auto j = ParseJson(step.file, read);
     if (!j) return std::unexpected(j.error());
     if (auto ok = Guarded(
-            step.file, [&] { return step.load(list_of(*j, step.file), town); });
+            step.file,
+            [&] { return step.load(list_of(*j, step.file), town, strict); });
         !ok) {
       return std::unexpected(ok.error());
     }
   }
   for (const auto& [id, person] : town.people) {
-    if (!person.branch.empty() && !town.branches.count(person.branch)) {
+    if (strict && !person.branch.empty() &&
+        !town.branches.count(person.branch)) {
       return Fail(ErrorCode::kInvalidArgument,
                   "people.json, " + id + ": branch \"" + person.branch +
                       "\" is not in branches.json",
                   "branch");
     }
   }
-  if (auto ok = LoadCells(layers, town); !ok)
+  if (auto ok =
+          LoadCells(layers, town, strict || checks == ConfigChecks::kNewCells);
+      !ok)
     return std::unexpected(ok.error());
   auto routing = ParseJson("routing.json", read);
   if (!routing) return std::unexpected(routing.error());

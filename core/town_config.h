@@ -150,9 +150,18 @@ using ConfigReader = std::function<Result<std::string>(const std::string&)>;
 // The configuration files a town needs, in load order.
 const std::vector<std::string>& ConfigFileNames();
 
+// Which checks LoadTownConfig makes. A rule added after a town was stored
+// must not keep its server from starting after an upgrade: kStored skips
+// those rules (login-safe person ids, known roles, a person's branch, time
+// limits of at most a year, a UTF-8 non-empty calendar, a cell's leader,
+// member and branch agreeing); kNewCells applies only the cell rules (an
+// imported cells layer); kNew (a town folder) applies all.
+enum class ConfigChecks { kNew, kNewCells, kStored };
+
 // Loads and cross-checks the configuration files against `layers`.
 Result<TownConfig> LoadTownConfig(const ConfigReader& read,
-                                  const spatial::Layers& layers);
+                                  const spatial::Layers& layers,
+                                  ConfigChecks checks);
 // The same with the files read from folder `dir`.
 Result<TownConfig> LoadTownConfig(const std::string& dir,
                                   const spatial::Layers& layers);

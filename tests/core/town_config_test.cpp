@@ -27,7 +27,8 @@ std::string Read(const std::filesystem::path& p) {
 // Copies the sample town, replaces `from` by `to` in `file` (which must
 // contain it) and loads the copy.
 Result<TownConfig> LoadEdited(const std::string& file, const std::string& from,
-                              const std::string& to) {
+                              const std::string& to,
+                              ConfigChecks checks = ConfigChecks::kNew) {
   TempDir dir;
   for (const auto& entry : std::filesystem::directory_iterator(kTownDir)) {
     std::filesystem::copy(entry.path(), dir.path() / entry.path().filename());
@@ -39,7 +40,15 @@ Result<TownConfig> LoadEdited(const std::string& file, const std::string& from,
   dir.Write(file, text);
   auto layers = spatial::ReadLayersDir(dir.path().string());
   REQUIRE(layers);
-  return LoadTownConfig(dir.path().string(), *layers);
+  if (checks == ConfigChecks::kNew) {
+    return LoadTownConfig(dir.path().string(), *layers);
+  }
+  std::filesystem::path root = dir.path();
+  return LoadTownConfig(
+      [&](const std::string& name) -> Result<std::string> {
+        return Read(root / name);
+      },
+      *layers, checks);
 }
 
 void ExpectError(const Result<TownConfig>& r, const std::string& part) {
@@ -176,6 +185,22 @@ TEST_CASE(
     ExpectError(LoadEdited("cells.geojson", "\"leader\":\"P", "\"leader\":\"X"),
                 "is not in people.json");
   }
+  SUBCASE("a cell's people and branch must be who routing says they are") {
+    ExpectError(LoadEdited("cells.geojson", "\"leader\":\"P0035\"",
+                           "\"leader\":\"P0001\""),
+                "cells.geojson, 610522102002001: leader \"P0001\" is not a "
+                "grid_leader");
+    ExpectError(
+        LoadEdited("cells.geojson", "\"leader\":\"P0035\",\"member\":\"P0023\"",
+                   "\"leader\":\"P0035\",\"member\":\"P0026\""),
+        "member \"P0026\" is not in branch 610522102002-01");
+    ExpectError(
+        LoadEdited("cells.geojson",
+                   "\"branch\":\"610522102002-01\",\"leader\":\"P0035\"",
+                   "\"branch\":\"610522102003-01\",\"leader\":\"P0035\""),
+        "branch \"610522102003-01\" belongs to village 610522102003, not to "
+        "610522102002");
+  }
   SUBCASE("an override names an unknown village") {
     ExpectError(
         LoadEdited("routing.json", "\"610522102002\"", "\"610522102999\""),
@@ -206,6 +231,25 @@ TEST_CASE(
         LoadEdited("offices.json", "\"code\": \"SFS\"", "\"code\": \"ZZZX\""),
         "offices.json, ZZZX: code used twice");
   }
+}
+
+TEST_CASE(
+    "LoadTownConfig: rules newer than a stored town do not keep its server "
+    "from starting") {
+  // As stored before these rules: accepted when loaded from a database.
+  for (ConfigChecks stored : {ConfigChecks::kStored, ConfigChecks::kNewCells}) {
+    auto limit = LoadEdited("categories.json", "\"handle\": {",
+                            "\"handle\": {\"value\": 1e9, \"unit\": "
+                            "\"working_hours\"}, \"x\": {",
+                            stored);
+    CHECK_MESSAGE(limit, limit.error().message);
+  }
+  CHECK(LoadEdited("cells.geojson", "\"leader\":\"P0035\"",
+                   "\"leader\":\"P0001\"", ConfigChecks::kStored));
+  // An imported cells layer is new data: its rules apply.
+  ExpectError(LoadEdited("cells.geojson", "\"leader\":\"P0035\"",
+                         "\"leader\":\"P0001\"", ConfigChecks::kNewCells),
+              "is not a grid_leader");
 }
 
 TEST_CASE("LoadTownConfig: a missing file says which") {
