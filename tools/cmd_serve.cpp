@@ -1,14 +1,17 @@
 // wangge serve and wangge user: the server and its accounts.
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <filesystem>
 #include <iostream>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <thread>
 
 #include "base/memory.h"
+#include "base/utf8.h"
 #include "core/accounts.h"
 #include "core/case_writer.h"
 #include "core/store.h"
@@ -272,6 +275,55 @@ int RunServe(int argc, char** argv) {
   return 0;
 }
 
+// What is wrong with a new account, or "": a name that differs from an
+// existing one only in case, a scope that is not a branch (branch) or an
+// office (office) of the town, a scope for other roles, an unknown person.
+std::string CheckNewUser(core::Store& store, const std::string& username,
+                         const std::string& role, const std::string& scope,
+                         const std::string& person) {
+  auto lower = [](std::string s) {
+    for (char& ch : s) ch = char(std::tolower(static_cast<unsigned char>(ch)));
+    return s;
+  };
+  auto users = store.Users();
+  if (!users) return users.error().message;
+  for (const core::User& u : *users) {
+    if (u.username != username && lower(u.username) == lower(username)) {
+      return "--username " + username + " differs from the existing " +
+             u.username + " only in case; choose another name";
+    }
+  }
+  // Codes of a configuration list (a list, or {"<name>": [...]}).
+  auto codes = [&](const std::string& file, const char* key) {
+    std::set<std::string> out;
+    auto text = store.ConfigFile(file);
+    if (!text) return out;
+    auto j = nlohmann::json::parse(*text, nullptr, false);
+    std::string list = file.substr(0, file.find('.'));
+    if (j.is_object() && j.contains(list)) j = j[list];
+    if (!j.is_array()) return out;
+    for (const auto& e : j) {
+      if (e.is_object() && e.contains(key) && e[key].is_string()) {
+        out.insert(e[key].get<std::string>());
+      }
+    }
+    return out;
+  };
+  if (role == "branch" || role == "office") {
+    const char* file = role == "branch" ? "branches.json" : "offices.json";
+    if (!codes(file, "code").count(scope)) {
+      return "--scope must be a code in " + std::string(file) + " for role " +
+             role + ", got '" + scope + "'";
+    }
+  } else if (!scope.empty()) {
+    return "--scope is for roles branch and office only";
+  }
+  if (!person.empty() && !codes("people.json", "id").count(person)) {
+    return "--person " + person + " is not in people.json";
+  }
+  return "";
+}
+
 int RunUser(int argc, char** argv) {
   if (argc < 3) {
     std::cerr << kUserUsage;
@@ -315,15 +367,28 @@ int RunUser(int argc, char** argv) {
     return 2;
   }
   if (action == "add") {
+    const std::string username = *args.Flag("username");
     // The server answers longer names at login without looking them up.
-    if (args.Flag("username")->size() > 256) {
-      std::cerr << "wangge user: --username is at most 256 bytes\n";
+    if (username.empty() || username.size() > 256 || !IsUtf8(username) ||
+        std::any_of(username.begin(), username.end(), [](char ch) {
+          auto u = static_cast<unsigned char>(ch);
+          return u <= 0x20 || u == 0x7f;
+        })) {
+      std::cerr << "wangge user: 用户名无效 / --username must be 1-256 bytes "
+                   "of UTF-8 text without spaces or control characters\n";
       return 2;
     }
     std::string role = args.Flag("role").value_or("");
     if (!core::IsRole(role)) {
       std::cerr << "wangge user: --role must be one of " << core::RoleList()
                 << "\n";
+      return 2;
+    }
+    if (auto bad = CheckNewUser(**store, username, role,
+                                args.Flag("scope").value_or(""),
+                                args.Flag("person").value_or(""));
+        !bad.empty()) {
+      std::cerr << "wangge user: " << bad << "\n";
       return 2;
     }
     auto hash = core::HashPassword(ReadPassword());
@@ -379,6 +444,18 @@ int RunUser(int argc, char** argv) {
     user->password_hash = *hash;
     user->disabled = false;
   } else {
+    if (user->role == "admin" && !user->disabled) {
+      auto users = (*store)->Users();
+      if (!users) return Fail1("user", users.error());
+      if (std::none_of(users->begin(), users->end(), [&](const core::User& u) {
+            return u.role == "admin" && !u.disabled && u.id != user->id;
+          })) {
+        std::cerr << "wangge user: " << user->username
+                  << " is the last enabled admin (最后一个管理员); add another "
+                     "admin first, or nobody can manage accounts over HTTP\n";
+        return 1;
+      }
+    }
     user->disabled = true;
   }
   if (auto ok = (*store)->UpdateUser(*user); !ok)

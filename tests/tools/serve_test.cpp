@@ -51,6 +51,32 @@ std::string TownWithPhone(const TempDir& dir) {
 }  // namespace
 
 TEST_CASE(
+    "wangge user: names, scopes and people are checked; the last admin stays "
+    "enabled") {
+  TempDir dir;
+  std::string db = InitDb(dir);
+  std::string before = Slurp(db);
+  for (std::string bad :
+       {"--username '' --role admin", "--username 'a b' --role admin",
+        "--username P0001 --role office --scope ZZZX",  // p0001 exists
+        "--username b1 --role branch --scope NOPE",
+        "--username o1 --role office",
+        "--username a1 --role admin --scope ZZZX",
+        "--username g1 --role grid_leader --person P9999"}) {
+    CHECK_MESSAGE(User(db, "add " + bad) == 2, bad);
+  }
+  CHECK(Slurp(db) == before);
+  CHECK(User(db, "add --username b1 --role branch --scope 610522102002-01") ==
+        0);
+  CHECK(User(db, "add --username boss --role admin") == 0);
+  Run last = Wangge("user disable --db " + Q(db) + " --username boss");
+  CHECK(last.status == 1);
+  CHECK(last.err.find("last enabled admin") != std::string::npos);
+  CHECK(User(db, "add --username boss2 --role admin") == 0);
+  CHECK(Wangge("user disable --db " + Q(db) + " --username boss").status == 0);
+}
+
+TEST_CASE(
     "wangge serve: listens with a backlog of 1,024, and a second server on "
     "its port is refused") {
   TempDir dir;
