@@ -7,6 +7,7 @@
 #include <set>
 #include <sstream>
 
+#include "base/code.h"
 #include "base/utf8.h"
 #include "core/accounts.h"
 
@@ -270,17 +271,12 @@ Result<void> LoadPeople(const json& j, TownConfig& town, bool strict) {
           Bad(where + ": office \"" + p.office + "\" is not in offices.json",
               "office"));
     }
-    // The id is the login name (lower-cased): letters, digits, - _ . only.
-    bool id_ok = !p.id.empty() && p.id.size() <= 64 &&
-                 std::all_of(p.id.begin(), p.id.end(), [](char ch) {
-                   return std::isalnum(static_cast<unsigned char>(ch)) ||
-                          ch == '-' || ch == '_' || ch == '.';
-                 });
-    if (strict && !id_ok) {
+    // The id is the login name (lower-cased).
+    if (std::string why = CodeProblem(p.id); strict && !why.empty()) {
       return std::unexpected(
           Bad("people.json, entry " + std::to_string(i + 1) + ": id \"" +
-                  ValidUtf8(p.id) +
-                  "\" must be 1-64 ASCII letters, digits, '-', '_' or '.' "
+                  ValidUtf8(p.id) + "\" " + why +
+                  "; an id is 1-64 ASCII letters, digits, '-', '_' or '.' "
                   "(it becomes the login name), e.g. P0001",
               "id"));
     }

@@ -18,6 +18,7 @@
 #include <thread>
 #include <unordered_map>
 
+#include "base/code.h"
 #include "base/utf8.h"
 #include "spatial/import.h"
 #include "spatial/layer_reader.h"
@@ -363,27 +364,6 @@ bool KnownEncoding(const std::string& encoding) {
 // million vertices against its neighbours' took minutes (a densified
 // line); the county's own outline has 1,408.
 constexpr size_t kMaxVertices = 100000;
-
-// What is wrong with a code, or "": codes go into URLs, file names, case
-// numbers and spreadsheets, so they are 1-64 ASCII letters, digits, '-',
-// '_' or '.'. Spreadsheets leave spaces, line breaks, full-width digits
-// and zero-width characters in them.
-std::string CodeProblem(std::string_view code) {
-  if (code.size() > 64) {
-    return "is " + std::to_string(code.size()) + " bytes long";
-  }
-  for (char ch : code) {
-    auto u = static_cast<unsigned char>(ch);
-    if (std::isalnum(u) || ch == '-' || ch == '_' || ch == '.') continue;
-    if (ch == ' ' || ch == '\t') return "holds a space";
-    if (u < 0x20 || u == 0x7f)
-      return "holds a control character (a line break?)";
-    return u >= 0x80 ? "holds a character other than ASCII (a full-width "
-                       "digit, a non-breaking or zero-width space?)"
-                     : std::string("holds `") + ch + "`";
-  }
-  return "";
-}
 
 // Text with nothing but spaces (ASCII or the ideographic U+3000) and tabs.
 bool IsBlank(std::string_view text) {
@@ -896,7 +876,7 @@ Result<ImportResult> ReadLayer(const ImportOptions& options) {
       problem("missing_code",
               "has no `code`; every feature needs a unique code");
       ok = false;
-    } else if (!code_problem.empty()) {
+    } else if (!code.empty() && !code_problem.empty()) {
       problem("bad_code",
               "its code `" + Shown(code) + "` " + code_problem +
                   "; a code is 1-64 ASCII letters, digits, '-', '_' or '.', "

@@ -134,7 +134,7 @@ TEST_CASE(
   SUBCASE("an id that cannot be a login name") {
     ExpectError(
         LoadEdited("people.json", "\"id\": \"P0002\"", "\"id\": \"P0002 \""),
-        "people.json, entry 2: id \"P0002 \" must be 1-64 ASCII");
+        "people.json, entry 2: id \"P0002 \" holds a space; an id is 1-64");
   }
   SUBCASE("a misspelt role") {
     ExpectError(LoadEdited("people.json", "\"office\"\n", "\"offce\"\n"),
