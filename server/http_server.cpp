@@ -1,15 +1,23 @@
 #include "server/http_server.h"
 
 #include <httplib.h>
+#include <netdb.h>
+#include <poll.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <ctime>
+#include <functional>
+#include <string>
 #include <thread>
+#include <vector>
 
 namespace wangge::server {
 namespace {
@@ -26,6 +34,188 @@ std::string LocalTimestamp() {
   std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
   return buf;
 }
+
+// One connection's socket as cpp-httplib's request parser and response
+// writer see it. Debian's compiled cpp-httplib 0.11.4 polls before every
+// read and every send, sends a response's status line and headers in one
+// send() and its body in another (two TCP segments, two wake-ups of the
+// client, each delivered through loopback on the sending thread) and waits
+// for a keep-alive connection's next request in 10 ms polls with 1 ms sleeps
+// between them. This stream reads without a poll while bytes are waiting,
+// collects what a request writes and sends it at once when the request is
+// answered — or before it has to wait for more of the request, as a
+// "100 Continue" must reach the client before the client sends the body.
+class ConnectionStream final : public httplib::Stream {
+ public:
+  ConnectionStream(socket_t sock, int read_timeout_ms, int write_timeout_ms)
+      : sock_(sock), read_timeout_ms_(read_timeout_ms), in_(kInSize) {
+    // Sends block (the socket is blocking) for at most the write timeout.
+    timeval tv{write_timeout_ms / 1000, (write_timeout_ms % 1000) * 1000};
+    setsockopt(sock, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    // Once per connection, not per request.
+    Name(getpeername, remote_ip_, remote_port_);
+    Name(getsockname, local_ip_, local_port_);
+  }
+
+  bool is_readable() const override {
+    return in_begin_ < in_end_ || Poll(POLLIN, read_timeout_ms_) > 0;
+  }
+  bool is_writable() const override {
+    return !failed_ && Poll(POLLOUT, 0) >= 0;
+  }
+
+  ssize_t read(char* ptr, size_t size) override {
+    if (in_begin_ == in_end_) {
+      if (!Flush()) return -1;
+      // Most requests are in the buffer already; poll only when not.
+      ssize_t n = Receive(MSG_DONTWAIT);
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+        if (Poll(POLLIN, read_timeout_ms_) <= 0) return -1;
+        n = Receive(0);
+      }
+      if (n <= 0) return n;
+    }
+    size_t n = std::min(size, in_end_ - in_begin_);
+    std::memcpy(ptr, in_.data() + in_begin_, n);
+    in_begin_ += n;
+    return ssize_t(n);
+  }
+
+  ssize_t write(const char* ptr, size_t size) override {
+    if (failed_) return -1;
+    if (out_.size() + size > kOutLimit) {
+      if (!Flush()) return -1;
+      if (size > kOutLimit) return SendAll(ptr, size) ? ssize_t(size) : -1;
+    }
+    out_.append(ptr, size);
+    return ssize_t(size);
+  }
+
+  void get_remote_ip_and_port(std::string& ip, int& port) const override {
+    ip = remote_ip_;
+    port = remote_port_;
+  }
+  void get_local_ip_and_port(std::string& ip, int& port) const override {
+    ip = local_ip_;
+    port = local_port_;
+  }
+  socket_t socket() const override { return sock_; }
+
+  // Sends what the request wrote; false when the client is gone.
+  bool Flush() {
+    if (out_.empty()) return !failed_;
+    bool ok = SendAll(out_.data(), out_.size());
+    out_.clear();
+    return ok;
+  }
+
+  // Waits up to `timeout_ms` for the next request of a kept-alive
+  // connection, in slices, so that a stopping server (`stopping` turns
+  // true) lets the connection go within one slice. True when its first
+  // bytes are in.
+  bool WaitForRequest(int timeout_ms, const std::function<bool()>& stopping) {
+    if (in_begin_ < in_end_) return true;
+    constexpr int kSliceMs = 200;
+    for (int waited = 0; !stopping(); waited += kSliceMs) {
+      int ready = Poll(POLLIN, std::min(kSliceMs, timeout_ms - waited));
+      if (ready < 0) return false;
+      if (ready > 0) return Receive(0) > 0;
+      if (waited + kSliceMs >= timeout_ms) return false;
+    }
+    return false;
+  }
+
+ private:
+  static constexpr size_t kInSize = 16 << 10;
+  static constexpr size_t kOutLimit = 64 << 10;
+
+  template <class GetName>
+  void Name(GetName get, std::string& ip, int& port) {
+    sockaddr_storage addr{};
+    socklen_t len = sizeof addr;
+    if (get(sock_, reinterpret_cast<sockaddr*>(&addr), &len) != 0) return;
+    char host[NI_MAXHOST];
+    char serv[NI_MAXSERV];
+    if (getnameinfo(reinterpret_cast<sockaddr*>(&addr), len, host, sizeof host,
+                    serv, sizeof serv, NI_NUMERICHOST | NI_NUMERICSERV) == 0) {
+      ip = host;
+      port = std::atoi(serv);
+    }
+  }
+
+  int Poll(short events, int timeout_ms) const {
+    pollfd p{sock_, events, 0};
+    int r;
+    do {
+      r = ::poll(&p, 1, timeout_ms);
+    } while (r < 0 && errno == EINTR);
+    return r;
+  }
+
+  // Reads what is there into the empty buffer: recv()'s result.
+  ssize_t Receive(int flags) {
+    ssize_t n;
+    do {
+      n = ::recv(sock_, in_.data(), in_.size(), flags);
+    } while (n < 0 && errno == EINTR);
+    in_begin_ = 0;
+    in_end_ = n > 0 ? size_t(n) : 0;
+    return n;
+  }
+
+  bool SendAll(const char* data, size_t size) {
+    while (size > 0 && !failed_) {
+      ssize_t n = ::send(sock_, data, size, MSG_NOSIGNAL);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        failed_ = true;
+        break;
+      }
+      data += n;
+      size -= size_t(n);
+    }
+    return !failed_;
+  }
+
+  socket_t sock_;
+  int read_timeout_ms_;
+  std::vector<char> in_;
+  size_t in_begin_ = 0;
+  size_t in_end_ = 0;
+  std::string out_;
+  bool failed_ = false;
+  std::string remote_ip_;
+  int remote_port_ = 0;
+  std::string local_ip_;
+  int local_port_ = 0;
+};
+
+// cpp-httplib's server with its connection loop replaced (see
+// ConnectionStream): parsing, routing and writing stay cpp-httplib's.
+class HttpServer final : public httplib::Server {
+ private:
+  bool process_and_close_socket(socket_t sock) override {
+    auto ms = [](time_t sec, time_t usec) {
+      return int(sec * 1000 + usec / 1000);
+    };
+    ConnectionStream stream(sock, ms(read_timeout_sec_, read_timeout_usec_),
+                            ms(write_timeout_sec_, write_timeout_usec_));
+    auto stopping = [this] { return svr_sock_ == INVALID_SOCKET; };
+    bool ok = false;
+    for (size_t left = keep_alive_max_count_;
+         left > 0 &&
+         stream.WaitForRequest(ms(keep_alive_timeout_sec_, 0), stopping);
+         --left) {
+      bool closed = false;
+      ok = process_request(stream, left == 1, closed, nullptr);
+      ok = stream.Flush() && ok;
+      if (!ok || closed) break;
+    }
+    ::shutdown(sock, SHUT_RDWR);
+    ::close(sock);
+    return ok;
+  }
+};
 
 // The settings shared by the real server and the benchmark's ceiling.
 void Configure(httplib::Server& http, const ServeOptions& options) {
@@ -86,7 +276,7 @@ void LogRequest(const httplib::Request& req, int status, const char* took,
 }  // namespace
 
 Result<void> Serve(Api& api, const ServeOptions& options) {
-  httplib::Server http;
+  HttpServer http;
   Configure(http, options);
   auto handle = [&api](const httplib::Request& req, std::string body,
                        httplib::Response& res) {
@@ -176,7 +366,7 @@ Result<void> Serve(Api& api, const ServeOptions& options) {
 }
 
 Result<void> ServeTrivial(const ServeOptions& options) {
-  httplib::Server http;
+  HttpServer http;
   Configure(http, options);
   http.Post(".*", [](const httplib::Request&, httplib::Response& res) {
     res.status = 201;

@@ -1,7 +1,12 @@
 // `wangge serve` as a real process on a real port: health, login, a report,
 // durability across kill -9, graceful shutdown on SIGTERM.
+#include <arpa/inet.h>
 #include <doctest/doctest.h>
 #include <httplib.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <filesystem>
@@ -48,7 +53,142 @@ std::string TownWithPhone(const TempDir& dir) {
   return db;
 }
 
+// A plain TCP connection to 127.0.0.1:`port`, for requests as raw bytes.
+class RawConnection {
+ public:
+  explicit RawConnection(int port) : fd_(::socket(AF_INET, SOCK_STREAM, 0)) {
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(uint16_t(port));
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) ==
+            0);
+  }
+  ~RawConnection() { ::close(fd_); }
+  RawConnection(const RawConnection&) = delete;
+  RawConnection& operator=(const RawConnection&) = delete;
+
+  void Send(const std::string& bytes) {
+    REQUIRE(::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL) ==
+            ssize_t(bytes.size()));
+  }
+
+  // The next response's status line, headers and (by Content-Length) body;
+  // what came so far when nothing arrives for 10 s or the server closes.
+  std::string Response() {
+    size_t end;
+    while ((end = pending_.find("\r\n\r\n")) == std::string::npos) {
+      if (!Fill()) return std::exchange(pending_, "");
+    }
+    end += 4;
+    std::string head = pending_.substr(0, end);
+    size_t length = 0;
+    if (auto at = head.find("Content-Length: "); at != std::string::npos) {
+      length = std::stoul(head.substr(at + 16));
+    }
+    while (pending_.size() < end + length) {
+      if (!Fill()) return std::exchange(pending_, "");
+    }
+    std::string response = pending_.substr(0, end + length);
+    pending_.erase(0, end + length);
+    return response;
+  }
+
+  // True when the server closed the connection within 10 s.
+  bool Closed() {
+    while (Fill()) {
+    }
+    return closed_;
+  }
+
+ private:
+  bool Fill() {
+    pollfd p{fd_, POLLIN, 0};
+    if (::poll(&p, 1, 10000) != 1) return false;
+    char buf[65536];
+    ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
+    if (n <= 0) {
+      closed_ = true;
+      return false;
+    }
+    pending_.append(buf, size_t(n));
+    return true;
+  }
+
+  int fd_;
+  std::string pending_;
+  bool closed_ = false;
+};
+
 }  // namespace
+
+TEST_CASE(
+    "wangge serve: 100-continue, pipelined requests, large answers and "
+    "half-sent requests on real sockets") {
+  TempDir dir;
+  std::string db = TownWithPhone(dir);
+  ServeProcess server(db, dir / "log");
+  std::string token;
+  {
+    httplib::Client http("127.0.0.1", server.port());
+    token = Login(http, "phone");
+  }
+  const std::string body =
+      R"({"category":"05001","description":"垃圾堆放","lon":110.2444,"lat":34.518})";
+  const std::string report =
+      "POST /api/v1/reports HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " +
+      token + "\r\nContent-Type: application/json\r\nContent-Length: " +
+      std::to_string(body.size()) + "\r\n";
+  RawConnection c(server.port());
+  // A phone's client asking first: the 100 must come before the body is
+  // sent, or both sides wait for each other.
+  c.Send(report + "Idempotency-Key: expect-1\r\nExpect: 100-continue\r\n\r\n");
+  CHECK(c.Response().starts_with("HTTP/1.1 100 Continue\r\n"));
+  c.Send(body);
+  std::string created = c.Response();
+  CHECK(created.starts_with("HTTP/1.1 201 "));
+  CHECK(created.find("\"status\":\"reported\"") != std::string::npos);
+  // Two requests in one segment, then a report split across three: each
+  // answered in order on the same connection.
+  const std::string health = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
+  c.Send(health + health);
+  CHECK(c.Response().starts_with("HTTP/1.1 200 "));
+  CHECK(c.Response().starts_with("HTTP/1.1 200 "));
+  std::string split = report + "Idempotency-Key: split-1\r\n\r\n" + body;
+  c.Send(split.substr(0, 20));
+  c.Send(split.substr(20, split.size() - 30));
+  c.Send(split.substr(split.size() - 10));
+  CHECK(c.Response().starts_with("HTTP/1.1 201 "));
+  // An answer far over one send buffer's worth arrives whole.
+  c.Send(
+      "GET /api/v1/layers/cells.geojson HTTP/1.1\r\nHost: x\r\n"
+      "Authorization: Bearer " +
+      token + "\r\n\r\n");
+  std::string cells = c.Response();
+  REQUIRE(cells.starts_with("HTTP/1.1 200 "));
+  std::string geojson = cells.substr(cells.find("\r\n\r\n") + 4);
+  CHECK(geojson.size() > (256u << 10));
+  CHECK(json::parse(geojson)["features"].size() == 225);
+  // The last request asks to close: answered, then closed.
+  c.Send("GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  CHECK(c.Response().starts_with("HTTP/1.1 200 "));
+  CHECK(c.Closed());
+  {
+    // A client gone mid-request costs the server nothing but the request.
+    RawConnection gone(server.port());
+    gone.Send(report + "Idempotency-Key: gone-1\r\n\r\n{\"categ");
+  }
+  {
+    RawConnection idle(server.port());  // kept open while the server stops
+    RawConnection after(server.port());
+    after.Send(health);
+    CHECK(after.Response().starts_with("HTTP/1.1 200 "));
+    CHECK(server.Stop(SIGTERM) == 0);
+  }
+  std::string log = Slurp(dir / "log");
+  CHECK(log.find(" 127.0.0.1 POST /api/v1/reports 201 ") != std::string::npos);
+  CHECK(log.find("wangge: stopped") != std::string::npos);
+}
 
 TEST_CASE(
     "wangge user: names, scopes and people are checked; the last admin stays "
