@@ -18,15 +18,61 @@ sys_days LocalDay(Time t) { return floor<days>(t + kOffset); }
 // Local midnight of `day` as a Time.
 Time Midnight(sys_days day) { return Time(day) - kOffset; }
 
-std::optional<sys_days> ParseDay(const std::string& s) {
-  int y, m, d;
-  char tail;
-  if (std::sscanf(s.c_str(), "%4d-%2d-%2d%c", &y, &m, &d, &tail) != 3) {
-    return std::nullopt;
+// A field without the spaces and the quotes Excel may put around it.
+std::string_view Field(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
+    s.remove_prefix(1);
   }
-  year_month_day ymd{year(y), month(unsigned(m)), day(unsigned(d))};
-  if (!ymd.ok()) return std::nullopt;
-  return sys_days(ymd);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
+    s.remove_suffix(1);
+  }
+  if (s.size() >= 2 && s.front() == '"' && s.back() == '"') {
+    s = s.substr(1, s.size() - 2);
+  }
+  return s;
+}
+
+// 2026-10-01, 2026-10-1, 2026/10/1, 2026.10.1 or 2026年10月1日: four digits,
+// one or two, one or two, with the same separator twice (or 年 月 日).
+std::optional<sys_days> ParseDay(std::string_view s) {
+  static constexpr std::string_view kSeparators[][3] = {
+      {"-", "-", ""}, {"/", "/", ""}, {".", ".", ""}, {"年", "月", "日"}};
+  for (const auto& sep : kSeparators) {
+    int part[3] = {0, 0, 0};
+    std::string_view rest = s;
+    bool ok = true;
+    for (int k = 0; k < 3 && ok; ++k) {
+      size_t digits = 0;
+      while (digits < rest.size() && digits < 4 && rest[digits] >= '0' &&
+             rest[digits] <= '9') {
+        part[k] = part[k] * 10 + (rest[digits] - '0');
+        ++digits;
+      }
+      ok = (k == 0 ? digits == 4 : digits >= 1 && digits <= 2) &&
+           rest.substr(digits).starts_with(sep[k]);
+      rest.remove_prefix(std::min(rest.size(), digits + sep[k].size()));
+    }
+    if (!ok || !rest.empty()) continue;
+    year_month_day ymd{year(part[0]), month(unsigned(part[1])),
+                       day(unsigned(part[2]))};
+    if (!ymd.ok()) return std::nullopt;
+    return sys_days(ymd);
+  }
+  return std::nullopt;
+}
+
+// 1 holiday, 0 workday, -1 neither.
+int ParseKind(std::string_view s) {
+  std::string lower(s);
+  for (char& c : lower) c = char(std::tolower(static_cast<unsigned char>(c)));
+  for (std::string_view h : {"holiday", "休", "假", "放假", "节假日"}) {
+    if (lower == h) return 1;
+  }
+  for (std::string_view w :
+       {"workday", "班", "上班", "补班", "调休上班", "工作日"}) {
+    if (lower == w) return 0;
+  }
+  return -1;
 }
 
 }  // namespace
@@ -59,7 +105,7 @@ Result<TimeUnit> ParseTimeUnit(const std::string& name) {
 
 Result<WorkCalendar> WorkCalendar::Load(const std::string& csv,
                                         std::vector<WorkPeriod> hours,
-                                        const std::string& file) {
+                                        const std::string& file, bool strict) {
   WorkCalendar cal;
   if (hours.empty()) {
     return Fail(ErrorCode::kInvalidArgument,
@@ -86,42 +132,67 @@ Result<WorkCalendar> WorkCalendar::Load(const std::string& csv,
     if (!line.empty() && line.back() == '\r') line.pop_back();
     if (line_no == 1 && line.starts_with("\xEF\xBB\xBF")) line.erase(0, 3);
     if (line.empty()) continue;
+    auto comma = line.find(',');
+    std::string_view first = Field(std::string_view(line).substr(0, comma));
     if (line_no == 1) {
-      if (!line.starts_with("date,kind")) {
+      std::string head(first);
+      for (char& c : head) {
+        c = char(std::tolower(static_cast<unsigned char>(c)));
+      }
+      if (comma == std::string::npos || (head != "date" && head != "日期")) {
         return Fail(ErrorCode::kInvalidArgument,
                     file +
-                        ": the first line must be the header "
-                        "`date,kind,name`");
+                        ": 第一行须是表头 / the first line must be the header "
+                        "`date,kind,name` (or 日期,类型,名称)");
       }
       continue;
     }
     std::string where = file + ", line " + std::to_string(line_no) + ": ";
-    auto comma = line.find(',');
-    auto comma2 =
-        line.find(',', comma == std::string::npos ? comma : comma + 1);
     if (comma == std::string::npos) {
       return Fail(ErrorCode::kInvalidArgument,
-                  where + "expected `date,kind,name`");
+                  where + "应为 日期,类型,名称 / expected `date,kind,name`");
     }
-    std::string date = line.substr(0, comma);
-    std::string kind = line.substr(comma + 1, comma2 == std::string::npos
-                                                  ? std::string::npos
-                                                  : comma2 - comma - 1);
-    auto day = ParseDay(date);
+    auto comma2 = line.find(',', comma + 1);
+    std::string_view kind_text = Field(std::string_view(line).substr(
+        comma + 1,
+        comma2 == std::string::npos ? std::string::npos : comma2 - comma - 1));
+    std::string date(first);
+    auto day = ParseDay(first);
     if (!day) {
-      return Fail(ErrorCode::kInvalidArgument,
-                  where + "`" + date + "` is not a date like 2026-10-01");
+      return Fail(
+          ErrorCode::kInvalidArgument,
+          where + "`" + date +
+              "` 不是日期 / is not a date like 2026-10-01 or 2026/10/1");
     }
-    if (kind != "holiday" && kind != "workday") {
+    int y = int(year_month_day(*day).year());
+    if (strict && (y < 2000 || y > 2099)) {
+      return Fail(
+          ErrorCode::kInvalidArgument,
+          where + "`" + date +
+              "`: 年份不对 / the year is not 2000-2099; check the date");
+    }
+    int kind = ParseKind(kind_text);
+    if (kind < 0) {
       return Fail(ErrorCode::kInvalidArgument,
-                  where + "kind `" + kind + "` must be holiday or workday");
+                  where + "类型 / kind `" + std::string(kind_text) +
+                      "` must be holiday (休) or workday (班)");
+    }
+    weekday wd(*day);
+    if (strict && kind == 0 && wd != Saturday && wd != Sunday) {
+      static constexpr const char* kNames[] = {"日", "一", "二", "三",
+                                               "四", "五", "六"};
+      return Fail(ErrorCode::kInvalidArgument,
+                  where + date + " 是星期" + kNames[wd.c_encoding()] +
+                      "，本来就是工作日 / is a weekday, a working day anyway: "
+                      "调休上班 days fall on a Saturday or Sunday; check the "
+                      "date");
     }
     if (cal.exceptions_.count(*day)) {
       return Fail(ErrorCode::kInvalidArgument,
-                  where + date + " is listed twice");
+                  where + date + " 出现两次 / is listed twice");
     }
-    cal.exceptions_[*day] = (kind == "workday");
-    cal.years_.insert(int(year_month_day(*day).year()));
+    cal.exceptions_[*day] = (kind == 0);
+    cal.years_.insert(y);
   }
   return cal;
 }

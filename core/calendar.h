@@ -65,12 +65,19 @@ struct Deadline {
 
 class WorkCalendar {
  public:
-  // `csv` has a header `date,kind,name` and rows `2026-10-01,holiday,国庆节`
-  // (kind: holiday | workday). `hours` are sorted, non-overlapping periods.
-  // Errors name the line and what is wrong with it.
+  // `csv` has a header `date,kind,name` (or 日期,类型,名称) and rows
+  // `2026-10-01,holiday,国庆节`, as people type them in Excel too: dates
+  // 2026-10-1, 2026/10/1, 2026.10.1 or 2026年10月1日; kind holiday (休, 假,
+  // 放假, 节假日) or workday (班, 上班, 补班, 调休上班, 工作日), English in
+  // any case. `hours` are sorted, non-overlapping periods. Errors name the
+  // line and what is wrong with it. `strict` (a calendar being set up, not
+  // one stored before these rules) also refuses years outside 2000-2099 and
+  // a workday on a Monday-Friday (调休 workdays are weekend days: the date
+  // is mistyped).
   static Result<WorkCalendar> Load(const std::string& csv,
                                    std::vector<WorkPeriod> hours,
-                                   const std::string& file = "calendar.csv");
+                                   const std::string& file = "calendar.csv",
+                                   bool strict = true);
 
   // Whether `day` (local date) is a working day; adds a warning to
   // `warnings` when the day lies outside the years the file covers.

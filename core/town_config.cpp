@@ -656,7 +656,7 @@ Result<TownConfig> LoadTownConfig(const ConfigReader& read,
       lines[i] = '\n';
     }
   }
-  auto calendar = WorkCalendar::Load(lines, hours, "calendar.csv");
+  auto calendar = WorkCalendar::Load(lines, hours, "calendar.csv", strict);
   if (!calendar) {
     return std::unexpected(calendar.error().WithContext("town.json/calendar"));
   }

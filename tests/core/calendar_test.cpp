@@ -184,7 +184,7 @@ TEST_CASE("WorkCalendar: bad calendar files name the line") {
   }
   SUBCASE("date twice") {
     auto c = WorkCalendar::Load(
-        "date,kind,name\n2026-02-03,holiday,x\n2026-02-03,workday,y\n",
+        "date,kind,name\n2026-02-07,holiday,x\n2026-02-07,workday,y\n",
         {{510, 720}});
     REQUIRE_FALSE(c);
     CHECK(c.error().message.find("listed twice") != std::string::npos);
@@ -199,4 +199,57 @@ TEST_CASE("WorkCalendar: bad calendar files name the line") {
     REQUIRE_FALSE(c);
     CHECK(c.error().message.find("header") != std::string::npos);
   }
+}
+
+TEST_CASE("WorkCalendar: dates and kinds as Excel users write them") {
+  using std::chrono::October;
+  using std::chrono::year;
+  auto one = [](const std::string& csv, bool strict = true) {
+    return WorkCalendar::Load(csv, {{510, 720}}, "calendar.csv", strict);
+  };
+  // 2026-10-01 is a Thursday, 2026-10-10 a Saturday.
+  for (std::string row :
+       {"2026-10-01,holiday,国庆节", "2026-10-1,holiday,x", "2026/10/1,休,x",
+        "2026.10.01,假,x", "2026年10月1日,节假日,x", "\"2026/10/1\",Holiday,x",
+        " 2026/10/1 , 放假 ,x"}) {
+    CAPTURE(row);
+    auto c = one("date,kind,name\n" + row + "\n");
+    REQUIRE_MESSAGE(c, c.error().message);
+    CHECK_FALSE(c->IsWorkingDay(year(2026) / October / 1));
+    CHECK(c->IsWorkingDay(year(2026) / October / 2));
+  }
+  for (std::string kind :
+       {"workday", "WORKDAY", "班", "上班", "补班", "调休上班", "工作日"}) {
+    CAPTURE(kind);
+    auto c = one("日期,类型,名称\n2026/10/10," + kind + ",国庆调休\n");
+    REQUIRE_MESSAGE(c, c.error().message);
+    CHECK(c->IsWorkingDay(year(2026) / October / 10));
+    CHECK_FALSE(c->IsWorkingDay(year(2026) / October / 11));
+  }
+  for (std::string date :
+       {"2026-10/1", "26/10/1", "10/1/2026", "2026-100-1", "2026-10-01x",
+        "2026年10月1", "2026/10/", "", "２０２６-10-01"}) {
+    CAPTURE(date);
+    auto c = one("date,kind,name\n" + date + ",holiday,x\n");
+    REQUIRE_FALSE(c);
+    CHECK(c.error().message.find("line 2: `" + date + "` 不是日期") !=
+          std::string::npos);
+  }
+  // A mistyped year or a workday on a weekday is refused when the calendar
+  // is set up, read as before from a town stored earlier.
+  for (std::string row : {"1926-10-01,holiday,x", "2206-10-01,holiday,x",
+                          "2026-10-12,workday,x"}) {
+    CAPTURE(row);
+    auto c = one("date,kind,name\n" + row + "\n");
+    REQUIRE_FALSE(c);
+    CHECK(c.error().message.find("calendar.csv, line 2: ") == 0);
+    CHECK(c.error().message.find("check the date") != std::string::npos);
+    CHECK(one("date,kind,name\n" + row + "\n", false));
+  }
+  auto monday = one("date,kind,name\n2026-10-12,workday,x\n");
+  REQUIRE_FALSE(monday);
+  CHECK(monday.error().message.find("是星期一") != std::string::npos);
+  auto header = one("day,kind\n2026-10-01,holiday\n");
+  REQUIRE_FALSE(header);
+  CHECK(header.error().message.find("日期,类型,名称") != std::string::npos);
 }
