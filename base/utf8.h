@@ -3,10 +3,16 @@
 // surrogates, nothing above U+10FFFF). DecodeUtf8: one code point of it;
 // IsXmlChar: whether XML may carry that code point. ValidUtf8: the text
 // with U+FFFD for each byte that is not part of well-formed UTF-8.
+// FromGb18030: text in GB18030 (which includes GBK and GB2312, what Chinese
+// Windows calls ANSI) as UTF-8, or nullopt if it is not well-formed there.
 //
 //   if (!IsUtf8(value)) return Fail(..., "not UTF-8; give the encoding");
 
+#include <iconv.h>
+
+#include <cerrno>
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -71,6 +77,23 @@ inline std::string ValidUtf8(std::string_view s) {
     }
     i += len;
   }
+  return out;
+}
+
+inline std::optional<std::string> FromGb18030(std::string_view s) {
+  iconv_t cd = iconv_open("UTF-8", "GB18030");
+  if (cd == iconv_t(-1)) return std::nullopt;
+  std::string out(s.size() * 2 + 16, '\0');  // 2 bytes become at most 3
+  char* in = const_cast<char*>(s.data());
+  size_t in_left = s.size();
+  char* to = out.data();
+  size_t to_left = out.size();
+  size_t done = iconv(cd, &in, &in_left, &to, &to_left);
+  bool ok = done != size_t(-1) && in_left == 0 &&
+            iconv(cd, nullptr, nullptr, &to, &to_left) != size_t(-1);
+  iconv_close(cd);
+  if (!ok) return std::nullopt;
+  out.resize(out.size() - to_left);
   return out;
 }
 

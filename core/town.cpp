@@ -13,16 +13,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-Result<std::string> ReadFile(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    return Fail(ErrorCode::kNotFound, path.string() + ": missing");
-  }
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 Result<std::vector<spatial::PointFeature>> ReadPoints(const fs::path& path,
                                                       spatial::LayerKind kind) {
   if (!fs::exists(path)) return std::vector<spatial::PointFeature>{};
@@ -72,7 +62,7 @@ Result<VersionInput> ReadTownFolder(const std::string& dir) {
                                spatial::LayerKind::kShopfronts);
   if (!shopfronts) return std::unexpected(shopfronts.error());
   for (const std::string& name : ConfigFileNames()) {
-    auto text = ReadFile(fs::path(dir) / name);
+    auto text = ReadConfigText(fs::path(dir) / name);
     if (!text) return std::unexpected(text.error());
     input.config_files[name] = std::move(*text);
   }
@@ -181,7 +171,9 @@ Result<Town> LoadTown(const TownSource& source) {
   std::string dir = source.data;
   return Assemble(
       0, std::move(*layers),
-      [dir](const std::string& name) { return ReadFile(fs::path(dir) / name); },
+      [dir](const std::string& name) {
+        return ReadConfigText(fs::path(dir) / name);
+      },
       std::move(*households), std::move(*shopfronts),
       spatial::Locator::Grids::kNow);
 }

@@ -21,31 +21,13 @@ Error Bad(const std::string& message, const std::string& field = {}) {
   return Error{ErrorCode::kInvalidArgument, message, field};
 }
 
-Result<std::string> ReadText(const fs::path& path) {
-  std::error_code ec;
-  if (fs::is_directory(path, ec)) {
-    return Fail(ErrorCode::kInvalidArgument,
-                path.string() + ": 是文件夹 / is a folder, not a file");
-  }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    return Fail(ErrorCode::kNotFound,
-                path.string() +
-                    ": missing; every town folder needs it (see "
-                    "data/taiyao for an example)");
-  }
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 // What is wrong with a text file's bytes before parsing, or "".
 std::string TextProblem(const std::string& text) {
   if (text.find_first_not_of(" \t\r\n") == std::string::npos) {
     return "文件为空 / is empty";
   }
   if (!IsUtf8(text)) {
-    return "不是 UTF-8 / is not UTF-8 text (saved as GBK or ANSI?); save it "
+    return "既不是 UTF-8 也不是 GBK / is neither UTF-8 nor GBK text; save it "
            "as UTF-8 (Excel: CSV UTF-8; Notepad: 编码 UTF-8)";
   }
   return "";
@@ -611,10 +593,36 @@ const std::vector<std::string>& ConfigFileNames() {
   return names;
 }
 
+Result<std::string> ReadConfigText(const std::filesystem::path& path) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (fs::is_directory(path, ec)) {
+    return Fail(ErrorCode::kInvalidArgument,
+                path.string() + ": 是文件夹 / is a folder, not a file");
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    return Fail(ErrorCode::kNotFound,
+                path.string() +
+                    ": 缺少 / missing; every town folder needs it (see "
+                    "data/taiyao for an example)");
+  }
+  std::stringstream ss;
+  ss << in.rdbuf();
+  std::string text = ss.str();
+  // Excel's "CSV (逗号分隔)" and Notepad's ANSI on Chinese Windows.
+  if (!IsUtf8(text)) {
+    if (auto utf8 = FromGb18030(text)) return *utf8;
+  }
+  return text;
+}
+
 Result<TownConfig> LoadTownConfig(const std::string& dir,
                                   const spatial::Layers& layers) {
   return LoadTownConfig(
-      [&](const std::string& name) { return ReadText(fs::path(dir) / name); },
+      [&](const std::string& name) {
+        return ReadConfigText(fs::path(dir) / name);
+      },
       layers, ConfigChecks::kNew);
 }
 

@@ -28,6 +28,7 @@
 //   auto layers = spatial::ReadLayersDir(dir);
 //   auto town = LoadTownConfig(dir, *layers);
 
+#include <filesystem>
 #include <functional>
 #include <map>
 #include <optional>
@@ -149,6 +150,12 @@ using ConfigReader = std::function<Result<std::string>(const std::string&)>;
 
 // The configuration files a town needs, in load order.
 const std::vector<std::string>& ConfigFileNames();
+
+// A configuration file of a town folder as UTF-8: text that is not UTF-8
+// but reads as GB18030/GBK (Excel's "CSV (逗号分隔)" and Notepad's ANSI on
+// Chinese Windows) is converted; other bytes are left for the checks to
+// refuse. A folder or a missing file is an error naming it.
+Result<std::string> ReadConfigText(const std::filesystem::path& path);
 
 // Which checks LoadTownConfig makes. A rule added after a town was stored
 // must not keep its server from starting after an upgrade: kStored skips

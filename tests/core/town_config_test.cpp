@@ -1,6 +1,7 @@
 #include "core/town_config.h"
 
 #include <doctest/doctest.h>
+#include <iconv.h>
 
 #include <algorithm>
 #include <filesystem>
@@ -16,6 +17,21 @@ using namespace wangge::core;
 using namespace wangge::testing;
 
 namespace {
+
+// `utf8` as Chinese Windows' ANSI (GBK) saves it.
+std::string ToGbk(const std::string& utf8) {
+  iconv_t cd = iconv_open("GBK", "UTF-8");
+  REQUIRE(cd != iconv_t(-1));
+  std::string out(utf8.size() * 2 + 4, '\0');
+  char* in = const_cast<char*>(utf8.data());
+  size_t in_left = utf8.size();
+  char* to = out.data();
+  size_t to_left = out.size();
+  REQUIRE(iconv(cd, &in, &in_left, &to, &to_left) != size_t(-1));
+  iconv_close(cd);
+  out.resize(out.size() - to_left);
+  return out;
+}
 
 std::string Read(const std::filesystem::path& p) {
   std::ifstream in(p, std::ios::binary);
@@ -145,12 +161,30 @@ TEST_CASE(
                            "\"branch\": \"610522102002-99\""),
                 "branch \"610522102002-99\" is not in branches.json");
   }
-  SUBCASE("a calendar that is empty or GBK") {
+  SUBCASE("a calendar that is empty, or neither UTF-8 nor GBK") {
     std::string all = Read(std::filesystem::path(kTownDir) / "calendar.csv");
     ExpectError(LoadEdited("calendar.csv", all, "\r\n"),
                 "calendar.csv: 文件为空 / is empty");
-    ExpectError(LoadEdited("calendar.csv", "元旦", "\xD4\xAA\xB5\xA9"),
-                "calendar.csv: 不是 UTF-8 / is not UTF-8 text");
+    ExpectError(LoadEdited("calendar.csv", "元旦", "\xFF\xFE"),
+                "calendar.csv: 既不是 UTF-8 也不是 GBK / is neither UTF-8 nor "
+                "GBK text");
+  }
+  SUBCASE("files saved as GBK by Chinese Excel or Notepad read as UTF-8") {
+    std::string all = Read(std::filesystem::path(kTownDir) / "calendar.csv");
+    auto calendar = LoadEdited(
+        "calendar.csv", all,
+        ToGbk("日期,类型,名称\r\n2026/10/1,休,国庆节\r\n2026/10/10,班,"
+              "国庆调休\r\n"));
+    REQUIRE_MESSAGE(calendar, calendar.error().message);
+    using namespace std::chrono;
+    CHECK_FALSE(calendar->calendar.IsWorkingDay(year(2026) / October / 1));
+    CHECK(calendar->calendar.IsWorkingDay(year(2026) / October / 10));
+    std::string people = Read(std::filesystem::path(kTownDir) / "people.json");
+    auto gbk = LoadEdited("people.json", people, ToGbk(people));
+    REQUIRE_MESSAGE(gbk, gbk.error().message);
+    const Person* head = gbk->FindPerson("P0001");
+    REQUIRE(head);
+    CHECK(head->name == "示例综治中心主任");
   }
   SUBCASE("a calendar saved with CR line ends (Excel's CSV Macintosh) reads") {
     std::string all = Read(std::filesystem::path(kTownDir) / "calendar.csv");
@@ -262,5 +296,5 @@ TEST_CASE("LoadTownConfig: a missing file says which") {
   auto layers = spatial::ReadLayersDir(dir.path().string());
   REQUIRE(layers);
   ExpectError(LoadTownConfig(dir.path().string(), *layers),
-              "routing.json: missing");
+              "routing.json: 缺少 / missing");
 }
