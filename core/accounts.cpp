@@ -7,6 +7,8 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 
+#include "base/utf8.h"
+
 namespace wangge::core {
 namespace {
 
@@ -38,11 +40,53 @@ const char* RoleList() {
   return "grid_leader, branch, office, dispatcher, leader, gis, admin";
 }
 
+std::string PasswordProblem(const std::string& password,
+                            const std::string& username) {
+  if (!IsUtf8(password)) {
+    return "密码不是 UTF-8 文本 / the password is not UTF-8 text (a phone "
+           "or browser could not type it)";
+  }
+  size_t chars = 0;
+  for (unsigned char c : password) {
+    if (c < 0x20 || c == 0x7f) {
+      return "密码含控制字符 / the password holds a control character (a "
+             "tab?)";
+    }
+    if ((c & 0xC0) != 0x80) ++chars;
+  }
+  if (chars < 8) return "密码太短 / the password needs at least 8 characters";
+  if (password.size() > 256) {
+    return "密码太长 / the password is over 256 bytes";
+  }
+  if (password.front() == ' ' || password.back() == ' ') {
+    return "密码首尾有空格 / the password begins or ends with a space (easy "
+           "to miss when typing it)";
+  }
+  auto lower = [](std::string s) {
+    for (char& c : s) c = char(std::tolower(static_cast<unsigned char>(c)));
+    return s;
+  };
+  std::string low = lower(password);
+  bool repeated = password.find_first_not_of(password[0]) == std::string::npos;
+  static const char* kCommon[] = {
+      "12345678",  "123456789",  "1234567890", "87654321", "password",
+      "password1", "qwertyui",   "qwerty123",  "abc12345", "abcd1234",
+      "a1234567",  "1qaz2wsx",   "qwertyuiop", "iloveyou", "12341234",
+      "123123123", "woaini1314", "5201314520", "admin123", "admin1234",
+      "123456abc", "abc123456",  "wangge123",  "88888888a"};
+  bool common = std::any_of(std::begin(kCommon), std::end(kCommon),
+                            [&](const char* c) { return low == c; });
+  if (repeated || common || (!username.empty() && low == lower(username))) {
+    return "密码太容易猜 / the password is too easy to guess (a common "
+           "password, one character repeated, or the username)";
+  }
+  return "";
+}
+
 Result<std::string> HashPassword(const std::string& password) {
   InitSodium();
-  if (password.size() < 8) {
-    return Fail(ErrorCode::kInvalidArgument,
-                "password is too short; use at least 8 characters", "password");
+  if (std::string why = PasswordProblem(password); !why.empty()) {
+    return Fail(ErrorCode::kInvalidArgument, why, "password");
   }
   char out[crypto_pwhash_STRBYTES];
   // Interactive limits: ~64 MiB and a fraction of a second per hash.

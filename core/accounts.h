@@ -20,6 +20,14 @@ bool IsRole(const std::string& role);
 const char* RoleList();
 
 // Fails with kInvalidArgument when the password is shorter than 8 bytes.
+// What is wrong with `password` for the account `username` ("" if none:
+// it may be any user's): "" when it is fine. A password is UTF-8 (what a
+// phone or browser sends), 8-256 characters/bytes, without control
+// characters or spaces at either end, not the username, not one character
+// repeated and not one of the most common passwords.
+std::string PasswordProblem(const std::string& password,
+                            const std::string& username = "");
+// Refuses a password with a PasswordProblem.
 Result<std::string> HashPassword(const std::string& password);
 bool VerifyPassword(const std::string& hash, const std::string& password);
 

@@ -636,8 +636,15 @@ class SqliteStore : public Store {
   }
 
   Error DbError(const std::string& what) {
+    int code = sqlite3_errcode(db_) & 0xff;
+    std::string advice =
+        code == SQLITE_BUSY || code == SQLITE_LOCKED
+            ? " — 数据库正忙 / another wangge process (an import, a "
+              "backup) held the database for over 5 s; try again when it "
+              "is done"
+            : "";
     return Error{ErrorCode::kUnavailable,
-                 path_ + ": " + what + ": " + sqlite3_errmsg(db_)};
+                 path_ + ": " + what + ": " + sqlite3_errmsg(db_) + advice};
   }
 
   static constexpr const char* kMmapSize = "PRAGMA mmap_size=268435456";

@@ -391,7 +391,12 @@ int RunUser(int argc, char** argv) {
       std::cerr << "wangge user: " << bad << "\n";
       return 2;
     }
-    auto hash = core::HashPassword(ReadPassword());
+    std::string password = ReadPassword();
+    if (auto why = core::PasswordProblem(password, username); !why.empty()) {
+      std::cerr << "wangge user: " << why << "\n";
+      return 2;
+    }
+    auto hash = core::HashPassword(password);
     if (!hash) return Fail1("user", hash.error());
     auto id = (*store)->AddUser({.username = *args.Flag("username"),
                                  .role = role,
@@ -439,7 +444,13 @@ int RunUser(int argc, char** argv) {
     return 0;
   }
   if (action == "passwd") {
-    auto hash = core::HashPassword(ReadPassword());
+    std::string password = ReadPassword();
+    if (auto why = core::PasswordProblem(password, user->username);
+        !why.empty()) {
+      std::cerr << "wangge user: " << why << "\n";
+      return 2;
+    }
+    auto hash = core::HashPassword(password);
     if (!hash) return Fail1("user", hash.error());
     user->password_hash = *hash;
     user->disabled = false;

@@ -207,6 +207,38 @@ TEST_CASE(
     CHECK_MESSAGE(User(db, "add " + bad) == 2, bad);
   }
   CHECK(list() == before);  // nothing added
+  auto add = [&](const std::string& password) {
+    return Wangge("user add --db " + Q(db) +
+                      " --username clerk-one --role dispatcher "
+                      "--password-stdin",
+                  password + "\n");
+  };
+  for (auto [password, why] :
+       std::initializer_list<std::pair<std::string, std::string>>{
+           {"short", "密码太短"},
+           {"密码太短了", "密码太短"},  // 15 bytes, 5 characters
+           {" leading-space", "首尾有空格"},
+           {"trailing-space ", "首尾有空格"},
+           {"tab\there-now", "控制字符"},
+           {"caf\xE9-latin1", "不是 UTF-8"},
+           {std::string(300, 'x') + "y", "太长"},
+           {"12345678", "太容易猜"},
+           {"PassWord", "太容易猜"},
+           {"zzzzzzzzzz", "太容易猜"},
+           {"CLERK-ONE", "太容易猜"}}) {
+    Run r = add(password);
+    CHECK_MESSAGE(r.status == 2, password);
+    CHECK_MESSAGE(r.err.find(why) != std::string::npos, password << r.err);
+  }
+  CHECK(list() == before);
+  CHECK(add("正确的马电池订书钉").status == 0);  // 9 characters
+  auto passwd = [&](const std::string& password) {
+    return Wangge(
+        "user passwd --db " + Q(db) + " --username clerk-one --password-stdin",
+        password + "\n");
+  };
+  CHECK(passwd("Clerk-One").err.find("太容易猜") != std::string::npos);
+  CHECK(passwd("Clerk-One is my name").status == 0);
   CHECK(User(db, "add --username b1 --role branch --scope 610522102002-01") ==
         0);
   CHECK(User(db, "add --username boss --role admin") == 0);
