@@ -218,13 +218,29 @@ std::optional<WorkPeriod> ParsePeriod(const std::string& s) {
   return WorkPeriod{h1 * 60 + m1, h2 * 60 + m2};
 }
 
-Result<void> LoadOffices(const json& j, TownConfig& town, bool /*strict*/) {
+// A code of offices.json or branches.json: it goes into URLs, filters and
+// spreadsheets as feature codes and person ids do (only for new files).
+constexpr double kMaxDuplicateRadius = 5000;
+
+Result<void> CheckCode(const std::string& code, const std::string& where,
+                       bool strict) {
+  if (std::string why = CodeProblem(code); strict && !why.empty()) {
+    return std::unexpected(Bad(where + ": 编码 / code \"" + code + "\" " + why +
+                                   "; use ASCII letters, digits, '-', '_' "
+                                   "or '.'",
+                               "code"));
+  }
+  return {};
+}
+
+Result<void> LoadOffices(const json& j, TownConfig& town, bool strict) {
   if (!j.is_array())
     return std::unexpected(Bad("offices.json: must be a list"));
   for (size_t i = 0; i < j.size(); ++i) {
     std::string where = "offices.json, entry " + std::to_string(i + 1);
     Office o;
     WANGGE_ASSIGN_OR_RETURN(o.code, Str(j[i], "code", where));
+    if (auto ok = CheckCode(o.code, where, strict); !ok) return ok;
     where = "offices.json, " + o.code;
     WANGGE_ASSIGN_OR_RETURN(o.name, Str(j[i], "name", where));
     WANGGE_ASSIGN_OR_RETURN(o.name_en, Str(j[i], "name_en", where, false));
@@ -284,7 +300,7 @@ Result<void> LoadPeople(const json& j, TownConfig& town, bool strict) {
   return {};
 }
 
-Result<void> LoadBranches(const json& j, TownConfig& town, bool /*strict*/) {
+Result<void> LoadBranches(const json& j, TownConfig& town, bool strict) {
   if (!j.is_array()) {
     return std::unexpected(Bad("branches.json: must be a list"));
   }
@@ -292,6 +308,7 @@ Result<void> LoadBranches(const json& j, TownConfig& town, bool /*strict*/) {
     std::string where = "branches.json, entry " + std::to_string(i + 1);
     Branch b;
     WANGGE_ASSIGN_OR_RETURN(b.code, Str(j[i], "code", where));
+    if (auto ok = CheckCode(b.code, where, strict); !ok) return ok;
     where = "branches.json, " + b.code;
     WANGGE_ASSIGN_OR_RETURN(b.name, Str(j[i], "name", where));
     WANGGE_ASSIGN_OR_RETURN(b.village, Str(j[i], "village", where, false));
@@ -389,9 +406,17 @@ Result<void> LoadCategories(const json& j, TownConfig& town, bool strict) {
       WANGGE_ASSIGN_OR_RETURN(cat.handle, Limit(c, "handle", at, strict));
       auto radius = c.find("duplicate_radius_m");
       if (radius != c.end()) {
-        if (!radius->is_number() || radius->get<double>() < 0) {
+        if (!radius->is_number() || !(radius->get<double>() >= 0)) {
           return std::unexpected(
               Bad(at + ": duplicate_radius_m must be a number of metres >= 0",
+                  "duplicate_radius_m"));
+        }
+        // Reports that far apart are not one incident; a larger radius
+        // (a typo: 50000 for 500) makes every search walk the category.
+        if (strict && radius->get<double>() > kMaxDuplicateRadius) {
+          return std::unexpected(
+              Bad(at + ": duplicate_radius_m 查重半径过大 / is over 5000 "
+                       "metres; reports that far apart are not one incident",
                   "duplicate_radius_m"));
         }
         cat.duplicate_radius_m = radius->get<double>();

@@ -260,6 +260,20 @@ TEST_CASE(
         LoadEdited("calendar.csv", "2026-10-01,holiday", "2026-10-01,holliday"),
         "calendar.csv, line");
   }
+  SUBCASE("office and branch codes as spreadsheets leave them") {
+    ExpectError(
+        LoadEdited("offices.json", "\"code\": \"SFS\"", "\"code\": \"SFS \""),
+        "offices.json, entry 2: 编码 / code \"SFS \" holds a space");
+    ExpectError(LoadEdited("branches.json", "\"code\": \"610522102002-01\"",
+                           "\"code\": \"610522102002-01\\n\""),
+                "branches.json, entry 1: 编码 / code \"610522102002-01\n\" "
+                "holds a control character");
+  }
+  SUBCASE("a duplicate radius of 50 km") {
+    ExpectError(LoadEdited("categories.json", "\"duplicate_radius_m\": 250,",
+                           "\"duplicate_radius_m\": 50000,"),
+                "duplicate_radius_m 查重半径过大 / is over 5000 metres");
+  }
   SUBCASE("a duplicated office code") {
     ExpectError(
         LoadEdited("offices.json", "\"code\": \"SFS\"", "\"code\": \"ZZZX\""),
@@ -280,6 +294,8 @@ TEST_CASE(
   }
   CHECK(LoadEdited("cells.geojson", "\"leader\":\"P0035\"",
                    "\"leader\":\"P0001\"", ConfigChecks::kStored));
+  CHECK(LoadEdited("categories.json", "\"duplicate_radius_m\": 250,",
+                   "\"duplicate_radius_m\": 50000,", ConfigChecks::kStored));
   // An imported cells layer is new data: its rules apply.
   ExpectError(LoadEdited("cells.geojson", "\"leader\":\"P0035\"",
                          "\"leader\":\"P0001\"", ConfigChecks::kNewCells),
