@@ -159,9 +159,10 @@ Result<std::string> ReadConfigText(const std::filesystem::path& path);
 
 // Which checks LoadTownConfig makes. A rule added after a town was stored
 // must not keep its server from starting after an upgrade: kStored skips
-// those rules (login-safe person ids, known roles, a person's branch, time
-// limits of at most a year, a UTF-8 non-empty calendar, a cell's leader,
-// member and branch agreeing); kNewCells applies only the cell rules (an
+// those rules (login-safe person ids, office and branch codes, known roles,
+// a person's branch, time limits of at most a year, a duplicate radius of at
+// most 5 km, a UTF-8 non-empty calendar without mistyped years or weekday
+// workdays, a cell's leader, member and branch agreeing); kNewCells applies only the cell rules (an
 // imported cells layer); kNew (a town folder) applies all.
 enum class ConfigChecks { kNew, kNewCells, kStored };
 
