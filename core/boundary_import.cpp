@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <map>
+#include <type_traits>
 
 #include "core/town_config.h"
 
@@ -67,6 +68,37 @@ BoundaryDiff Diff(const std::vector<Feature>& before,
     diff.changes.push_back(std::move(change));
   }
   return diff;
+}
+
+// Whether two layers hold the same features (code, name, attributes and
+// shape or point), in any order.
+template <class F>
+bool SameFeatures(const std::vector<F>& a, const std::vector<F>& b) {
+  if (a.size() != b.size()) return false;
+  auto by_code = [](const std::vector<F>& v) {
+    std::vector<const F*> out;
+    for (const F& f : v) out.push_back(&f);
+    std::sort(out.begin(), out.end(),
+              [](const F* x, const F* y) { return x->code < y->code; });
+    return out;
+  };
+  auto x = by_code(a), y = by_code(b);
+  for (size_t i = 0; i < x.size(); ++i) {
+    const F& f = *x[i];
+    const F& g = *y[i];
+    if (f.code != g.code || f.name != g.name || f.attributes != g.attributes) {
+      return false;
+    }
+    if constexpr (std::is_same_v<F, Feature>) {
+      if (f.shape.parts.size() != g.shape.parts.size()) return false;
+      for (size_t k = 0; k < f.shape.parts.size(); ++k) {
+        if (f.shape.parts[k].rings != g.shape.parts[k].rings) return false;
+      }
+    } else if (f.at.x != g.at.x || f.at.y != g.at.y) {
+      return false;
+    }
+  }
+  return true;
 }
 
 }  // namespace
@@ -151,7 +183,16 @@ Result<ImportOutcome> ImportLayer(Store& store,
       }
     }
   }
-  if (dry_run) {
+  bool same = false;
+  if (slot) {
+    same = SameFeatures(replaced, *slot);
+  } else if (options.layer == spatial::LayerKind::kHouseholds) {
+    same = SameFeatures(current->households, report.points);
+  } else if (options.layer == spatial::LayerKind::kShopfronts) {
+    same = SameFeatures(current->shopfronts, report.points);
+  }
+  if (same) outcome.unchanged = current->version;
+  if (dry_run || same) {
     give_back();
     return outcome;
   }

@@ -39,7 +39,11 @@ struct BoundaryDiff {
 struct ImportOutcome {
   spatial::ImportResult report;
   std::optional<int64_t> version;  // set when a version was stored
-  BoundaryDiff diff;               // cells layer: what the import changes
+  // Set (to the current version) when the layer read is the one stored,
+  // feature for feature: then nothing is stored, a re-run of an import
+  // does not add a version.
+  std::optional<int64_t> unchanged;
+  BoundaryDiff diff;  // cells layer: what the import changes
   // Open cases (not closed or rejected) in cells the import changes or
   // removes: they keep the version they were routed with, but the office
   // may want to look at them.

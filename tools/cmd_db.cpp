@@ -183,6 +183,9 @@ int RunImport(int argc, char** argv) {
     j["version"] = outcome->version ? nlohmann::ordered_json(*outcome->version)
                                     : nlohmann::ordered_json();
     j["dry_run"] = args.Has("dry-run");
+    j["unchanged_from"] = outcome->unchanged
+                              ? nlohmann::ordered_json(*outcome->unchanged)
+                              : nlohmann::ordered_json();
     if (accepted) j["diff"] = DiffJson(outcome->diff);
     j["affected_open_cases"] = nlohmann::ordered_json::array();
     for (const auto& c : outcome->affected_cases) {
@@ -204,7 +207,11 @@ int RunImport(int argc, char** argv) {
                   << "\n";
       }
     }
-    if (outcome->version) {
+    if (outcome->unchanged) {
+      std::cout << "与当前边界版本 " << *outcome->unchanged
+                << " 相同，未新建版本 / identical to boundary version "
+                << *outcome->unchanged << ": nothing stored\n";
+    } else if (outcome->version) {
       std::cout << "已导入 imported as boundary version " << *outcome->version
                 << "; a running wangge serve on this database switches to it "
                    "within seconds (运行中的服务数秒内自动切换)\n";

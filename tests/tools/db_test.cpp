@@ -196,6 +196,21 @@ TEST_CASE(
   CHECK(v[1]["source"] == "cells-v2.geojson");
   CHECK(json::parse(Wangge("locate --db '" + db + "' 110.2444 34.518")
                         .out)["boundary_version"] == 2);
+
+  // The same file again, or the sample's own households: nothing new.
+  Run again = Wangge("import --db '" + db + "' --layer cells '" + source +
+                     "' --report json");
+  REQUIRE_MESSAGE(again.status == 0, (again.err + again.out));
+  json same = json::parse(again.out);
+  CHECK(same["version"].is_null());
+  CHECK(same["unchanged_from"] == 2);
+  Run points = Wangge("import --db '" + db + "' --layer households '" + kTown +
+                      "/households.geojson'");
+  CHECK(points.status == 0);
+  CHECK(points.out.find("identical to boundary version 2: nothing stored") !=
+        std::string::npos);
+  CHECK(json::parse(Wangge("versions --db '" + db + "' --json").out).size() ==
+        2);
 }
 
 TEST_CASE(
