@@ -33,14 +33,40 @@ std::string TextProblem(const std::string& text) {
   return "";
 }
 
-Result<json> ParseJson(const std::string& name, const ConfigReader& read) {
+// `strict`: a key twice in one object (JSON keeps the last one, so a
+// copied entry edited in one place silently loses the other) is an error.
+Result<json> ParseJson(const std::string& name, const ConfigReader& read,
+                       bool strict) {
   auto text = read(name);
   if (!text) return std::unexpected(text.error());
   if (std::string why = TextProblem(*text); !why.empty()) {
     return std::unexpected(Bad(name + ": " + why));
   }
+  std::vector<std::set<std::string>> keys;  // of each object being read
+  std::string twice;
+  json::parser_callback_t note_keys = [&](int, json::parse_event_t event,
+                                          json& parsed) {
+    if (event == json::parse_event_t::object_start) keys.emplace_back();
+    if (event == json::parse_event_t::object_end && !keys.empty()) {
+      keys.pop_back();
+    }
+    if (event == json::parse_event_t::key && !keys.empty() &&
+        !keys.back().insert(parsed.get<std::string>()).second &&
+        twice.empty()) {
+      twice = parsed.get<std::string>();
+    }
+    return true;
+  };
   try {
-    return json::parse(*text);
+    json parsed = json::parse(*text, note_keys);
+    if (strict && !twice.empty()) {
+      return std::unexpected(
+          Bad(name + ": 键 \"" + twice +
+              "\" 在同一对象中出现两次 / the key \"" + twice +
+              "\" appears twice in one object, and JSON keeps only the last; "
+              "remove one"));
+    }
+    return parsed;
   } catch (const json::parse_error& e) {
     // Line and column, as an editor shows them.
     size_t end = std::min<size_t>(e.byte == 0 ? 0 : e.byte - 1, text->size());
@@ -431,7 +457,7 @@ Result<void> LoadCategories(const json& j, TownConfig& town, bool strict) {
   return {};
 }
 
-Result<void> LoadRouting(const json& j, TownConfig& town) {
+Result<void> LoadRouting(const json& j, TownConfig& town, bool strict) {
   std::string where = "routing.json";
   WANGGE_ASSIGN_OR_RETURN(town.rules.triage_office,
                           Str(j, "triage_office", where));
@@ -490,6 +516,24 @@ Result<void> LoadRouting(const json& j, TownConfig& town) {
       if (!town.zones.count(z)) {
         return std::unexpected(
             Bad(at + ": zone \"" + z + "\" is not in zones.geojson", "zones"));
+      }
+    }
+    // A theme no zone has (a typo: 肉牛养殖厂 for 肉牛养殖场) would never
+    // match: the override would silently never apply.
+    std::set<std::string> themes;
+    for (const auto& [code, zone] : town.zones) themes.insert(zone.theme);
+    for (const std::string& t : o.zone_themes) {
+      if (strict && !themes.count(t)) {
+        std::string known;
+        for (const std::string& k : themes) {
+          if (!k.empty()) known += (known.empty() ? "" : ", ") + k;
+        }
+        return std::unexpected(
+            Bad(at + ": zone theme \"" + t +
+                    "\" 不是任何示范区的主题 / is the theme of no zone in "
+                    "zones.geojson (themes there: " +
+                    (known.empty() ? "none" : known) + ")",
+                "zone_themes"));
       }
     }
     if (o.villages.empty() && o.zones.empty() && o.zone_themes.empty()) {
@@ -656,7 +700,7 @@ Result<TownConfig> LoadTownConfig(const ConfigReader& read,
                                   ConfigChecks checks) {
   const bool strict = checks == ConfigChecks::kNew;
   TownConfig town;
-  auto town_json = ParseJson("town.json", read);
+  auto town_json = ParseJson("town.json", read, strict);
   if (!town_json) return std::unexpected(town_json.error());
   WANGGE_ASSIGN_OR_RETURN(town.code, Str(*town_json, "code", "town.json"));
   WANGGE_ASSIGN_OR_RETURN(town.name, Str(*town_json, "name", "town.json"));
@@ -673,6 +717,18 @@ Result<TownConfig> LoadTownConfig(const ConfigReader& read,
                   "working_hours");
     }
     hours.push_back(*period);
+  }
+  int minutes = 0;
+  for (const WorkPeriod& p : hours) minutes += p.end - p.begin;
+  if (strict && !hours.empty() && minutes < 4 * 60) {
+    // 08:00-08:01 would make a 4-hour limit a month of days.
+    return Fail(
+        ErrorCode::kInvalidArgument,
+        "town.json: working_hours 每天工作时间不足 4 小时 / add up to " +
+            std::to_string(minutes) +
+            " minutes a day; a working day has at least 4 hours "
+            "(periods like 08:30-12:00)",
+        "working_hours");
   }
   auto csv = read("calendar.csv");
   if (!csv) return std::unexpected(csv.error());
@@ -708,7 +764,7 @@ Result<TownConfig> LoadTownConfig(const ConfigReader& read,
   };
   for (Step step :
        {Step{"offices.json", LoadOffices}, Step{"people.json", LoadPeople}}) {
-    auto j = ParseJson(step.file, read);
+    auto j = ParseJson(step.file, read, strict);
     if (!j) return std::unexpected(j.error());
     if (auto ok = Guarded(
             step.file,
@@ -722,7 +778,7 @@ Result<TownConfig> LoadTownConfig(const ConfigReader& read,
   }
   for (Step step : {Step{"branches.json", LoadBranches},
                     Step{"categories.json", LoadCategories}}) {
-    auto j = ParseJson(step.file, read);
+    auto j = ParseJson(step.file, read, strict);
     if (!j) return std::unexpected(j.error());
     if (auto ok = Guarded(
             step.file,
@@ -744,10 +800,10 @@ Result<TownConfig> LoadTownConfig(const ConfigReader& read,
           LoadCells(layers, town, strict || checks == ConfigChecks::kNewCells);
       !ok)
     return std::unexpected(ok.error());
-  auto routing = ParseJson("routing.json", read);
+  auto routing = ParseJson("routing.json", read, strict);
   if (!routing) return std::unexpected(routing.error());
-  if (auto ok =
-          Guarded("routing.json", [&] { return LoadRouting(*routing, town); });
+  if (auto ok = Guarded("routing.json",
+                        [&] { return LoadRouting(*routing, town, strict); });
       !ok) {
     return std::unexpected(ok.error());
   }

@@ -269,6 +269,27 @@ TEST_CASE(
                 "branches.json, entry 1: 编码 / code \"610522102002-01\n\" "
                 "holds a control character");
   }
+  SUBCASE("an override's zone theme no zone has") {
+    ExpectError(LoadEdited("routing.json", "\"肉牛养殖场\"", "\"肉牛养殖厂\""),
+                "zone theme \"肉牛养殖厂\" 不是任何示范区的主题 / is the theme "
+                "of no zone in zones.geojson (themes there: ");
+  }
+  SUBCASE("a working day of minutes") {
+    std::string town = Read(std::filesystem::path(kTownDir) / "town.json");
+    auto from = town.find("\"working_hours\"");
+    REQUIRE(from != std::string::npos);
+    auto to = town.find(']', from);
+    ExpectError(
+        LoadEdited("town.json", town.substr(from, to + 1 - from),
+                   "\"working_hours\": [\"08:00-08:01\"]"),
+        "town.json: working_hours 每天工作时间不足 4 小时 / add up to 1 "
+        "minutes a day");
+  }
+  SUBCASE("a key twice in one object") {
+    ExpectError(LoadEdited("offices.json", "\"code\": \"SFS\",",
+                           "\"code\": \"SFS\", \"code\": \"SFS\","),
+                "offices.json: 键 \"code\" 在同一对象中出现两次");
+  }
   SUBCASE("a duplicate radius of 50 km") {
     ExpectError(LoadEdited("categories.json", "\"duplicate_radius_m\": 250,",
                            "\"duplicate_radius_m\": 50000,"),
@@ -296,6 +317,11 @@ TEST_CASE(
                    "\"leader\":\"P0001\"", ConfigChecks::kStored));
   CHECK(LoadEdited("categories.json", "\"duplicate_radius_m\": 250,",
                    "\"duplicate_radius_m\": 50000,", ConfigChecks::kStored));
+  CHECK(LoadEdited("routing.json", "\"肉牛养殖场\"", "\"肉牛养殖厂\"",
+                   ConfigChecks::kStored));
+  CHECK(LoadEdited("offices.json", "\"code\": \"SFS\",",
+                   "\"code\": \"SFS\", \"code\": \"SFS\",",
+                   ConfigChecks::kStored));
   // An imported cells layer is new data: its rules apply.
   ExpectError(LoadEdited("cells.geojson", "\"leader\":\"P0035\"",
                          "\"leader\":\"P0001\"", ConfigChecks::kNewCells),
