@@ -1,6 +1,7 @@
 #pragma once
 // CodeProblem: what is wrong with a code (a feature's code, a person's id,
-// which becomes a login name), or "".
+// which becomes a login name), or "". AsciiLower: the text with A-Z as a-z
+// (login names, header names, keywords; other bytes as they are).
 //
 //   if (auto why = CodeProblem(code); !why.empty()) ... "its code " + why
 
@@ -9,6 +10,11 @@
 #include <string_view>
 
 namespace wangge {
+
+inline std::string AsciiLower(std::string s) {
+  for (char& c : s) c = char(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
 
 // What is wrong with a code, or "": codes go into URLs, file names, case
 // numbers and spreadsheets, so they are 1-64 ASCII letters, digits, '-',

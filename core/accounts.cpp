@@ -7,6 +7,7 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 
+#include "base/code.h"
 #include "base/utf8.h"
 
 namespace wangge::core {
@@ -62,11 +63,7 @@ std::string PasswordProblem(const std::string& password,
     return "密码首尾有空格 / the password begins or ends with a space (easy "
            "to miss when typing it)";
   }
-  auto lower = [](std::string s) {
-    for (char& c : s) c = char(std::tolower(static_cast<unsigned char>(c)));
-    return s;
-  };
-  std::string low = lower(password);
+  std::string low = AsciiLower(password);
   bool repeated = password.find_first_not_of(password[0]) == std::string::npos;
   static const char* kCommon[] = {
       "12345678",  "123456789",  "1234567890", "87654321", "password",
@@ -76,7 +73,8 @@ std::string PasswordProblem(const std::string& password,
       "123456abc", "abc123456",  "wangge123",  "88888888a"};
   bool common = std::any_of(std::begin(kCommon), std::end(kCommon),
                             [&](const char* c) { return low == c; });
-  if (repeated || common || (!username.empty() && low == lower(username))) {
+  if (repeated || common ||
+      (!username.empty() && low == AsciiLower(username))) {
     return "密码太容易猜 / the password is too easy to guess (a common "
            "password, one character repeated, or the username)";
   }
@@ -157,10 +155,7 @@ Result<int> CreatePeopleAccounts(Store& store, const std::string& password) {
     }
     if (role.empty()) continue;  // e.g. a zone's Party member
     std::string id = p.value("id", "");
-    std::string username = id;
-    std::transform(username.begin(), username.end(), username.begin(),
-                   [](unsigned char c) { return std::tolower(c); });
-    User u{.username = username,
+    User u{.username = AsciiLower(id),
            .role = role,
            .scope =
                role == "office" ? p.value("office", "") : p.value("branch", ""),

@@ -7,6 +7,8 @@
 #include <sstream>
 #include <string_view>
 
+#include "base/code.h"
+
 namespace wangge::core {
 namespace {
 
@@ -63,8 +65,7 @@ std::optional<sys_days> ParseDay(std::string_view s) {
 
 // 1 holiday, 0 workday, -1 neither.
 int ParseKind(std::string_view s) {
-  std::string lower(s);
-  for (char& c : lower) c = char(std::tolower(static_cast<unsigned char>(c)));
+  std::string lower = AsciiLower(std::string(s));
   for (std::string_view h : {"holiday", "休", "假", "放假", "节假日"}) {
     if (lower == h) return 1;
   }
@@ -135,10 +136,7 @@ Result<WorkCalendar> WorkCalendar::Load(const std::string& csv,
     auto comma = line.find(',');
     std::string_view first = Field(std::string_view(line).substr(0, comma));
     if (line_no == 1) {
-      std::string head(first);
-      for (char& c : head) {
-        c = char(std::tolower(static_cast<unsigned char>(c)));
-      }
+      std::string head = AsciiLower(std::string(first));
       if (comma == std::string::npos || (head != "date" && head != "日期")) {
         return Fail(ErrorCode::kInvalidArgument,
                     file +

@@ -66,8 +66,13 @@ Result<VersionInput> ReadTownFolder(const std::string& dir) {
     if (!text) return std::unexpected(text.error());
     input.config_files[name] = std::move(*text);
   }
-  // Check before anything is stored.
-  auto config = LoadTownConfig(dir, *layers);
+  // Check before anything is stored: the text just read, not the folder
+  // again.
+  auto config = LoadTownConfig(
+      [&](const std::string& name) -> Result<std::string> {
+        return input.config_files.at(name);
+      },
+      *layers, ConfigChecks::kNew);
   if (!config) return std::unexpected(config.error());
   input.layers.push_back({"villages", std::move(layers->villages), {}});
   input.layers.push_back({"cells", std::move(layers->cells), {}});

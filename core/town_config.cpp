@@ -58,7 +58,9 @@ Result<json> ParseJson(const std::string& name, const ConfigReader& read,
     return true;
   };
   try {
-    json parsed = json::parse(*text, note_keys);
+    // Stored files were checked when they were new: no key bookkeeping at a
+    // server's start.
+    json parsed = strict ? json::parse(*text, note_keys) : json::parse(*text);
     if (strict && !twice.empty()) {
       return std::unexpected(
           Bad(name + ": 键 \"" + twice +
@@ -244,10 +246,10 @@ std::optional<WorkPeriod> ParsePeriod(const std::string& s) {
   return WorkPeriod{h1 * 60 + m1, h2 * 60 + m2};
 }
 
-// A code of offices.json or branches.json: it goes into URLs, filters and
-// spreadsheets as feature codes and person ids do (only for new files).
 constexpr double kMaxDuplicateRadius = 5000;
 
+// A code of offices.json or branches.json: it goes into URLs, filters and
+// spreadsheets as feature codes and person ids do (only for new files).
 Result<void> CheckCode(const std::string& code, const std::string& where,
                        bool strict) {
   if (std::string why = CodeProblem(code); strict && !why.empty()) {
@@ -312,10 +314,8 @@ Result<void> LoadPeople(const json& j, TownConfig& town, bool strict) {
                                    "roles"));
       }
     }
-    std::string login = p.id;
-    for (char& ch : login)
-      ch = char(std::tolower(static_cast<unsigned char>(ch)));
-    if (!logins.insert(login).second && (strict || town.people.count(p.id))) {
+    if (!logins.insert(AsciiLower(p.id)).second &&
+        (strict || town.people.count(p.id))) {
       return std::unexpected(
           Bad(where + ": id used twice (ids differing only in case log in "
                       "as the same name)",
@@ -474,6 +474,8 @@ Result<void> LoadRouting(const json& j, TownConfig& town, bool strict) {
                     "or zones, office}",
             "overrides"));
   }
+  std::set<std::string> themes;  // of the zones
+  for (const auto& [code, zone] : town.zones) themes.insert(zone.theme);
   for (size_t i = 0; i < overrides.size(); ++i) {
     std::string at = where + ", override " + std::to_string(i + 1);
     if (!overrides[i].is_object()) {
@@ -520,8 +522,6 @@ Result<void> LoadRouting(const json& j, TownConfig& town, bool strict) {
     }
     // A theme no zone has (a typo: 肉牛养殖厂 for 肉牛养殖场) would never
     // match: the override would silently never apply.
-    std::set<std::string> themes;
-    for (const auto& [code, zone] : town.zones) themes.insert(zone.theme);
     for (const std::string& t : o.zone_themes) {
       if (strict && !themes.count(t)) {
         std::string known;

@@ -8,6 +8,7 @@
 #include <set>
 #include <thread>
 
+#include "base/code.h"
 #include "base/memory.h"
 #include "base/utf8.h"
 #include "core/accounts.h"
@@ -82,9 +83,8 @@ std::optional<ApiResponse> CheckBody(const ApiRequest& req) {
         "body");
   }
   if (it != req.headers.end()) {
-    std::string type = it->second.substr(0, it->second.find(';'));
+    std::string type = AsciiLower(it->second.substr(0, it->second.find(';')));
     while (!type.empty() && type.back() == ' ') type.pop_back();
-    for (char& ch : type) ch = char(std::tolower((unsigned char)ch));
     if (type != "application/json") {
       return internal::ErrorResponse(
           415, "unsupported_media_type",

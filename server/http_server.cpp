@@ -19,6 +19,8 @@
 #include <thread>
 #include <vector>
 
+#include "base/code.h"
+
 namespace wangge::server {
 namespace {
 
@@ -285,11 +287,7 @@ Result<void> Serve(Api& api, const ServeOptions& options) {
     in.method = req.method;
     in.path = req.path;
     for (const auto& [k, v] : req.params) in.query[k] = v;
-    for (const auto& [k, v] : req.headers) {
-      std::string key = k;
-      for (char& c : key) c = char(std::tolower(static_cast<unsigned char>(c)));
-      in.headers[key] = v;
-    }
+    for (const auto& [k, v] : req.headers) in.headers[AsciiLower(k)] = v;
     in.body = std::move(body);
     in.remote = req.remote_addr;
     ApiResponse out = api.Handle(in);

@@ -16,6 +16,7 @@
 #include <set>
 #include <string_view>
 
+#include "base/code.h"
 #include "base/utf8.h"
 #include "core/accounts.h"
 #include "core/intake.h"
@@ -386,10 +387,7 @@ struct Call {
     std::string j = Param("jurisdiction_id");
     const auto& config = c.town.config;
     if (j.empty() || j == config.code || j == config.name) return std::nullopt;
-    std::string lower = j;
-    for (char& ch : lower)
-      ch = char(std::tolower(static_cast<unsigned char>(ch)));
-    if (lower == config.code) return std::nullopt;
+    if (AsciiLower(j) == config.code) return std::nullopt;
     return Errors(format, 404,
                   {"jurisdiction_id " + j +
                    " is not served here; this server "

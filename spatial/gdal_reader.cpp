@@ -31,12 +31,6 @@ std::string FileName(const std::string& path) {
   return std::filesystem::path(path).filename().string();
 }
 
-std::string Lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(),
-                 [](unsigned char c) { return std::tolower(c); });
-  return s;
-}
-
 Error Invalid(const std::string& message, const std::string& field = {}) {
   return Error{ErrorCode::kInvalidArgument, message, field};
 }
@@ -431,7 +425,7 @@ Result<std::string> ZipEntry(const std::string& zip) {
   static constexpr const char* kVector[] = {".shp",  ".gpkg", ".geojson",
                                             ".json", ".kml",  ".csv"};
   auto is_vector = [](const std::string& name) {
-    std::string lower = Lower(name);
+    std::string lower = AsciiLower(name);
     return std::any_of(std::begin(kVector), std::end(kVector),
                        [&](const char* ext) { return lower.ends_with(ext); });
   };
@@ -445,19 +439,19 @@ Result<std::string> ZipEntry(const std::string& zip) {
     if (entry.starts_with("__MACOSX/") || FileName(entry).starts_with("._")) {
       continue;
     }
-    all.insert(Lower(entry));
+    all.insert(AsciiLower(entry));
     if (is_vector(entry)) found.push_back(entry);
   }
   std::vector<std::string> shapefiles;
   for (const std::string& e : found) {
-    if (Lower(e).ends_with(".shp")) shapefiles.push_back(e);
+    if (AsciiLower(e).ends_with(".shp")) shapefiles.push_back(e);
   }
   const std::vector<std::string>& layers =
       shapefiles.empty() ? found : shapefiles;
   const std::string shown = ValidUtf8(FileName(zip));
   if (layers.empty()) return "";  // GDAL says what it makes of it
   for (const std::string& shp : shapefiles) {
-    std::string stem = Lower(shp.substr(0, shp.size() - 4));
+    std::string stem = AsciiLower(shp.substr(0, shp.size() - 4));
     for (const char* part : {".shx", ".dbf"}) {
       if (!all.count(stem + part)) {
         return Fail(
@@ -510,7 +504,7 @@ Result<ImportResult> ReadLayer(const ImportOptions& options) {
   }
   // A Shapefile without its attribute table opens in GDAL with no fields;
   // say what is missing instead.
-  if (!path.starts_with("/vsi") && Lower(path).ends_with(".shp")) {
+  if (!path.starts_with("/vsi") && AsciiLower(path).ends_with(".shp")) {
     std::filesystem::path dbf = path;
     dbf.replace_extension(".dbf");
     std::filesystem::path upper = path;
@@ -524,7 +518,7 @@ Result<ImportResult> ReadLayer(const ImportOptions& options) {
   }
   CollectErrors gdal_errors;
   std::string open_path = path;
-  if (!path.starts_with("/vsi") && Lower(path).ends_with(".zip")) {
+  if (!path.starts_with("/vsi") && AsciiLower(path).ends_with(".zip")) {
     open_path = "/vsizip/" + path;
     auto inside = ZipEntry(path);
     if (!inside) return std::unexpected(inside.error());
@@ -641,7 +635,7 @@ Result<ImportResult> ReadLayer(const ImportOptions& options) {
   if (!from) {
     // "no .prj" unless there is one that GDAL could not read.
     std::string none = "has no CRS (no .prj)";
-    if (!path.starts_with("/vsi") && Lower(path).ends_with(".shp")) {
+    if (!path.starts_with("/vsi") && AsciiLower(path).ends_with(".shp")) {
       for (const char* ext : {".prj", ".PRJ"}) {
         std::filesystem::path prj = path;
         prj.replace_extension(ext);
@@ -722,7 +716,7 @@ Result<ImportResult> ReadLayer(const ImportOptions& options) {
   std::string declared = !options.encoding.empty() ? options.encoding
                          : is_shapefile            ? source_encoding
                                                    : "";
-  std::string declared_key = Lower(declared);
+  std::string declared_key = AsciiLower(declared);
   std::erase_if(declared_key, [](char ch) { return ch == '-' || ch == '_'; });
   const bool declared_other = !declared.empty() && declared_key != "utf8";
   constexpr int kEncodingSample = 1000;
@@ -810,9 +804,9 @@ Result<ImportResult> ReadLayer(const ImportOptions& options) {
   // and `CODE` both there, which one is read depends on their order.
   for (const auto& [ours, i] : index_of) {
     if (i < 0) continue;
-    std::string lower = Lower(defn->GetFieldDefn(i)->GetNameRef());
+    std::string lower = AsciiLower(defn->GetFieldDefn(i)->GetNameRef());
     for (int k = 0; k < defn->GetFieldCount(); ++k) {
-      if (k == i || Lower(defn->GetFieldDefn(k)->GetNameRef()) != lower) {
+      if (k == i || AsciiLower(defn->GetFieldDefn(k)->GetNameRef()) != lower) {
         continue;
       }
       result.problems.push_back(

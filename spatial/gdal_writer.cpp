@@ -16,6 +16,7 @@
 #include <set>
 #include <system_error>
 
+#include "base/code.h"
 #include "spatial/layer_writer.h"
 
 namespace wangge::spatial {
@@ -30,12 +31,6 @@ constexpr size_t kDbfMaxWidth = 254;
 constexpr const char* kShapefileParts[] = {".shx", ".dbf", ".prj", ".cpg"};
 // A spatial index left from an older export would no longer fit the .shp.
 constexpr const char* kShapefileIndexes[] = {".qix", ".sbn", ".sbx"};
-
-std::string Lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(),
-                 [](unsigned char c) { return std::tolower(c); });
-  return s;
-}
 
 std::string Upper(std::string s) {
   std::transform(s.begin(), s.end(), s.begin(),
@@ -454,7 +449,7 @@ const char* ExportFormatName(ExportFormat format) {
 }
 
 Result<ExportFormat> ParseExportFormat(std::string_view name) {
-  std::string lower = Lower(std::string(name));
+  std::string lower = AsciiLower(std::string(name));
   for (ExportFormat f :
        {ExportFormat::kGeoJson, ExportFormat::kGeoPackage,
         ExportFormat::kShapefile, ExportFormat::kCsv, ExportFormat::kKml}) {
@@ -471,7 +466,7 @@ Result<void> CheckWriteOptions(const WriteOptions& options) {
   if (options.path.empty()) return Invalid("--out is required", "out");
   fs::path path(options.path);
   std::vector<std::string> extensions = Extensions(options.format);
-  std::string ext = Lower(path.extension().string());
+  std::string ext = AsciiLower(path.extension().string());
   if (std::find(extensions.begin(), extensions.end(), ext) ==
       extensions.end()) {
     return Invalid("--out " + options.path + ": a " + format +

@@ -10,6 +10,7 @@
 #include <set>
 #include <thread>
 
+#include "base/code.h"
 #include "base/memory.h"
 #include "base/utf8.h"
 #include "core/accounts.h"
@@ -281,14 +282,11 @@ int RunServe(int argc, char** argv) {
 std::string CheckNewUser(core::Store& store, const std::string& username,
                          const std::string& role, const std::string& scope,
                          const std::string& person) {
-  auto lower = [](std::string s) {
-    for (char& ch : s) ch = char(std::tolower(static_cast<unsigned char>(ch)));
-    return s;
-  };
   auto users = store.Users();
   if (!users) return users.error().message;
   for (const core::User& u : *users) {
-    if (u.username != username && lower(u.username) == lower(username)) {
+    if (u.username != username &&
+        AsciiLower(u.username) == AsciiLower(username)) {
       return "--username " + username + " differs from the existing " +
              u.username + " only in case; choose another name";
     }
