@@ -3,6 +3,8 @@
 #include <httplib.h>
 #include <netdb.h>
 #include <poll.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -15,8 +17,12 @@
 #include <cstring>
 #include <ctime>
 #include <functional>
+#include <memory>
+#include <mutex>
 #include <string>
+#include <string_view>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include "base/code.h"
@@ -47,10 +53,23 @@ std::string LocalTimestamp() {
 // collects what a request writes and sends it at once when the request is
 // answered — or before it has to wait for more of the request, as a
 // "100 Continue" must reach the client before the client sends the body.
+//
+// Between requests it reads the next request's head (up to its blank line)
+// itself, so that a worker thread is only given a request it can parse
+// without waiting for the client (ReadHead).
 class ConnectionStream final : public httplib::Stream {
  public:
+  using Clock = std::chrono::steady_clock;
+
+  // What ReadHead found.
+  enum class Head {
+    kIn,     // a whole request head is buffered
+    kLater,  // nothing yet, or part of a head: wait for more
+    kGone,   // the client closed or failed, or the server is stopping
+  };
+
   ConnectionStream(socket_t sock, int read_timeout_ms, int write_timeout_ms)
-      : sock_(sock), read_timeout_ms_(read_timeout_ms), in_(kInSize) {
+      : sock_(sock), read_timeout_ms_(read_timeout_ms) {
     // Sends block (the socket is blocking) for at most the write timeout.
     timeval tv{write_timeout_ms / 1000, (write_timeout_ms % 1000) * 1000};
     setsockopt(sock, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
@@ -58,6 +77,12 @@ class ConnectionStream final : public httplib::Stream {
     Name(getpeername, remote_ip_, remote_port_);
     Name(getsockname, local_ip_, local_port_);
   }
+  ~ConnectionStream() override {
+    ::shutdown(sock_, SHUT_RDWR);
+    ::close(sock_);
+  }
+  ConnectionStream(const ConnectionStream&) = delete;
+  ConnectionStream& operator=(const ConnectionStream&) = delete;
 
   bool is_readable() const override {
     return in_begin_ < in_end_ || Poll(POLLIN, read_timeout_ms_) > 0;
@@ -70,15 +95,15 @@ class ConnectionStream final : public httplib::Stream {
     if (in_begin_ == in_end_) {
       if (!Flush()) return -1;
       // Most requests are in the buffer already; poll only when not.
-      ssize_t n = Receive(MSG_DONTWAIT);
+      ssize_t n = Fill(MSG_DONTWAIT);
       if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
         if (Poll(POLLIN, read_timeout_ms_) <= 0) return -1;
-        n = Receive(0);
+        n = Fill(0);
       }
       if (n <= 0) return n;
     }
     size_t n = std::min(size, in_end_ - in_begin_);
-    std::memcpy(ptr, in_.data() + in_begin_, n);
+    std::memcpy(ptr, in_.get() + in_begin_, n);
     in_begin_ += n;
     return ssize_t(n);
   }
@@ -111,25 +136,56 @@ class ConnectionStream final : public httplib::Stream {
     return ok;
   }
 
-  // Waits up to `timeout_ms` for the next request of a kept-alive
-  // connection, in slices, so that a stopping server (`stopping` turns
-  // true) lets the connection go within one slice. True when its first
-  // bytes are in.
-  bool WaitForRequest(int timeout_ms, const std::function<bool()>& stopping) {
-    if (in_begin_ < in_end_) return true;
+  // Reads until a whole request head is buffered, waiting at most
+  // `timeout_ms` (0: only what has arrived) in slices, so that a stopping
+  // server (`stopping` turns true) lets the connection go within one slice.
+  Head ReadHead(int timeout_ms, const std::function<bool()>& stopping) {
+    const auto until = Clock::now() + std::chrono::milliseconds(timeout_ms);
     constexpr int kSliceMs = 200;
-    for (int waited = 0; !stopping(); waited += kSliceMs) {
-      int ready = Poll(POLLIN, std::min(kSliceMs, timeout_ms - waited));
-      if (ready < 0) return false;
-      if (ready > 0) return Receive(0) > 0;
-      if (waited + kSliceMs >= timeout_ms) return false;
+    while (!HeadIn()) {
+      int left = int(std::chrono::duration_cast<std::chrono::milliseconds>(
+                         until - Clock::now())
+                         .count());
+      int ready = Poll(POLLIN, std::clamp(left, 0, kSliceMs));
+      if (ready < 0) return Head::kGone;
+      if (ready == 0) {
+        if (left <= kSliceMs) return Head::kLater;
+        if (stopping()) return Head::kGone;
+        continue;
+      }
+      ssize_t n = Fill(MSG_DONTWAIT);
+      if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK &&
+                     errno != EINTR)) {
+        return Head::kGone;
+      }
     }
-    return false;
+    return Head::kIn;
+  }
+
+  // Whether part of a request has been read: since when.
+  bool Started() const { return in_begin_ < in_end_; }
+  Clock::time_point started_at() const { return started_at_; }
+
+  // Lets go of the buffers while the connection waits without a thread
+  // (a town's thousands of idle phones and browser tabs).
+  void Trim() {
+    out_ = std::string();
+    if (!Started()) in_.reset();
   }
 
  private:
   static constexpr size_t kInSize = 16 << 10;
   static constexpr size_t kOutLimit = 64 << 10;
+
+  // A request line and headers up to their blank line (CRLF, or LF as some
+  // clients send), or a full buffer: cpp-httplib then reads on and answers
+  // an over-long head itself.
+  bool HeadIn() const {
+    std::string_view buffered(in_.get() + in_begin_, in_end_ - in_begin_);
+    return buffered.size() >= kInSize ||
+           buffered.find("\n\r\n") != std::string_view::npos ||
+           buffered.find("\n\n") != std::string_view::npos;
+  }
 
   template <class GetName>
   void Name(GetName get, std::string& ip, int& port) {
@@ -154,14 +210,24 @@ class ConnectionStream final : public httplib::Stream {
     return r;
   }
 
-  // Reads what is there into the empty buffer: recv()'s result.
-  ssize_t Receive(int flags) {
+  // Appends what is there to the buffered bytes: recv()'s result.
+  ssize_t Fill(int flags) {
+    if (!in_) in_ = std::make_unique_for_overwrite<char[]>(kInSize);
+    if (in_begin_ == in_end_) {
+      in_begin_ = in_end_ = 0;
+    } else if (in_end_ == kInSize) {
+      std::memmove(in_.get(), in_.get() + in_begin_, in_end_ - in_begin_);
+      in_end_ -= in_begin_;
+      in_begin_ = 0;
+    }
     ssize_t n;
     do {
-      n = ::recv(sock_, in_.data(), in_.size(), flags);
+      n = ::recv(sock_, in_.get() + in_end_, kInSize - in_end_, flags);
     } while (n < 0 && errno == EINTR);
-    in_begin_ = 0;
-    in_end_ = n > 0 ? size_t(n) : 0;
+    if (n > 0) {
+      if (in_begin_ == in_end_) started_at_ = Clock::now();
+      in_end_ += size_t(n);
+    }
     return n;
   }
 
@@ -181,9 +247,10 @@ class ConnectionStream final : public httplib::Stream {
 
   socket_t sock_;
   int read_timeout_ms_;
-  std::vector<char> in_;
+  std::unique_ptr<char[]> in_;  // kInSize bytes, or none while parked
   size_t in_begin_ = 0;
   size_t in_end_ = 0;
+  Clock::time_point started_at_;
   std::string out_;
   bool failed_ = false;
   std::string remote_ip_;
@@ -192,44 +259,262 @@ class ConnectionStream final : public httplib::Stream {
   int local_port_ = 0;
 };
 
-// cpp-httplib's server with its connection loop replaced (see
-// ConnectionStream): parsing, routing and writing stay cpp-httplib's.
-class HttpServer final : public httplib::Server {
+// An open connection and the requests it may still make; closed when
+// destroyed.
+struct Connection {
+  Connection(socket_t sock, int read_timeout_ms, int write_timeout_ms,
+             size_t requests)
+      : stream(sock, read_timeout_ms, write_timeout_ms),
+        requests_left(requests) {}
+  ConnectionStream stream;
+  size_t requests_left;
+  // While parked: closed unless a whole request head is in by then.
+  ConnectionStream::Clock::time_point deadline;
+};
+
+// Connections between requests, held without a thread: one epoll thread
+// watches them and hands each back (`resume`) once a whole request head
+// has arrived. A thread per open connection, as cpp-httplib has it, let 64
+// idle keep-alive connections (a few browsers) or 64 phones trickling a
+// request make every other client wait for seconds.
+class Parking {
+ public:
+  using Clock = ConnectionStream::Clock;
+  using Resume = std::function<void(std::unique_ptr<Connection>)>;
+
+  Parking(Resume resume, int idle_ms, int head_ms, size_t limit)
+      : epoll_(epoll_create1(EPOLL_CLOEXEC)),
+        resume_(std::move(resume)),
+        idle_ms_(idle_ms),
+        head_ms_(head_ms),
+        limit_(limit),
+        thread_([this] { Loop(); }) {}
+  ~Parking() {
+    Stop();
+    ::close(epoll_);
+  }
+
+  // Takes `conn` until its next request head is in; closes it at once when
+  // the server is stopping or `limit` connections wait already.
+  void Park(std::unique_ptr<Connection> conn) {
+    auto now = Clock::now();
+    conn->deadline =
+        conn->stream.Started()
+            ? conn->stream.started_at() + std::chrono::milliseconds(head_ms_)
+            : now + std::chrono::milliseconds(idle_ms_);
+    if (conn->deadline <= now) return;  // the head took too long: closed
+    conn->stream.Trim();
+    std::lock_guard lock(mu_);
+    if (stopping_ || parked_.size() >= limit_) return;
+    epoll_event event{};
+    event.events = EPOLLIN | EPOLLRDHUP;
+    event.data.ptr = conn.get();
+    if (epoll_ctl(epoll_, EPOLL_CTL_ADD, conn->stream.socket(), &event) != 0) {
+      return;
+    }
+    Connection* key = conn.get();
+    parked_.emplace(key, std::move(conn));
+  }
+
+  // Closes every parked connection; later ones are closed as they come.
+  void Stop() {
+    {
+      std::lock_guard lock(mu_);
+      if (stopping_) return;
+      stopping_ = true;
+    }
+    thread_.join();
+    std::lock_guard lock(mu_);
+    parked_.clear();
+  }
+
+  size_t parked() const {
+    std::lock_guard lock(mu_);
+    return parked_.size();
+  }
+
  private:
+  // Takes `key` out of the parked set; null if it is not there.
+  std::unique_ptr<Connection> Unpark(Connection* key) {
+    std::lock_guard lock(mu_);
+    auto it = parked_.find(key);
+    if (it == parked_.end()) return nullptr;
+    std::unique_ptr<Connection> conn = std::move(it->second);
+    parked_.erase(it);
+    epoll_ctl(epoll_, EPOLL_CTL_DEL, conn->stream.socket(), nullptr);
+    return conn;
+  }
+
+  void Loop() {
+    constexpr int kWaitMs = 200;
+    auto next_sweep = Clock::now() + std::chrono::seconds(1);
+    std::vector<epoll_event> events(256);
+    for (;;) {
+      int n = epoll_wait(epoll_, events.data(), int(events.size()), kWaitMs);
+      {
+        std::lock_guard lock(mu_);
+        if (stopping_) return;
+      }
+      for (int i = 0; i < n; ++i) {
+        auto conn = Unpark(static_cast<Connection*>(events[i].data.ptr));
+        if (!conn) continue;
+        switch (conn->stream.ReadHead(0, [] { return false; })) {
+          case ConnectionStream::Head::kIn:
+            resume_(std::move(conn));
+            break;
+          case ConnectionStream::Head::kLater:
+            Park(std::move(conn));
+            break;
+          case ConnectionStream::Head::kGone:
+            break;  // closed here
+        }
+      }
+      if (auto now = Clock::now(); now >= next_sweep) {
+        Sweep(now);
+        next_sweep = now + std::chrono::seconds(1);
+      }
+    }
+  }
+
+  // Closes the connections whose deadline has passed.
+  void Sweep(Clock::time_point now) {
+    std::vector<std::unique_ptr<Connection>> expired;  // closed unlocked
+    std::lock_guard lock(mu_);
+    for (auto it = parked_.begin(); it != parked_.end();) {
+      if (it->second->deadline <= now) {
+        epoll_ctl(epoll_, EPOLL_CTL_DEL, it->second->stream.socket(), nullptr);
+        expired.push_back(std::move(it->second));
+        it = parked_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+
+  const int epoll_;
+  const Resume resume_;
+  const int idle_ms_;
+  const int head_ms_;
+  const size_t limit_;
+  mutable std::mutex mu_;
+  bool stopping_ = false;
+  std::unordered_map<Connection*, std::unique_ptr<Connection>> parked_;
+  std::thread thread_;  // last: starts once the rest is set
+};
+
+// cpp-httplib's server with its connection loop replaced (see
+// ConnectionStream and Parking): parsing, routing and writing stay
+// cpp-httplib's. A worker thread serves a connection while its requests
+// keep coming, waits kLingerMs for the next one, and then parks it.
+class HttpServer final : public httplib::Server {
+ public:
+  // A browser's next request on a page, or a phone's next report, is
+  // usually within this; a longer wait holds a thread an idle client could
+  // have had.
+  static constexpr int kLingerMs = 50;
+
+  explicit HttpServer(int threads) {
+    new_task_queue = [this, threads] {
+      return new Workers(*this, size_t(std::max(1, threads)));
+    };
+  }
+
+ private:
+  // The worker pool and the parking of the connections between requests.
+  class Workers final : public httplib::TaskQueue {
+   public:
+    Workers(HttpServer& server, size_t threads)
+        : server_(server),
+          pool_(threads),
+          parking_(
+              [this](std::unique_ptr<Connection> conn) {
+                auto* resumed = conn.release();
+                pool_.enqueue([this, resumed] {
+                  server_.Serve(std::unique_ptr<Connection>(resumed));
+                });
+              },
+              server.keep_alive_timeout_sec_ * 1000,
+              int(server.read_timeout_sec_ * 1000 +
+                  server.read_timeout_usec_ / 1000),
+              ParkingLimit()) {
+      server_.workers_ = this;
+    }
+    void enqueue(std::function<void()> fn) override {
+      pool_.enqueue(std::move(fn));
+    }
+    void shutdown() override {
+      parking_.Stop();
+      pool_.shutdown();
+    }
+    Parking& parking() { return parking_; }
+
+   private:
+    HttpServer& server_;
+    httplib::ThreadPool pool_;
+    Parking parking_;
+  };
+
+  // Room for connections within the open-file limit (Run raises it).
+  static size_t ParkingLimit() {
+    rlimit files{};
+    if (getrlimit(RLIMIT_NOFILE, &files) != 0) return 512;
+    constexpr rlim_t kReserved = 256;  // database, logs, attachments, accepts
+    constexpr rlim_t kMax = 100000;
+    return size_t(std::clamp(files.rlim_cur, kReserved * 2, kMax + kReserved) -
+                  kReserved);
+  }
+
   bool process_and_close_socket(socket_t sock) override {
     auto ms = [](time_t sec, time_t usec) {
       return int(sec * 1000 + usec / 1000);
     };
-    ConnectionStream stream(sock, ms(read_timeout_sec_, read_timeout_usec_),
-                            ms(write_timeout_sec_, write_timeout_usec_));
-    auto stopping = [this] { return svr_sock_ == INVALID_SOCKET; };
-    bool ok = false;
-    for (size_t left = keep_alive_max_count_;
-         left > 0 &&
-         stream.WaitForRequest(ms(keep_alive_timeout_sec_, 0), stopping);
-         --left) {
-      bool closed = false;
-      ok = process_request(stream, left == 1, closed, nullptr);
-      ok = stream.Flush() && ok;
-      if (!ok || closed) break;
-    }
-    ::shutdown(sock, SHUT_RDWR);
-    ::close(sock);
-    return ok;
+    Serve(std::make_unique<Connection>(
+        sock, ms(read_timeout_sec_, read_timeout_usec_),
+        ms(write_timeout_sec_, write_timeout_usec_), keep_alive_max_count_));
+    return true;
   }
+
+  // Answers the connection's requests as long as they come; parks it when
+  // it goes quiet, closes it when done.
+  void Serve(std::unique_ptr<Connection> conn) {
+    auto stopping = [this] { return svr_sock_ == INVALID_SOCKET; };
+    // A new connection's first request is usually there with it; a browser
+    // opening connections ahead of need is parked at once.
+    int wait_ms = 0;
+    while (conn->requests_left > 0) {
+      switch (conn->stream.ReadHead(wait_ms, stopping)) {
+        case ConnectionStream::Head::kIn:
+          break;
+        case ConnectionStream::Head::kLater:
+          workers_.load()->parking().Park(std::move(conn));
+          return;
+        case ConnectionStream::Head::kGone:
+          return;
+      }
+      bool closed = false;
+      bool ok = process_request(conn->stream, conn->requests_left == 1, closed,
+                                nullptr);
+      ok = conn->stream.Flush() && ok;
+      if (!ok || closed) return;
+      --conn->requests_left;
+      wait_ms = kLingerMs;
+    }
+  }
+
+  std::atomic<Workers*> workers_{nullptr};
 };
 
 // The settings shared by the real server and the benchmark's ceiling.
-void Configure(httplib::Server& http, const ServeOptions& options) {
+void Configure(httplib::Server& http) {
   http.set_tcp_nodelay(true);
   http.set_keep_alive_max_count(1000);
-  // A connection holds a worker thread while open: let idle ones go soon.
-  http.set_keep_alive_timeout(5);
+  // An idle connection holds no thread (Parking), so a phone on a slow
+  // network may reuse its connection for a while instead of opening another.
+  http.set_keep_alive_timeout(30);
+  // Also the deadline for a whole request head.
   http.set_read_timeout(30);
   // Photos up to 10 MiB; JSON routes enforce 1 MiB themselves (Api).
   http.set_payload_max_length(16 << 20);
-  int threads = std::max(1, options.threads);
-  http.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
 }
 
 // Binds, listens until SIGTERM or SIGINT, then lets in-flight requests end.
@@ -278,8 +563,8 @@ void LogRequest(const httplib::Request& req, int status, const char* took,
 }  // namespace
 
 Result<void> Serve(Api& api, const ServeOptions& options) {
-  HttpServer http;
-  Configure(http, options);
+  HttpServer http(options.threads);
+  Configure(http);
   auto handle = [&api](const httplib::Request& req, std::string body,
                        httplib::Response& res) {
     auto start = std::chrono::steady_clock::now();
@@ -364,8 +649,8 @@ Result<void> Serve(Api& api, const ServeOptions& options) {
 }
 
 Result<void> ServeTrivial(const ServeOptions& options) {
-  HttpServer http;
-  Configure(http, options);
+  HttpServer http(options.threads);
+  Configure(http);
   http.Post(".*", [](const httplib::Request&, httplib::Response& res) {
     res.status = 201;
     res.set_content(R"({"id":1,"status":"reported"})",
@@ -413,6 +698,13 @@ Result<void> Run(httplib::Server& http, const ServeOptions& options) {
   if (::listen(listening, kListenBacklog) != 0) {
     return Fail(ErrorCode::kUnavailable, "cannot set the listen backlog: " +
                                              std::string(std::strerror(errno)));
+  }
+  // Each waiting connection is an open file: Debian's soft limit of 1,024
+  // would cap a county's phones and browsers, its hard limit does not.
+  if (rlimit files{}; getrlimit(RLIMIT_NOFILE, &files) == 0 &&
+                      files.rlim_cur < files.rlim_max) {
+    files.rlim_cur = files.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &files);
   }
   g_stop = false;
   std::signal(SIGTERM, OnSignal);

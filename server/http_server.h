@@ -3,9 +3,11 @@
 // SIGINT; then in-flight requests finish and the function returns.
 //
 // TCP_NODELAY is on (cpp-httplib leaves Nagle on, ~40 ms per response), the
-// worker pool has `threads` threads, keep-alive is allowed for many
-// requests, bodies are limited to 16 MiB (JSON routes take 1 MiB, checked by
-// Api). One access-log line per request on
+// worker pool has `threads` threads for requests being served, while
+// connections between requests wait without one (up to 30 s idle, 30 s for
+// a request's head), keep-alive is allowed for many requests, bodies are
+// limited to 16 MiB (JSON routes take 1 MiB, checked by Api). One
+// access-log line per request on
 // stderr: time, client, method, path, status, milliseconds, user.
 //
 //   auto api = Api::Open({.db_path = "town.db"});
@@ -22,7 +24,7 @@ namespace wangge::server {
 struct ServeOptions {
   std::string host = "127.0.0.1";
   int port = 8080;   // 0: any free port (reported through on_listening)
-  int threads = 64;  // each open connection holds one
+  int threads = 64;  // each request being served holds one
   // Called once the socket listens, with the port.
   std::function<void(int port)> on_listening;
 };

@@ -10,11 +10,13 @@
 
 #include <atomic>
 #include <filesystem>
+#include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
 #include <thread>
+#include <vector>
 
 #include "tests/cli.h"
 #include "tests/temp_dir.h"
@@ -188,6 +190,47 @@ TEST_CASE(
   std::string log = Slurp(dir / "log");
   CHECK(log.find(" 127.0.0.1 POST /api/v1/reports 201 ") != std::string::npos);
   CHECK(log.find("wangge: stopped") != std::string::npos);
+}
+
+TEST_CASE(
+    "wangge serve: idle connections and requests trickling in hold no worker "
+    "thread") {
+  TempDir dir;
+  std::string db = InitDb(dir);
+  ServeProcess server(db, dir / "log", /*threads=*/2);
+  const std::string health = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
+  // Browser tabs between requests, and phones on a bad network halfway
+  // through a request's head: four times the worker threads of each.
+  std::vector<std::unique_ptr<RawConnection>> idle, trickling;
+  for (int i = 0; i < 8; ++i) {
+    idle.push_back(std::make_unique<RawConnection>(server.port()));
+    idle.back()->Send(health);
+    REQUIRE(idle.back()->Response().starts_with("HTTP/1.1 200 "));
+    trickling.push_back(std::make_unique<RawConnection>(server.port()));
+    trickling.back()->Send("GET /healthz HTTP/1.1\r\nHo");
+  }
+  // Another client is answered at once (with a thread per open connection
+  // it waited for the idle ones' 5 s and the trickling ones' 30 s).
+  RawConnection next(server.port());
+  next.Send(health);
+  CHECK(next.Response().starts_with("HTTP/1.1 200 "));
+  // The waiting ones were kept: each request is answered when it is whole,
+  // and the idle connections serve their next.
+  for (auto& c : trickling) {
+    c->Send("st: x\r\n\r\n");
+    CHECK(c->Response().starts_with("HTTP/1.1 200 "));
+  }
+  for (auto& c : idle) {
+    c->Send(health);
+    CHECK(c->Response().starts_with("HTTP/1.1 200 "));
+  }
+  // A head over the 16 KiB the server buffers before it parses is
+  // answered, not waited on.
+  RawConnection big(server.port());
+  big.Send("GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " +
+           std::string(20000, 'a') + "\r\n\r\n");
+  CHECK(big.Response().starts_with("HTTP/1.1 400 "));
+  CHECK(server.Stop(SIGTERM) == 0);
 }
 
 TEST_CASE(
