@@ -99,6 +99,54 @@ Result<void> Guarded(const char* file, Load load) {
   }
 }
 
+// A key as compared for slips: lower-case, without '_', '-' and spaces.
+std::string KeyShape(const std::string& key) {
+  std::string out;
+  for (char ch : AsciiLower(key)) {
+    if (ch != '_' && ch != '-' && ch != ' ') out += ch;
+  }
+  return out;
+}
+
+// Whether `a` and `b` differ by at most one inserted, dropped, changed or
+// swapped character (optimal string alignment distance <= 1).
+bool OneSlipApart(const std::string& a, const std::string& b) {
+  if (a.size() > b.size() + 1 || b.size() > a.size() + 1) return false;
+  size_t i = 0;
+  while (i < a.size() && i < b.size() && a[i] == b[i]) ++i;
+  auto rest = [&](size_t skip_a, size_t skip_b) {
+    return a.compare(std::min(a.size(), i + skip_a), std::string::npos, b,
+                     std::min(b.size(), i + skip_b)) == 0;
+  };
+  return rest(1, 1) || rest(1, 0) || rest(0, 1) ||
+         (i + 1 < a.size() && i + 1 < b.size() && a[i] == b[i + 1] &&
+          a[i + 1] == b[i] && rest(2, 2));
+}
+
+// Refuses (new files only) a key of `obj` that wangge does not read but
+// that is one slip from one it does — "role" for "roles", "Working Hours",
+// "requires_photos", "duplicate_radius": JSON would keep the value and
+// wangge would silently use the default. Other keys are notes and stay.
+Result<void> CheckKeys(const json& obj,
+                       std::initializer_list<std::string> known,
+                       const std::string& where, bool strict) {
+  if (!strict || !obj.is_object()) return {};
+  for (const auto& [key, value] : obj.items()) {
+    if (std::find(known.begin(), known.end(), key) != known.end()) continue;
+    for (const std::string& k : known) {
+      if (OneSlipApart(KeyShape(key), KeyShape(k))) {
+        return std::unexpected(
+            Bad(where + ": 键名 \"" + ValidUtf8(key) + "\" 有误，应为 \"" + k +
+                    "\"？/ wangge reads no key \"" + ValidUtf8(key) +
+                    "\": did you mean \"" + k +
+                    "\"? (a key it does not read is ignored, with its value)",
+                k));
+      }
+    }
+  }
+  return {};
+}
+
 // Reads a string field; `where` names the file and entry for messages.
 Result<std::string> Str(const json& obj, const std::string& key,
                         const std::string& where, bool required = true) {
@@ -141,6 +189,10 @@ Result<TimeLimit> Limit(const json& obj, const std::string& key,
                                    "` is missing; give it as {\"value\": 2, "
                                    "\"unit\": \"working_days\"}",
                                key));
+  }
+  if (auto ok = CheckKeys(*it, {"value", "unit"}, where + " " + key, strict);
+      !ok) {
+    return std::unexpected(ok.error());
   }
   auto value = it->find("value");
   if (value == it->end() || !value->is_number() || value->get<double>() <= 0) {
@@ -192,7 +244,8 @@ Result<Level> ParseLevel(const std::string& name, const std::string& where,
 }
 
 // The optional `escalation` object of a category.
-Result<Escalation> ParseEscalation(const json& c, const std::string& at) {
+Result<Escalation> ParseEscalation(const json& c, const std::string& at,
+                                   bool strict) {
   Escalation e;
   auto it = c.find("escalation");
   if (it == c.end()) return e;
@@ -200,6 +253,11 @@ Result<Escalation> ParseEscalation(const json& c, const std::string& at) {
     return std::unexpected(
         Bad(at + ": escalation must be an object {steps, at_least, max}",
             "escalation"));
+  }
+  if (auto ok = CheckKeys(*it, {"steps", "at_least", "max"}, at + " escalation",
+                          strict);
+      !ok) {
+    return std::unexpected(ok.error());
   }
   if (auto steps = it->find("steps"); steps != it->end()) {
     if (!steps->is_number_integer() || steps->get<int64_t>() < 0 ||
@@ -267,6 +325,10 @@ Result<void> LoadOffices(const json& j, TownConfig& town, bool strict) {
   for (size_t i = 0; i < j.size(); ++i) {
     std::string where = "offices.json, entry " + std::to_string(i + 1);
     Office o;
+    if (auto ok = CheckKeys(j[i], {"code", "name", "name_en"}, where, strict);
+        !ok) {
+      return ok;
+    }
     WANGGE_ASSIGN_OR_RETURN(o.code, Str(j[i], "code", where));
     if (auto ok = CheckCode(o.code, where, strict); !ok) return ok;
     where = "offices.json, " + o.code;
@@ -285,6 +347,12 @@ Result<void> LoadPeople(const json& j, TownConfig& town, bool strict) {
   for (size_t i = 0; i < j.size(); ++i) {
     std::string where = "people.json, entry " + std::to_string(i + 1);
     Person p;
+    if (auto ok = CheckKeys(
+            j[i], {"id", "name", "phone", "roles", "office", "branch"}, where,
+            strict);
+        !ok) {
+      return ok;
+    }
     WANGGE_ASSIGN_OR_RETURN(p.id, Str(j[i], "id", where));
     where = "people.json, " + p.id;
     WANGGE_ASSIGN_OR_RETURN(p.name, Str(j[i], "name", where));
@@ -333,6 +401,11 @@ Result<void> LoadBranches(const json& j, TownConfig& town, bool strict) {
   for (size_t i = 0; i < j.size(); ++i) {
     std::string where = "branches.json, entry " + std::to_string(i + 1);
     Branch b;
+    if (auto ok = CheckKeys(j[i], {"code", "name", "village", "secretary"},
+                            where, strict);
+        !ok) {
+      return ok;
+    }
     WANGGE_ASSIGN_OR_RETURN(b.code, Str(j[i], "code", where));
     if (auto ok = CheckCode(b.code, where, strict); !ok) return ok;
     where = "branches.json, " + b.code;
@@ -371,6 +444,10 @@ Result<void> LoadCategories(const json& j, TownConfig& town, bool strict) {
   for (size_t i = 0; i < j.size(); ++i) {
     std::string where = "categories.json, entry " + std::to_string(i + 1);
     std::string group, group_name;
+    if (auto ok = CheckKeys(j[i], {"code", "name", "children"}, where, strict);
+        !ok) {
+      return ok;
+    }
     WANGGE_ASSIGN_OR_RETURN(group, Str(j[i], "code", where));
     if (!AllDigits(group, 2)) {
       return std::unexpected(Bad(
@@ -390,6 +467,15 @@ Result<void> LoadCategories(const json& j, TownConfig& town, bool strict) {
       Category cat;
       cat.parent_code = group;
       cat.parent_name = group_name;
+      if (auto ok =
+              CheckKeys(c,
+                        {"code", "name", "office", "co_offices", "kind",
+                         "urgency", "start_level", "accept", "handle",
+                         "duplicate_radius_m", "requires_photo", "escalation"},
+                        where + " child", strict);
+          !ok) {
+        return ok;
+      }
       WANGGE_ASSIGN_OR_RETURN(cat.code, Str(c, "code", where + " child"));
       std::string at = "categories.json: " + cat.code;
       if (!AllDigits(cat.code, 5) || !cat.code.starts_with(group)) {
@@ -448,7 +534,7 @@ Result<void> LoadCategories(const json& j, TownConfig& town, bool strict) {
         cat.duplicate_radius_m = radius->get<double>();
       }
       cat.requires_photo = c.value("requires_photo", false);
-      WANGGE_ASSIGN_OR_RETURN(cat.escalation, ParseEscalation(c, at));
+      WANGGE_ASSIGN_OR_RETURN(cat.escalation, ParseEscalation(c, at, strict));
       if (!town.categories.emplace(cat.code, cat).second) {
         return std::unexpected(Bad(at + " is used twice", "code"));
       }
@@ -459,6 +545,10 @@ Result<void> LoadCategories(const json& j, TownConfig& town, bool strict) {
 
 Result<void> LoadRouting(const json& j, TownConfig& town, bool strict) {
   std::string where = "routing.json";
+  if (auto ok = CheckKeys(j, {"triage_office", "overrides"}, where, strict);
+      !ok) {
+    return ok;
+  }
   WANGGE_ASSIGN_OR_RETURN(town.rules.triage_office,
                           Str(j, "triage_office", where));
   if (auto ok = CheckOffice(town, town.rules.triage_office,
@@ -483,6 +573,13 @@ Result<void> LoadRouting(const json& j, TownConfig& town, bool strict) {
           at + " must be an object {categories, ..., office}", "overrides"));
     }
     Override o;
+    if (auto ok = CheckKeys(overrides[i],
+                            {"categories", "villages", "zones", "zone_themes",
+                             "office", "reason"},
+                            at, strict);
+        !ok) {
+      return ok;
+    }
     WANGGE_ASSIGN_OR_RETURN(o.categories,
                             StrList(overrides[i], "categories", at));
     WANGGE_ASSIGN_OR_RETURN(o.villages, StrList(overrides[i], "villages", at));
@@ -702,6 +799,11 @@ Result<TownConfig> LoadTownConfig(const ConfigReader& read,
   TownConfig town;
   auto town_json = ParseJson("town.json", read, strict);
   if (!town_json) return std::unexpected(town_json.error());
+  if (auto ok = CheckKeys(*town_json, {"code", "name", "working_hours"},
+                          "town.json", strict);
+      !ok) {
+    return std::unexpected(ok.error());
+  }
   WANGGE_ASSIGN_OR_RETURN(town.code, Str(*town_json, "code", "town.json"));
   WANGGE_ASSIGN_OR_RETURN(town.name, Str(*town_json, "name", "town.json"));
   std::vector<std::string> periods;

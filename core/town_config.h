@@ -163,10 +163,9 @@ Result<std::string> ReadConfigText(const std::filesystem::path& path);
 // a person's branch, time limits of at most a year, a duplicate radius of at
 // most 5 km, a UTF-8 non-empty calendar without mistyped years or weekday
 // workdays, a working day of at least 4 hours, override zone themes that a
-// zone has, no key twice in a JSON object, a cell's leader, member and
-// branch agreeing); kNewCells applies
-// only the cell rules (an imported cells layer); kNew (a town folder) applies
-// all.
+// zone has, no key twice in a JSON object or one slip from a known key, a
+// cell's leader, member and branch agreeing); kNewCells applies only the cell
+// rules (an imported cells layer); kNew (a town folder) applies all.
 enum class ConfigChecks { kNew, kNewCells, kStored };
 
 // Loads and cross-checks the configuration files against `layers`.

@@ -328,6 +328,57 @@ TEST_CASE(
               "is not a grid_leader");
 }
 
+TEST_CASE(
+    "LoadTownConfig: a key one slip from a known one is refused in a new "
+    "folder; notes are not") {
+  // Each value was silently dropped: the person had no role, the category
+  // no photo rule, the town the default hours.
+  struct Slip {
+    const char* file;
+    const char* from;
+    const char* to;
+    const char* message;
+    bool required = false;  // the slip also leaves a required key missing
+  };
+  for (const Slip& slip : {
+           Slip{"people.json", "\"roles\":", "\"role\":",
+                "people.json, entry 1: 键名 \"role\" 有误，应为 \"roles\"？/ "
+                "wangge reads no key \"role\": did you mean \"roles\"?"},
+           Slip{"categories.json", "\"requires_photo\":",
+                "\"requires_photos\":", "did you mean \"requires_photo\"?"},
+           Slip{"categories.json",
+                "\"duplicate_radius_m\":", "\"duplicate-radius\":",
+                "did you mean \"duplicate_radius_m\"?"},
+           Slip{"categories.json", "\"handle\": {", "\"handle\": {\"uint\": 1,",
+                "handle: 键名 \"uint\" 有误，应为 \"unit\""},
+           Slip{"town.json", "\"working_hours\":", "\"Working Hours\":",
+                "town.json: 键名 \"Working Hours\" 有误，应为 "
+                "\"working_hours\"",
+                true},
+           Slip{"routing.json", "\"triage_office\":", "\"triage_ofice\":",
+                "did you mean \"triage_office\"?", true},
+           Slip{"routing.json",
+                "\"reason\":", "\"raeson\":", "did you mean \"reason\"?", true},
+           Slip{"branches.json", "\"secretary\":", "\"secretry\":",
+                "did you mean \"secretary\"?"},
+           Slip{"offices.json",
+                "\"name_en\":", "\"nameEn\":", "did you mean \"name_en\"?"},
+       }) {
+    CAPTURE(std::string(slip.to));
+    ExpectError(LoadEdited(slip.file, slip.from, slip.to), slip.message);
+    if (slip.required) continue;
+    // A town stored before the rule still loads.
+    auto stored =
+        LoadEdited(slip.file, slip.from, slip.to, ConfigChecks::kStored);
+    CHECK_MESSAGE(stored, stored.error().message);
+  }
+  // Keys nothing like a known one are notes: kept out of the way.
+  auto notes = LoadEdited("people.json", "\"roles\":",
+                          "\"备注\": \"村医\", \"name_zh\": \"x\", "
+                          "\"gender\": \"女\", \"roles\":");
+  CHECK_MESSAGE(notes, notes.error().message);
+}
+
 TEST_CASE("LoadTownConfig: a missing file says which") {
   TempDir dir;
   for (const auto& entry : std::filesystem::directory_iterator(kTownDir)) {
