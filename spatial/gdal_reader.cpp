@@ -15,6 +15,7 @@
 #include <memory>
 #include <mutex>
 #include <set>
+#include <string_view>
 #include <thread>
 #include <unordered_map>
 
@@ -90,6 +91,77 @@ std::string GuessGaussKruger(double easting) {
   }
   return "the CGCS2000 Gauss-Kruger CRS the data was drawn in, e.g. EPSG:4546 "
          "(3-degree, central meridian 111E, no zone prefix)";
+}
+
+// Gauss-Krüger, as GDAL reads ESRI's "Gauss_Kruger" too.
+bool TransverseMercator(const OGRSpatialReference& srs) {
+  const char* projection = srs.GetAttrValue("PROJECTION");
+  return srs.IsProjected() && projection &&
+         std::string_view(projection) == SRS_PT_TRANSVERSE_MERCATOR;
+}
+
+// A Gauss-Krüger (transverse Mercator) CRS whose false easting disagrees
+// with the data about the zone prefix, a slip easy to make in a GIS office:
+// eastings like 37,421,503 (zone 37 written in front) under a .prj for
+// "CM 111E" (false easting 500,000), or eastings like 421,503 under a .prj
+// for "zone 37" (37,500,000). Every point then fails to reproject. Returns
+// the CRS meant, "EPSG:NNNN (name)" or a PROJ string, or "" when they agree
+// (`why` then says how they disagree).
+std::string ZonePrefixFix(const OGRSpatialReference& srs,
+                          const OGREnvelope& extent, std::string& why) {
+  const double false_easting = srs.GetProjParm(SRS_PP_FALSE_EASTING, 0);
+  const double meridian = srs.GetProjParm(SRS_PP_CENTRAL_MERIDIAN, 0);
+  const int zone = int(extent.MinX / 1e6);
+  double meant;
+  char text[200];
+  if (false_easting < 1e6 && zone >= 10 && zone == int(extent.MaxX / 1e6) &&
+      (std::abs(meridian - 3 * zone) < 1e-6 ||
+       std::abs(meridian - (6 * zone - 3)) < 1e-6)) {
+    meant = zone * 1e6 + false_easting;
+    std::snprintf(text, sizeof text,
+                  "its eastings (%.0f to %.0f) carry the Gauss-Kruger zone "
+                  "prefix %d, but the CRS has none (false easting %.0f)",
+                  extent.MinX, extent.MaxX, zone, false_easting);
+  } else if (false_easting >= 1e7 && extent.MinX > 0 && extent.MaxX < 1e6) {
+    meant = std::fmod(false_easting, 1e6);
+    std::snprintf(text, sizeof text,
+                  "its eastings (%.0f to %.0f) have no Gauss-Kruger zone "
+                  "prefix, but the CRS expects one (false easting %.0f)",
+                  extent.MinX, extent.MaxX, false_easting);
+  } else {
+    return "";
+  }
+  why = text;
+  // CGCS2000's Gauss-Krüger CRSs (3- and 6-degree, with and without the
+  // zone prefix) are EPSG 4491-4554: name the one meant when it is there.
+  // The zone tells 3-degree from 6-degree where both share the meridian
+  // (111E: 3-degree zone 37, 6-degree zone 19; the same projection).
+  const int prefix = int(std::max(meant, false_easting) / 1e6);
+  const bool three = std::abs(meridian - 3 * prefix) < 1e-6;
+  for (int i = 0; i <= 4554 - 4491; ++i) {
+    int code = three ? 4513 + i : 4491 + i;  // their own family first
+    if (code > 4554) code -= 4554 - 4491 + 1;
+    OGRSpatialReference candidate;
+    if (candidate.importFromEPSG(code) == OGRERR_NONE &&
+        std::abs(candidate.GetProjParm(SRS_PP_FALSE_EASTING, 0) - meant) <
+            1e-3 &&
+        std::abs(candidate.GetProjParm(SRS_PP_CENTRAL_MERIDIAN, 0) - meridian) <
+            1e-6 &&
+        std::abs(candidate.GetSemiMajor() - srs.GetSemiMajor()) < 1e-3 &&
+        std::abs(candidate.GetInvFlattening() - srs.GetInvFlattening()) <
+            1e-6) {
+      return DescribeCrs(candidate);
+    }
+  }
+  // Xi'an 1980, Beijing 1954 and the rest: the same CRS, spelled out.
+  OGRSpatialReference fixed(srs);
+  fixed.SetProjParm(SRS_PP_FALSE_EASTING, meant);
+  char* proj4 = nullptr;
+  std::string out;
+  if (fixed.exportToProj4(&proj4) == OGRERR_NONE && proj4) out = proj4;
+  CPLFree(proj4);
+  while (!out.empty() && out.back() == ' ') out.pop_back();
+  return out.empty() ? "" : "'" + out + "'";
 }
 
 bool LooksLikeDegrees(const OGREnvelope& e) {
@@ -671,6 +743,26 @@ Result<ImportResult> ReadLayer(const ImportOptions& options) {
     result.crs = "EPSG:4326 (WGS 84, by definition of the format)";
   } else {
     result.crs = DescribeCrs(*from);
+    OGREnvelope extent;
+    std::string why;
+    // (The extent only for such a CRS: a format without one in its header
+    // reads the whole layer for it.)
+    if (TransverseMercator(*from) &&
+        layer->GetExtent(&extent, TRUE) == OGRERR_NONE) {
+      if (std::string meant = ZonePrefixFix(*from, extent, why);
+          !meant.empty()) {
+        return Fail(ErrorCode::kInvalidArgument,
+                    file + ": 坐标带号与坐标系不符 / " + why + ": " +
+                        (options.source_srs.empty() ? "its .prj says "
+                                                    : "--s-srs gives ") +
+                        result.crs + ". Give --s-srs " + meant +
+                        " (the same CRS " +
+                        (why.find("no Gauss") != std::string::npos ? "without"
+                                                                   : "with") +
+                        " the prefix), or save the file with the right .prj",
+                    "s-srs");
+      }
+    }
   }
   std::unique_ptr<OGRCoordinateTransformation> transform;
   if (from) converter.geographic_source = from->IsGeographic();

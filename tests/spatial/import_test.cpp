@@ -167,6 +167,56 @@ TEST_CASE(
 }
 
 TEST_CASE(
+    "ReadLayer: a .prj that disagrees with the coordinates about the "
+    "Gauss-Kruger zone prefix names the CRS meant") {
+  TempDir dir;
+  // The coordinates of one CRS with the .prj of the other, as a GIS office
+  // hands them over after "Define Projection" on the wrong one.
+  struct Mix {
+    std::string drawn, declared, meant, message;
+  };
+  for (const Mix& mix :
+       {Mix{"EPSG:4525", "EPSG:4546", "EPSG:4525",
+            "carry the Gauss-Kruger zone prefix 37, but the CRS has none "
+            "(false easting 500000): its .prj says EPSG:4546"},
+        Mix{"EPSG:4546", "EPSG:4525", "EPSG:4546",
+            "have no Gauss-Kruger zone prefix, but the CRS expects one "
+            "(false easting 37500000): its .prj says EPSG:4525"},
+        // 6-degree zone 19 shares 111E with 3-degree zone 37.
+        Mix{"EPSG:4508", "EPSG:4497", "EPSG:4508",
+            "have no Gauss-Kruger zone prefix, but the CRS expects one "
+            "(false easting 19500000)"}}) {
+    CAPTURE(mix.drawn);
+    std::string drawn = dir / ("drawn" + mix.drawn.substr(5) + ".shp");
+    std::string declared = dir / ("declared" + mix.declared.substr(5) + ".shp");
+    Ogr2ogr("-f 'ESRI Shapefile' " + Q(drawn) + " " +
+            Q(kTown + "/cells.geojson") + " -t_srs " + mix.drawn +
+            " -lco ENCODING=UTF-8");
+    Ogr2ogr("-f 'ESRI Shapefile' " + Q(declared) + " " +
+            Q(kTown + "/cells.geojson") + " -t_srs " + mix.declared +
+            " -lco ENCODING=UTF-8");
+    auto base = [](const std::string& shp) {
+      return shp.substr(0, shp.size() - 4);
+    };
+    std::filesystem::copy_file(
+        base(declared) + ".prj", base(drawn) + ".prj",
+        std::filesystem::copy_options::overwrite_existing);
+    auto refused = Read(drawn, LayerKind::kCells);
+    REQUIRE_FALSE(refused);
+    CHECK(Has(refused.error().message, "坐标带号与坐标系不符"));
+    CHECK(Has(refused.error().message, mix.message));
+    CHECK(Has(refused.error().message, "Give --s-srs " + mix.meant + " ("));
+    CHECK(refused.error().field == "s-srs");
+    // Read with the CRS named, it is the town.
+    ImportOptions meant;
+    meant.source_srs = mix.meant;
+    auto r = Read(drawn, LayerKind::kCells, meant);
+    REQUIRE_MESSAGE(r, (r ? "" : r.error().message));
+    CheckSameAsTown(*r);
+  }
+}
+
+TEST_CASE(
     "ReadLayer: a GBK shapefile without .cpg is refused and reads with "
     "--encoding GBK") {
   TempDir dir;
