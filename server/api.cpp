@@ -581,6 +581,7 @@ struct Api::Impl {
         "# HELP wangge_boundary_version Boundary version in use.\n"
         "# TYPE wangge_boundary_version gauge\nwangge_boundary_version " +
         std::to_string(api.boundary_version()) + "\n";
+    if (api.server_metrics_) out += api.server_metrics_();
     ApiResponse r = Json(200, out);
     r.content_type = "text/plain; version=0.0.4; charset=utf-8";
     return r;

@@ -76,6 +76,12 @@ class Api {
 
   // Prometheus text for /metrics; also fed by Record().
   void Record(const std::string& route, int status, double seconds);
+  // More /metrics text from the HTTP server (its connections); set before
+  // serving, cleared (nullptr) after.
+  void SetServerMetrics(std::function<std::string()> text) {
+    std::lock_guard lock(metrics_mu_);
+    server_metrics_ = std::move(text);
+  }
   int64_t boundary_version() const { return town()->version; }
   // The town the API serves (boundaries, configuration, locator), for
   // work beside it such as the deadline ticker: one copy in memory.
@@ -112,6 +118,7 @@ class Api {
   std::vector<int64_t> latency_buckets_ = std::vector<int64_t>(12, 0);
   double latency_sum_ = 0;
   int64_t latency_count_ = 0;
+  std::function<std::string()> server_metrics_;
   std::mutex login_mu_;
   struct Failures {
     int count = 0;

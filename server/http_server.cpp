@@ -263,13 +263,22 @@ class ConnectionStream final : public httplib::Stream {
 // destroyed.
 struct Connection {
   Connection(socket_t sock, int read_timeout_ms, int write_timeout_ms,
-             size_t requests)
+             size_t requests, std::atomic<int64_t>& open)
       : stream(sock, read_timeout_ms, write_timeout_ms),
-        requests_left(requests) {}
+        requests_left(requests),
+        open_(open) {
+    ++open_;
+  }
+  ~Connection() { --open_; }
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
   ConnectionStream stream;
   size_t requests_left;
   // While parked: closed unless a whole request head is in by then.
   ConnectionStream::Clock::time_point deadline;
+
+ private:
+  std::atomic<int64_t>& open_;  // the server's count of open connections
 };
 
 // Connections between requests, held without a thread: one epoll thread
@@ -413,10 +422,28 @@ class HttpServer final : public httplib::Server {
   // have had.
   static constexpr int kLingerMs = 50;
 
-  explicit HttpServer(int threads) {
-    new_task_queue = [this, threads] {
-      return new Workers(*this, size_t(std::max(1, threads)));
-    };
+  explicit HttpServer(int threads) : threads_(std::max(1, threads)) {
+    new_task_queue = [this] { return new Workers(*this, size_t(threads_)); };
+  }
+
+  // Prometheus text: connections on a worker and waiting without one.
+  std::string MetricsText() const {
+    Workers* workers = workers_.load();
+    int64_t waiting = workers ? int64_t(workers->parking().parked()) : 0;
+    int64_t open = open_.load();
+    return "# HELP wangge_http_connections Open HTTP connections: on a "
+           "worker thread, or waiting for a request without one.\n"
+           "# TYPE wangge_http_connections gauge\n"
+           "wangge_http_connections{state=\"serving\"} " +
+           std::to_string(std::max<int64_t>(0, open - waiting)) +
+           "\n"
+           "wangge_http_connections{state=\"waiting\"} " +
+           std::to_string(waiting) +
+           "\n"
+           "# HELP wangge_http_worker_threads Threads serving requests.\n"
+           "# TYPE wangge_http_worker_threads gauge\n"
+           "wangge_http_worker_threads " +
+           std::to_string(threads_) + "\n";
   }
 
  private:
@@ -439,6 +466,7 @@ class HttpServer final : public httplib::Server {
               ParkingLimit()) {
       server_.workers_ = this;
     }
+    ~Workers() override { server_.workers_ = nullptr; }
     void enqueue(std::function<void()> fn) override {
       pool_.enqueue(std::move(fn));
     }
@@ -470,7 +498,8 @@ class HttpServer final : public httplib::Server {
     };
     Serve(std::make_unique<Connection>(
         sock, ms(read_timeout_sec_, read_timeout_usec_),
-        ms(write_timeout_sec_, write_timeout_usec_), keep_alive_max_count_));
+        ms(write_timeout_sec_, write_timeout_usec_), keep_alive_max_count_,
+        open_));
     return true;
   }
 
@@ -501,7 +530,9 @@ class HttpServer final : public httplib::Server {
     }
   }
 
+  const int threads_;
   std::atomic<Workers*> workers_{nullptr};
+  std::atomic<int64_t> open_{0};
 };
 
 // The settings shared by the real server and the benchmark's ceiling.
@@ -645,7 +676,10 @@ Result<void> Serve(Api& api, const ServeOptions& options) {
         "application/json");
   });
 
-  return Run(http, options);
+  api.SetServerMetrics([&http] { return http.MetricsText(); });
+  auto served = Run(http, options);
+  api.SetServerMetrics(nullptr);
+  return served;
 }
 
 Result<void> ServeTrivial(const ServeOptions& options) {

@@ -214,6 +214,24 @@ TEST_CASE(
   RawConnection next(server.port());
   next.Send(health);
   CHECK(next.Response().starts_with("HTTP/1.1 200 "));
+  // /metrics counts them (an idle one waits for its worker's 50 ms first).
+  std::string metrics;
+  for (int i = 0; i < 50; ++i) {
+    next.Send("GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n");
+    metrics = next.Response();
+    if (metrics.find("wangge_http_connections{state=\"waiting\"} 16\n") !=
+        std::string::npos) {
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  CHECK_MESSAGE(
+      metrics.find("wangge_http_connections{state=\"waiting\"} 16\n") !=
+          std::string::npos,
+      metrics);
+  CHECK(metrics.find("wangge_http_connections{state=\"serving\"} 1\n") !=
+        std::string::npos);
+  CHECK(metrics.find("wangge_http_worker_threads 2\n") != std::string::npos);
   // The waiting ones were kept: each request is answered when it is whole,
   // and the idle connections serve their next.
   for (auto& c : trickling) {
