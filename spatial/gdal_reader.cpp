@@ -185,7 +185,7 @@ struct Deferred {
   bool failed = false;     // the shape is refused: kind and message say why
   std::string kind;
   std::string message;
-  ImportRepairs repairs;
+  ImportRepairs repairs;  // conversion's, then cleaning's
 };
 
 void Repair(Deferred& d) {
@@ -207,11 +207,11 @@ void Repair(Deferred& d) {
       d.message = normal.error().message;
       return;
     }
-    d.repairs.repeated_vertices = cleaned->repairs.repeated_vertices;
-    d.repairs.spikes = cleaned->repairs.spikes;
-    d.repairs.degenerate_holes = cleaned->repairs.degenerate_holes;
-    d.repairs.self_touching_rings = normal->self_touching_rings;
-    d.repairs.merged_parts = normal->merged_parts;
+    d.repairs.repeated_vertices += cleaned->repairs.repeated_vertices;
+    d.repairs.spikes += cleaned->repairs.spikes;
+    d.repairs.degenerate_holes += cleaned->repairs.degenerate_holes;
+    d.repairs.self_touching_rings += normal->self_touching_rings;
+    d.repairs.merged_parts += normal->merged_parts;
     d.feature.shape = std::move(normal->shape);
   } catch (const std::exception& e) {
     d.failed = true;
@@ -246,7 +246,11 @@ struct Converter {
   bool wgs84_by_definition = false;  // no CRS declared, taken as WGS84
   bool geographic_source = false;    // the declared CRS is lon/lat
 
-  Result<Ring> ConvertRing(const OGRLinearRing& ring) const {
+  // `fixed` counts what conversion changes: rings closed, arcs and Z or M
+  // values dropped.
+  Result<Ring> ConvertRing(const OGRLinearRing& ring,
+                           ImportRepairs& fixed) const {
+    if (ring.getNumPoints() > 2 && !ring.get_IsClosed()) ++fixed.unclosed_rings;
     Ring out;
     out.reserve(ring.getNumPoints());
     for (int i = 0; i < ring.getNumPoints(); ++i) {
@@ -285,15 +289,16 @@ struct Converter {
         "declared CRS (.prj or --s-srs) is the one the data was drawn in"));
   }
 
-  Result<Polygon> ConvertPolygon(const OGRPolygon& polygon) const {
+  Result<Polygon> ConvertPolygon(const OGRPolygon& polygon,
+                                 ImportRepairs& fixed) const {
     Polygon out;
     if (const OGRLinearRing* shell = polygon.getExteriorRing()) {
-      auto ring = ConvertRing(*shell);
+      auto ring = ConvertRing(*shell, fixed);
       if (!ring) return std::unexpected(ring.error());
       out.rings.push_back(std::move(*ring));
     }
     for (int i = 0; i < polygon.getNumInteriorRings(); ++i) {
-      auto ring = ConvertRing(*polygon.getInteriorRing(i));
+      auto ring = ConvertRing(*polygon.getInteriorRing(i), fixed);
       if (!ring) return std::unexpected(ring.error());
       out.rings.push_back(std::move(*ring));
     }
@@ -301,12 +306,14 @@ struct Converter {
   }
 
   // Problem kinds: empty_geometry, wrong_geometry_type, bad_coordinate.
-  Result<Shape> ConvertShape(const OGRGeometry* geometry,
-                             std::string& kind) const {
+  Result<Shape> ConvertShape(const OGRGeometry* geometry, std::string& kind,
+                             ImportRepairs& fixed) const {
     if (geometry == nullptr || geometry->IsEmpty()) {
       kind = "empty_geometry";
       return std::unexpected(Invalid("geometry is empty; draw its boundary"));
     }
+    if (geometry->Is3D() || geometry->IsMeasured()) ++fixed.z_or_m;
+    if (geometry->hasCurveGeometry()) ++fixed.curves;
     std::unique_ptr<OGRGeometry> linear;
     OGRwkbGeometryType type = wkbFlatten(geometry->getGeometryType());
     if (type == wkbCurvePolygon || type == wkbMultiSurface ||
@@ -330,7 +337,7 @@ struct Converter {
     Shape shape;
     switch (type) {
       case wkbPolygon: {
-        auto part = ConvertPolygon(*geometry->toPolygon());
+        auto part = ConvertPolygon(*geometry->toPolygon(), fixed);
         if (!part) {
           kind = "bad_coordinate";
           return std::unexpected(part.error());
@@ -341,7 +348,7 @@ struct Converter {
       case wkbMultiPolygon:
         for (const OGRPolygon* polygon : *geometry->toMultiPolygon()) {
           if (polygon->IsEmpty()) continue;
-          auto part = ConvertPolygon(*polygon);
+          auto part = ConvertPolygon(*polygon, fixed);
           if (!part) {
             kind = "bad_coordinate";
             return std::unexpected(part.error());
@@ -1032,7 +1039,8 @@ Result<ImportResult> ReadLayer(const ImportOptions& options) {
       result.points.push_back(std::move(p));
       continue;
     }
-    auto shape = converter.ConvertShape(geometry, kind);
+    ImportRepairs converted;
+    auto shape = converter.ConvertShape(geometry, kind, converted);
     if (!shape) {
       std::string message = shape.error().message;
       if (kind == "empty_geometry" && result.driver == "CSV") {
@@ -1062,6 +1070,7 @@ Result<ImportResult> ReadLayer(const ImportOptions& options) {
     d.feature.code = code;
     d.feature.attributes = std::move(attributes);
     d.feature.shape = std::move(*shape);
+    d.repairs = converted;
     deferred.push_back(std::move(d));
   }
   RepairAll(deferred);
@@ -1079,11 +1088,7 @@ Result<ImportResult> ReadLayer(const ImportOptions& options) {
           {d.id, d.kind, d.who + ": " + d.message, PlaceIn(d.message), 0, {}});
       continue;
     }
-    result.repairs.repeated_vertices += d.repairs.repeated_vertices;
-    result.repairs.spikes += d.repairs.spikes;
-    result.repairs.degenerate_holes += d.repairs.degenerate_holes;
-    result.repairs.self_touching_rings += d.repairs.self_touching_rings;
-    result.repairs.merged_parts += d.repairs.merged_parts;
+    result.repairs += d.repairs;
     if (!d.ok) continue;
     d.feature.name = d.feature.Attribute("name");
     result.features.push_back(std::move(d.feature));
@@ -1207,7 +1212,8 @@ Result<Shape> ParseWkt(const std::string& wkt) {
   }
   std::unique_ptr<OGRGeometry> owned(parsed);
   std::string kind;
-  return Converter{true}.ConvertShape(owned.get(), kind);
+  ImportRepairs converted;
+  return Converter{true}.ConvertShape(owned.get(), kind, converted);
 }
 
 Result<Layers> ReadLayersDir(const std::string& dir) {

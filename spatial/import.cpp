@@ -121,6 +121,10 @@ std::string FormatReport(const ImportResult& r) {
          "自接触环 rings touching themselves split at the touch");
     item(fix.merged_parts,
          "共边部件 parts sharing a border merged into one polygon");
+    item(fix.unclosed_rings,
+         "未闭合环 rings closed (their last vertex was not the first)");
+    item(fix.curves, "曲线 features with arcs turned into vertices");
+    item(fix.z_or_m, "Z/M 值 features whose Z or M values were dropped");
     if (r.slivers > 0) {
       char buf[160];
       std::snprintf(buf, sizeof buf,
@@ -162,6 +166,9 @@ std::string ReportJson(const ImportResult& r) {
                   {"degenerate_holes", r.repairs.degenerate_holes},
                   {"self_touching_rings", r.repairs.self_touching_rings},
                   {"merged_parts", r.repairs.merged_parts},
+                  {"unclosed_rings", r.repairs.unclosed_rings},
+                  {"curves", r.repairs.curves},
+                  {"z_or_m", r.repairs.z_or_m},
                   {"total", r.repairs.total()}};
   j["slivers"] = {{"count", r.slivers},
                   {"area_m2", Round(r.sliver_area_m2, 0.01)}};

@@ -100,9 +100,23 @@ struct ImportRepairs {
   int degenerate_holes = 0;     // holes without area dropped
   int self_touching_rings = 0;  // rings split where they touch themselves
   int merged_parts = 0;         // parts sharing a border merged
+  int unclosed_rings = 0;       // rings whose last vertex was not the first
+  int curves = 0;               // features with arcs, turned into vertices
+  int z_or_m = 0;               // features whose Z or M values were dropped
   int total() const {
     return repeated_vertices + spikes + degenerate_holes + self_touching_rings +
-           merged_parts;
+           merged_parts + unclosed_rings + curves + z_or_m;
+  }
+  ImportRepairs& operator+=(const ImportRepairs& o) {
+    repeated_vertices += o.repeated_vertices;
+    spikes += o.spikes;
+    degenerate_holes += o.degenerate_holes;
+    self_touching_rings += o.self_touching_rings;
+    merged_parts += o.merged_parts;
+    unclosed_rings += o.unclosed_rings;
+    curves += o.curves;
+    z_or_m += o.z_or_m;
+    return *this;
   }
 };
 

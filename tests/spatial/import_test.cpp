@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "tests/gis_fixtures.h"
@@ -665,6 +666,45 @@ TEST_CASE(
   CHECK(Has(FormatReport(*r), "拒绝 refused"));
   // The valid first C1 is kept for the report; nothing else.
   CHECK(r->features.size() == 1);
+}
+
+TEST_CASE(
+    "ReadLayer: rings closed, arcs turned into vertices and Z values dropped "
+    "are reported as repairs") {
+  TempDir dir;
+  std::string csv = CellsCsv(
+      dir, "cells.csv",
+      {Row("C1", "一", Square(110, 34.5, 0.01)),
+       Row("C2", "二",
+           "POLYGON((110.02 34.5,110.03 34.5,110.03 34.51,110.02 34.51))"),
+       Row("C3", "三",
+           "POLYGON Z((110.04 34.5 412,110.05 34.5 413,110.05 34.51 415,"
+           "110.04 34.51 414,110.04 34.5 412))"),
+       Row("C4", "四",
+           "CURVEPOLYGON(CIRCULARSTRING(110.065 34.5,110.075 34.51,110.065 "
+           "34.52,110.055 34.51,110.065 34.5))")});
+  ImportOptions srs;
+  srs.source_srs = "EPSG:4326";
+  auto r = Read(csv, LayerKind::kCells, srs);
+  REQUIRE_MESSAGE(r, (r ? "" : r.error().message));
+  CHECK_MESSAGE(r->accepted(), FormatReport(*r));
+  CHECK(r->features.size() == 4);
+  CHECK(r->repairs.unclosed_rings == 1);
+  CHECK(r->repairs.z_or_m == 1);
+  CHECK(r->repairs.curves == 1);
+  std::string report = FormatReport(*r);
+  CHECK(Has(report, "1 未闭合环 rings closed"));
+  CHECK(Has(report, "1 曲线 features with arcs turned into vertices"));
+  CHECK(Has(report, "1 Z/M 值 features whose Z or M values were dropped"));
+  auto json = nlohmann::json::parse(ReportJson(*r))["repairs"];
+  CHECK(json["unclosed_rings"] == 1);
+  CHECK(json["curves"] == 1);
+  CHECK(json["z_or_m"] == 1);
+  CHECK(json["total"] == 3);
+  // The arc became a ring of many vertices, not its five control points.
+  auto by_code = ByCode(r->features);
+  REQUIRE(by_code.count("C4"));
+  CHECK(by_code["C4"]->shape.parts.at(0).rings.at(0).size() > 16);
 }
 
 TEST_CASE(
