@@ -128,7 +128,8 @@ std::string Sha256Hex(std::string_view bytes) {
   return Hex(out, sizeof out);
 }
 
-Result<int> CreatePeopleAccounts(Store& store, const std::string& password) {
+Result<PeopleAccounts> CreatePeopleAccounts(Store& store,
+                                            const std::string& password) {
   auto people_text = store.ConfigFile("people.json");
   if (!people_text) return std::unexpected(people_text.error());
   nlohmann::json people;
@@ -144,30 +145,38 @@ Result<int> CreatePeopleAccounts(Store& store, const std::string& password) {
     if (!h) return std::unexpected(h.error());
     hash = *h;  // one hash shared by the demo accounts: same password
   }
-  int created = 0;
+  PeopleAccounts out;
   for (const auto& p : people) {
-    std::string role;
+    std::vector<std::string> roles;  // login roles, in the order listed
     for (const auto& r : p.value("roles", nlohmann::json::array())) {
       if (r.is_string() && IsRole(r.get<std::string>())) {
-        role = r.get<std::string>();
-        break;
+        roles.push_back(r.get<std::string>());
       }
     }
-    if (role.empty()) continue;  // e.g. a zone's Party member
+    if (roles.empty()) continue;  // e.g. a zone's Party member
+    const std::string& role = roles.front();
     std::string id = p.value("id", "");
+    auto scope_of = [&p](const std::string& r) {
+      return r == "office"   ? p.value("office", "")
+             : r == "branch" ? p.value("branch", "")
+                             : std::string();
+    };
+    for (size_t i = 1; i < roles.size(); ++i) {
+      out.other_roles.push_back(
+          {id, p.value("name", ""), role, roles[i], scope_of(roles[i])});
+    }
     User u{.username = AsciiLower(id),
            .role = role,
-           .scope =
-               role == "office" ? p.value("office", "") : p.value("branch", ""),
+           .scope = scope_of(role),
            .person = id,
            .display_name = p.value("name", ""),
            .password_hash = hash,
            .disabled = password.empty()};
     auto added = store.AddUser(u);
     if (!added) return std::unexpected(added.error());
-    ++created;
+    ++out.created;
   }
-  return created;
+  return out;
 }
 
 }  // namespace wangge::core

@@ -9,6 +9,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "base/result.h"
 #include "core/store.h"
@@ -38,10 +39,25 @@ std::string Digest(const std::string& text);
 // Hex SHA-256 of `bytes` (64 lower-case characters): attachment names.
 std::string Sha256Hex(std::string_view bytes);
 
+// What CreatePeopleAccounts did.
+struct PeopleAccounts {
+  int created = 0;
+  // An account has one role. A person people.json gives several login roles
+  // (a village Party secretary who is also a grid leader) gets the first;
+  // each other one needs an account of its own (`wangge user add`).
+  struct OtherRole {
+    std::string person, name;  // the person's id and name
+    std::string account_role;  // the role of their account
+    std::string role, scope;   // the role left out, and its scope
+  };
+  std::vector<OtherRole> other_roles;
+};
+
 // Creates accounts for the people of the town in `store`: username = person
-// id in lower case, role and scope from people.json. With `password` empty
-// the accounts are disabled until `wangge user passwd` sets one. Returns
-// how many were created.
-Result<int> CreatePeopleAccounts(Store& store, const std::string& password);
+// id in lower case, role (the first login role listed) and scope from
+// people.json. With `password` empty the accounts are disabled until
+// `wangge user passwd` sets one.
+Result<PeopleAccounts> CreatePeopleAccounts(Store& store,
+                                            const std::string& password);
 
 }  // namespace wangge::core

@@ -5,6 +5,7 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "base/code.h"
 #include "base/utf8.h"
 #include "core/accounts.h"
 #include "core/boundary_import.h"
@@ -16,6 +17,20 @@
 
 namespace wangge::tools {
 namespace {
+
+// `text` as one word of a shell command to copy: quoted when it needs it.
+std::string ShellWord(const std::string& text) {
+  if (!text.empty() &&
+      text.find_first_not_of(
+          "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+          "0123456789-_./=:") == std::string::npos) {
+    return text;
+  }
+  std::string out = "'";
+  for (char ch : text)
+    out += ch == '\'' ? std::string("'\\''") : std::string(1, ch);
+  return out + "'";
+}
 
 int Usage(const char* command, const std::string& error, const char* usage) {
   if (!error.empty())
@@ -126,7 +141,23 @@ int RunInit(int argc, char** argv) {
   auto accounts = core::CreatePeopleAccounts(**store, "");
   if (!accounts) return failed(accounts.error());
   std::cerr << "created " << *args.Flag("db") << " from " << *args.Flag("data")
-            << " as boundary version " << *version << "\n";
+            << " as boundary version " << *version << "\n"
+            << "建立账号 " << accounts->created << " 个，设置密码后启用 / "
+            << accounts->created
+            << " accounts for people.json, disabled until `wangge user passwd`"
+               " sets a password\n";
+  for (const auto& other : accounts->other_roles) {
+    std::string username = AsciiLower(other.person);
+    std::cerr << "  " << other.person << " " << other.name << ": 账号 "
+              << username << " 的角色为 " << other.account_role << "，角色 "
+              << other.role << " 需另建账号 / the account has "
+              << other.account_role << "; for " << other.role
+              << ", add one: wangge user add --db "
+              << ShellWord(*args.Flag("db")) << " --username " << username
+              << "-" << other.role << " --role " << other.role
+              << (other.scope.empty() ? "" : " --scope " + other.scope)
+              << " --person " << other.person << " --password-stdin\n";
+  }
   return 0;
 }
 

@@ -76,6 +76,51 @@ TEST_CASE("wangge init: creates version 1 and never overwrites") {
 }
 
 TEST_CASE(
+    "wangge init: a person with several login roles gets an account for the "
+    "first, and the command that adds each other one") {
+  TempDir dir;
+  std::filesystem::copy(kTown, dir / "town",
+                        std::filesystem::copy_options::recursive);
+  // The first branch secretary is also a grid leader and office staff.
+  std::string people = Slurp(dir / "town/people.json");
+  size_t at = people.find("\"roles\": [", people.find("\"id\": \"P0023\""));
+  REQUIRE(at != std::string::npos);
+  people.replace(at, people.find(']', at) + 1 - at,
+                 R"("roles": ["branch", "grid_leader", "office"],)"
+                 R"( "office": "ZZZX")");
+  dir.Write("town/people.json", people);
+  std::string db = dir / "t.db";
+  Run init = Wangge("init --db " + Q(db) + " --data " + Q(dir / "town"));
+  REQUIRE_MESSAGE(init.status == 0, init.err);
+  CHECK(init.err.find("297 accounts for people.json") != std::string::npos);
+  const std::string add = "add one: wangge user add --db " + db;
+  std::vector<std::string> commands;
+  for (size_t from = 0; (from = init.err.find(add, from)) != std::string::npos;
+       from += add.size()) {
+    commands.push_back(
+        init.err.substr(from + 9, init.err.find('\n', from) - from - 9));
+  }
+  REQUIRE(commands.size() == 2);
+  CHECK(commands[0] == "wangge user add --db " + db +
+                           " --username p0023-grid_leader --role grid_leader "
+                           "--person P0023 --password-stdin");
+  CHECK(commands[1] == "wangge user add --db " + db +
+                           " --username p0023-office --role office --scope "
+                           "ZZZX --person P0023 --password-stdin");
+  CHECK(init.err.find("P0023 示例太要社区第一支部书记: 账号 p0023 的角色为 "
+                      "branch") != std::string::npos);
+  // The commands work as printed.
+  for (const std::string& command : commands) {
+    Run added = Wangge(command.substr(7), "a-long-password\n");
+    CHECK_MESSAGE(added.status == 0, added.err);
+  }
+  std::string users = Wangge("user list --db " + Q(db)).out;
+  CHECK(users.find("p0023\tbranch\t610522102002-01\t") != std::string::npos);
+  CHECK(users.find("p0023-grid_leader\tgrid_leader\t") != std::string::npos);
+  CHECK(users.find("p0023-office\toffice\tZZZX\t") != std::string::npos);
+}
+
+TEST_CASE(
     "wangge import: a GBK file name is stored as text; a GBK --actor is "
     "refused; the town still loads") {
   TempDir dir;
