@@ -149,25 +149,27 @@ Result<PeopleAccounts> CreatePeopleAccounts(Store& store,
   for (const auto& p : people) {
     std::vector<std::string> roles;  // login roles, in the order listed
     for (const auto& r : p.value("roles", nlohmann::json::array())) {
-      if (r.is_string() && IsRole(r.get<std::string>())) {
+      if (r.is_string() && IsRole(r.get<std::string>()) &&
+          std::find(roles.begin(), roles.end(), r.get<std::string>()) ==
+              roles.end()) {
         roles.push_back(r.get<std::string>());
       }
     }
     if (roles.empty()) continue;  // e.g. a zone's Party member
     const std::string& role = roles.front();
     std::string id = p.value("id", "");
-    auto scope_of = [&p](const std::string& r) {
-      return r == "office"   ? p.value("office", "")
-             : r == "branch" ? p.value("branch", "")
-                             : std::string();
-    };
     for (size_t i = 1; i < roles.size(); ++i) {
+      // `wangge user add` takes a scope for these two roles only.
+      std::string scope = roles[i] == "office"   ? p.value("office", "")
+                          : roles[i] == "branch" ? p.value("branch", "")
+                                                 : "";
       out.other_roles.push_back(
-          {id, p.value("name", ""), role, roles[i], scope_of(roles[i])});
+          {id, p.value("name", ""), role, roles[i], scope});
     }
     User u{.username = AsciiLower(id),
            .role = role,
-           .scope = scope_of(role),
+           .scope =
+               role == "office" ? p.value("office", "") : p.value("branch", ""),
            .person = id,
            .display_name = p.value("name", ""),
            .password_hash = hash,

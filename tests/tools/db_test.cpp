@@ -81,12 +81,13 @@ TEST_CASE(
   TempDir dir;
   std::filesystem::copy(kTown, dir / "town",
                         std::filesystem::copy_options::recursive);
-  // The first branch secretary is also a grid leader and office staff.
+  // The first branch secretary is also a grid leader and office staff
+  // (and branch is listed twice).
   std::string people = Slurp(dir / "town/people.json");
   size_t at = people.find("\"roles\": [", people.find("\"id\": \"P0023\""));
   REQUIRE(at != std::string::npos);
   people.replace(at, people.find(']', at) + 1 - at,
-                 R"("roles": ["branch", "grid_leader", "office"],)"
+                 R"("roles": ["branch", "grid_leader", "office", "branch"],)"
                  R"( "office": "ZZZX")");
   dir.Write("town/people.json", people);
   std::string db = dir / "t.db";
