@@ -56,6 +56,8 @@ constexpr const char* kUserUsage =
     "  valid N days (Default: 365), for scripts and Open311 clients.\n"
     "  Roles: grid_leader, branch, office, dispatcher, leader, gis, admin.\n"
     "  Scope: a branch code (branch), an office code (office), else empty.\n"
+    "  Name: shown on pages and in case histories. Default: the name\n"
+    "  people.json gives the --person.\n"
     "  The password is read from the first line of standard input.\n";
 
 int Fail1(const char* what, const Error& e) {
@@ -277,6 +279,17 @@ int RunServe(int argc, char** argv) {
   return 0;
 }
 
+// The entries of a configuration list (a list, or {"<name>": [...]});
+// none when the file cannot be read.
+nlohmann::json ConfigList(core::Store& store, const std::string& file) {
+  auto text = store.ConfigFile(file);
+  if (!text) return nlohmann::json::array();
+  auto j = nlohmann::json::parse(*text, nullptr, false);
+  std::string list = file.substr(0, file.find('.'));
+  if (j.is_object() && j.contains(list)) j = j[list];
+  return j.is_array() ? j : nlohmann::json::array();
+}
+
 // What is wrong with a new account, or "": a name that differs from an
 // existing one only in case, a scope that is not a branch (branch) or an
 // office (office) of the town, a scope for other roles, an unknown person.
@@ -295,13 +308,7 @@ std::string CheckNewUser(core::Store& store, const std::string& username,
   // Codes of a configuration list (a list, or {"<name>": [...]}).
   auto codes = [&](const std::string& file, const char* key) {
     std::set<std::string> out;
-    auto text = store.ConfigFile(file);
-    if (!text) return out;
-    auto j = nlohmann::json::parse(*text, nullptr, false);
-    std::string list = file.substr(0, file.find('.'));
-    if (j.is_object() && j.contains(list)) j = j[list];
-    if (!j.is_array()) return out;
-    for (const auto& e : j) {
+    for (const auto& e : ConfigList(store, file)) {
       if (e.is_object() && e.contains(key) && e[key].is_string()) {
         out.insert(e[key].get<std::string>());
       }
@@ -397,11 +404,20 @@ int RunUser(int argc, char** argv) {
     }
     auto hash = core::HashPassword(password);
     if (!hash) return Fail1("user", hash.error());
+    std::string person = args.Flag("person").value_or("");
+    // Shown on pages and in the case history: the person's, unless given.
+    std::string name = args.Flag("name").value_or("");
+    for (const auto& p : ConfigList(**store, "people.json")) {
+      if (name.empty() && !person.empty() && p.value("id", "") == person &&
+          p.contains("name") && p["name"].is_string()) {
+        name = p["name"].get<std::string>();
+      }
+    }
     auto id = (*store)->AddUser({.username = *args.Flag("username"),
                                  .role = role,
                                  .scope = args.Flag("scope").value_or(""),
-                                 .person = args.Flag("person").value_or(""),
-                                 .display_name = args.Flag("name").value_or(""),
+                                 .person = person,
+                                 .display_name = name,
                                  .password_hash = *hash});
     if (!id) return Fail1("user", id.error());
     std::cerr << "added " << *args.Flag("username") << "\n";

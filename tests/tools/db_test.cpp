@@ -117,8 +117,13 @@ TEST_CASE(
   }
   std::string users = Wangge("user list --db " + Q(db)).out;
   CHECK(users.find("p0023\tbranch\t610522102002-01\t") != std::string::npos);
-  CHECK(users.find("p0023-grid_leader\tgrid_leader\t") != std::string::npos);
-  CHECK(users.find("p0023-office\toffice\tZZZX\t") != std::string::npos);
+  // Each with the person's name (`user add --person` without --name).
+  CHECK(
+      users.find("p0023-grid_leader\tgrid_leader\t-\tactive\t示例太要社区第一支"
+                 "部书记") != std::string::npos);
+  CHECK(users.find(
+            "p0023-office\toffice\tZZZX\tactive\t示例太要社区第一支部书记") !=
+        std::string::npos);
 }
 
 TEST_CASE(
