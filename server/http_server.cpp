@@ -733,8 +733,8 @@ Result<void> Run(httplib::Server& http, const ServeOptions& options) {
     return Fail(ErrorCode::kUnavailable, "cannot set the listen backlog: " +
                                              std::string(std::strerror(errno)));
   }
-  // Each waiting connection is an open file: Debian's soft limit of 1,024
-  // would cap a county's phones and browsers, its hard limit does not.
+  // Each waiting connection is an open file: a soft limit of 1,024 (a
+  // common default) would cap a county's phones and browsers.
   if (rlimit files{}; getrlimit(RLIMIT_NOFILE, &files) == 0 &&
                       files.rlim_cur < files.rlim_max) {
     files.rlim_cur = files.rlim_max;

@@ -14,6 +14,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string_view>
 #include <thread>
@@ -104,11 +105,15 @@ bool TransverseMercator(const OGRSpatialReference& srs) {
 // with the data about the zone prefix, a slip easy to make in a GIS office:
 // eastings like 37,421,503 (zone 37 written in front) under a .prj for
 // "CM 111E" (false easting 500,000), or eastings like 421,503 under a .prj
-// for "zone 37" (37,500,000). Every point then fails to reproject. Returns
-// the CRS meant, "EPSG:NNNN (name)" or a PROJ string, or "" when they agree
-// (`why` then says how they disagree).
-std::string ZonePrefixFix(const OGRSpatialReference& srs,
-                          const OGREnvelope& extent, std::string& why) {
+// for "zone 37" (37,500,000). Every point then fails to reproject.
+struct ZoneFix {
+  std::string why;    // how the eastings and the CRS disagree
+  std::string meant;  // "EPSG:NNNN (name)", or a PROJ string
+  bool adds_prefix;   // the CRS meant has the zone prefix
+};
+// Nothing when they agree.
+std::optional<ZoneFix> ZonePrefixFix(const OGRSpatialReference& srs,
+                                     const OGREnvelope& extent) {
   const double false_easting = srs.GetProjParm(SRS_PP_FALSE_EASTING, 0);
   const double meridian = srs.GetProjParm(SRS_PP_CENTRAL_MERIDIAN, 0);
   const int zone = int(extent.MinX / 1e6);
@@ -129,9 +134,9 @@ std::string ZonePrefixFix(const OGRSpatialReference& srs,
                   "prefix, but the CRS expects one (false easting %.0f)",
                   extent.MinX, extent.MaxX, false_easting);
   } else {
-    return "";
+    return std::nullopt;
   }
-  why = text;
+  ZoneFix fix{text, "", meant >= 1e6};
   // CGCS2000's Gauss-Krüger CRSs (3- and 6-degree, with and without the
   // zone prefix) are EPSG 4491-4554: name the one meant when it is there.
   // The zone tells 3-degree from 6-degree where both share the meridian
@@ -150,7 +155,8 @@ std::string ZonePrefixFix(const OGRSpatialReference& srs,
         std::abs(candidate.GetSemiMajor() - srs.GetSemiMajor()) < 1e-3 &&
         std::abs(candidate.GetInvFlattening() - srs.GetInvFlattening()) <
             1e-6) {
-      return DescribeCrs(candidate);
+      fix.meant = DescribeCrs(candidate);
+      return fix;
     }
   }
   // Xi'an 1980, Beijing 1954 and the rest: the same CRS, spelled out.
@@ -161,7 +167,9 @@ std::string ZonePrefixFix(const OGRSpatialReference& srs,
   if (fixed.exportToProj4(&proj4) == OGRERR_NONE && proj4) out = proj4;
   CPLFree(proj4);
   while (!out.empty() && out.back() == ' ') out.pop_back();
-  return out.empty() ? "" : "'" + out + "'";
+  if (out.empty()) return std::nullopt;
+  fix.meant = "'" + out + "'";
+  return fix;
 }
 
 bool LooksLikeDegrees(const OGREnvelope& e) {
@@ -751,21 +759,18 @@ Result<ImportResult> ReadLayer(const ImportOptions& options) {
   } else {
     result.crs = DescribeCrs(*from);
     OGREnvelope extent;
-    std::string why;
     // (The extent only for such a CRS: a format without one in its header
     // reads the whole layer for it.)
     if (TransverseMercator(*from) &&
         layer->GetExtent(&extent, TRUE) == OGRERR_NONE) {
-      if (std::string meant = ZonePrefixFix(*from, extent, why);
-          !meant.empty()) {
+      if (auto fix = ZonePrefixFix(*from, extent)) {
         return Fail(ErrorCode::kInvalidArgument,
-                    file + ": 坐标带号与坐标系不符 / " + why + ": " +
+                    file + ": 坐标带号与坐标系不符 / " + fix->why + ": " +
                         (options.source_srs.empty() ? "its .prj says "
                                                     : "--s-srs gives ") +
-                        result.crs + ". Give --s-srs " + meant +
+                        result.crs + ". Give --s-srs " + fix->meant +
                         " (the same CRS " +
-                        (why.find("no Gauss") != std::string::npos ? "without"
-                                                                   : "with") +
+                        (fix->adds_prefix ? "with" : "without") +
                         " the prefix), or save the file with the right .prj",
                     "s-srs");
       }

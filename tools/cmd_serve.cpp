@@ -408,8 +408,9 @@ int RunUser(int argc, char** argv) {
     // Shown on pages and in the case history: the person's, unless given.
     std::string name = args.Flag("name").value_or("");
     for (const auto& p : ConfigList(**store, "people.json")) {
-      if (name.empty() && !person.empty() && p.value("id", "") == person &&
-          p.contains("name") && p["name"].is_string()) {
+      if (!name.empty() || person.empty()) break;
+      if (p.is_object() && p.value("id", nlohmann::json()) == person &&
+          p.value("name", nlohmann::json()).is_string()) {
         name = p["name"].get<std::string>();
       }
     }
