@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <chrono>
 
+#include "base/fiber.h"
+
 namespace wangge::core {
 
 // Batches larger than this wait for the next commit.
@@ -21,11 +23,9 @@ constexpr auto kCheckpointPause = std::chrono::milliseconds(100);
 struct CaseWriter::Job {
   Store::NewCase input;
   AfterCommit after;
-  std::optional<Result<Store::Inserted>> result;
-  std::condition_variable done;
-  // Callers of the same batch this caller wakes once it is awake (a tree:
-  // the writer wakes only the first). Set with `result`.
-  std::shared_ptr<Job> wakes[2];
+  std::optional<Result<Store::Inserted>> result;  // set before `done`
+  // On the server's fibers, a wait that holds no thread (base/fiber.h).
+  fiber::Event done;
 };
 
 Result<std::unique_ptr<CaseWriter>> CaseWriter::Open(
@@ -73,25 +73,19 @@ size_t CaseWriter::max_batch() const {
 Result<Store::Inserted> CaseWriter::Insert(const CaseRecord& record,
                                            const CaseEvent& first,
                                            AfterCommit after) {
-  // Shared with the writer and the batch's other callers, which wake this
-  // one after letting go of the lock (a caller woken under it would only
-  // block again on it).
+  // Shared with the writer, which may still hold it after setting `done`.
   auto job = std::make_shared<Job>();
   job->input = {record, first};
   job->after = std::move(after);
-  std::unique_lock lock(mu_);
-  if (stopping_) {
-    return Fail(ErrorCode::kUnavailable, "the server is shutting down");
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_) {
+      return Fail(ErrorCode::kUnavailable, "the server is shutting down");
+    }
+    queue_.push_back(job);
   }
-  queue_.push_back(job);
   wake_.notify_all();
-  job->done.wait(lock, [&] { return job->result.has_value(); });
-  std::shared_ptr<Job> wakes[2] = {std::move(job->wakes[0]),
-                                   std::move(job->wakes[1])};
-  lock.unlock();
-  for (const auto& next : wakes) {
-    if (next) next->done.notify_one();
-  }
+  job->done.Wait();
   return std::move(*job->result);
 }
 
@@ -129,18 +123,13 @@ void CaseWriter::Loop() {
     lock.lock();
     ++unsaved_commits_;
     checkpoint_wake_.notify_one();
-    // Under wrk's 64 connections the writer waited for a core a third of
-    // its time, and waking each caller cost it ~24 µs a case: most likely
-    // each woken caller took its core. So the writer wakes the first
-    // caller; each caller woken wakes two more.
+    lock.unlock();
+    // The server's callers are fibers: setting each makes it ready on its
+    // thread, which wakes only if it slept.
     for (size_t i = 0; i < batch.size(); ++i) {
       batch[i]->result = std::move(results[i]);
-      for (size_t k : {2 * i + 1, 2 * i + 2}) {
-        if (k < batch.size()) batch[i]->wakes[k - 2 * i - 1] = batch[k];
-      }
+      batch[i]->done.Set();
     }
-    lock.unlock();
-    batch.front()->done.notify_one();
     RestartLogIfLong();
     lock.lock();
   }

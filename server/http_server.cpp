@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "base/code.h"
+#include "base/fiber.h"
 
 namespace wangge::server {
 namespace {
@@ -55,8 +56,9 @@ std::string LocalTimestamp() {
 // "100 Continue" must reach the client before the client sends the body.
 //
 // Between requests it reads the next request's head (up to its blank line)
-// itself, so that a worker thread is only given a request it can parse
-// without waiting for the client (ReadHead).
+// itself, so that a fiber is only started for a request it can parse
+// without waiting for the client (ReadHead). Its waits for the client are
+// fiber::Poll: on a fiber they hold no thread.
 class ConnectionStream final : public httplib::Stream {
  public:
   using Clock = std::chrono::steady_clock;
@@ -69,10 +71,9 @@ class ConnectionStream final : public httplib::Stream {
   };
 
   ConnectionStream(socket_t sock, int read_timeout_ms, int write_timeout_ms)
-      : sock_(sock), read_timeout_ms_(read_timeout_ms) {
-    // Sends block (the socket is blocking) for at most the write timeout.
-    timeval tv{write_timeout_ms / 1000, (write_timeout_ms % 1000) * 1000};
-    setsockopt(sock, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+      : sock_(sock),
+        read_timeout_ms_(read_timeout_ms),
+        write_timeout_ms_(write_timeout_ms) {
     // Once per connection, not per request.
     Name(getpeername, remote_ip_, remote_port_);
     Name(getsockname, local_ip_, local_port_);
@@ -94,11 +95,12 @@ class ConnectionStream final : public httplib::Stream {
   ssize_t read(char* ptr, size_t size) override {
     if (in_begin_ == in_end_) {
       if (!Flush()) return -1;
-      // Most requests are in the buffer already; poll only when not.
-      ssize_t n = Fill(MSG_DONTWAIT);
-      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      // Most requests are in the buffer already; wait only when not (on a
+      // fiber: the thread serves other connections meanwhile).
+      ssize_t n;
+      while ((n = Fill(MSG_DONTWAIT)) < 0 &&
+             (errno == EAGAIN || errno == EWOULDBLOCK)) {
         if (Poll(POLLIN, read_timeout_ms_) <= 0) return -1;
-        n = Fill(0);
       }
       if (n <= 0) return n;
     }
@@ -202,12 +204,7 @@ class ConnectionStream final : public httplib::Stream {
   }
 
   int Poll(short events, int timeout_ms) const {
-    pollfd p{sock_, events, 0};
-    int r;
-    do {
-      r = ::poll(&p, 1, timeout_ms);
-    } while (r < 0 && errno == EINTR);
-    return r;
+    return fiber::Poll(sock_, events, timeout_ms);
   }
 
   // Appends what is there to the buffered bytes: recv()'s result.
@@ -231,10 +228,16 @@ class ConnectionStream final : public httplib::Stream {
     return n;
   }
 
+  // Waits for room (a slow phone taking an export) at most the write
+  // timeout each time.
   bool SendAll(const char* data, size_t size) {
     while (size > 0 && !failed_) {
-      ssize_t n = ::send(sock_, data, size, MSG_NOSIGNAL);
+      ssize_t n = ::send(sock_, data, size, MSG_NOSIGNAL | MSG_DONTWAIT);
       if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) &&
+          Poll(POLLOUT, write_timeout_ms_) > 0) {
+        continue;
+      }
       if (n <= 0) {
         failed_ = true;
         break;
@@ -247,6 +250,7 @@ class ConnectionStream final : public httplib::Stream {
 
   socket_t sock_;
   int read_timeout_ms_;
+  int write_timeout_ms_;
   std::unique_ptr<char[]> in_;  // kInSize bytes, or none while parked
   size_t in_begin_ = 0;
   size_t in_end_ = 0;
@@ -413,13 +417,15 @@ class Parking {
 
 // cpp-httplib's server with its connection loop replaced (see
 // ConnectionStream and Parking): parsing, routing and writing stay
-// cpp-httplib's. A worker thread serves a connection while its requests
-// keep coming, waits kLingerMs for the next one, and then parks it.
+// cpp-httplib's. A fiber serves a connection while its requests keep coming,
+// waits kLingerMs for the next one, and then parks it. The fibers' waits
+// (fiber::Poll in the stream, fiber::Event in the group commit) hold no
+// thread.
 class HttpServer final : public httplib::Server {
  public:
   // A browser's next request on a page, or a phone's next report, is
-  // usually within this; a longer wait holds a thread an idle client could
-  // have had.
+  // usually within this; a longer wait keeps a fiber and its buffers for a
+  // client that may have gone quiet.
   static constexpr int kLingerMs = 50;
 
   explicit HttpServer(int threads) : threads_(std::max(1, threads)) {
@@ -431,8 +437,8 @@ class HttpServer final : public httplib::Server {
     Workers* workers = workers_.load();
     int64_t waiting = workers ? int64_t(workers->parking().parked()) : 0;
     int64_t open = open_.load();
-    return "# HELP wangge_http_connections Open HTTP connections: on a "
-           "worker thread, or waiting for a request without one.\n"
+    return "# HELP wangge_http_connections Open HTTP connections: being "
+           "served, or waiting for a request.\n"
            "# TYPE wangge_http_connections gauge\n"
            "wangge_http_connections{state=\"serving\"} " +
            std::to_string(std::max<int64_t>(0, open - waiting)) +
@@ -440,14 +446,15 @@ class HttpServer final : public httplib::Server {
            "wangge_http_connections{state=\"waiting\"} " +
            std::to_string(waiting) +
            "\n"
-           "# HELP wangge_http_worker_threads Threads serving requests.\n"
+           "# HELP wangge_http_worker_threads Threads running the request "
+           "fibers.\n"
            "# TYPE wangge_http_worker_threads gauge\n"
            "wangge_http_worker_threads " +
            std::to_string(threads_) + "\n";
   }
 
  private:
-  // The worker pool and the parking of the connections between requests.
+  // The fibers and the parking of the connections between requests.
   class Workers final : public httplib::TaskQueue {
    public:
     Workers(HttpServer& server, size_t threads)
@@ -456,9 +463,11 @@ class HttpServer final : public httplib::Server {
           parking_(
               [this](std::unique_ptr<Connection> conn) {
                 auto* resumed = conn.release();
-                pool_.enqueue([this, resumed] {
-                  server_.Serve(std::unique_ptr<Connection>(resumed));
-                });
+                if (!pool_.Spawn([this, resumed] {
+                      server_.Serve(std::unique_ptr<Connection>(resumed));
+                    })) {
+                  delete resumed;  // stopping: closed
+                }
               },
               server.keep_alive_timeout_sec_ * 1000,
               int(server.read_timeout_sec_ * 1000 +
@@ -468,17 +477,18 @@ class HttpServer final : public httplib::Server {
     }
     ~Workers() override { server_.workers_ = nullptr; }
     void enqueue(std::function<void()> fn) override {
-      pool_.enqueue(std::move(fn));
+      // Only while listening: the pool stops after the listening does.
+      pool_.Spawn(std::move(fn));
     }
     void shutdown() override {
       parking_.Stop();
-      pool_.shutdown();
+      pool_.Shutdown();
     }
     Parking& parking() { return parking_; }
 
    private:
     HttpServer& server_;
-    httplib::ThreadPool pool_;
+    fiber::Pool pool_;
     Parking parking_;
   };
 

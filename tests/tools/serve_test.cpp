@@ -252,6 +252,58 @@ TEST_CASE(
 }
 
 TEST_CASE(
+    "wangge serve: on one worker thread, bodies arriving slowly hold no "
+    "thread while other reports are answered") {
+  TempDir dir;
+  std::string db = TownWithPhone(dir);
+  ServeProcess server(db, dir / "log", /*threads=*/1);
+  std::string token;
+  {
+    httplib::Client http("127.0.0.1", server.port());
+    token = Login(http, "phone");
+  }
+  auto report = [&](const std::string& key) {
+    const std::string body = R"({"category":"05001","description":"垃圾堆放 )" +
+                             key + R"(","lon":110.2444,"lat":34.518})";
+    return "POST /api/v1/reports HTTP/1.1\r\nHost: x\r\nAuthorization: "
+           "Bearer " +
+           token + "\r\nIdempotency-Key: " + key +
+           "\r\nContent-Type: application/json\r\nContent-Length: " +
+           std::to_string(body.size()) + "\r\n\r\n" + body;
+  };
+  // Phones on a bad network: each head and half its body are in, the rest
+  // is still on its way (a photo over 2G takes minutes).
+  std::vector<std::unique_ptr<RawConnection>> slow;
+  std::vector<std::string> rest;
+  for (int i = 0; i < 4; ++i) {
+    std::string r = report("slow-" + std::to_string(i));
+    size_t cut = r.size() - 20;
+    slow.push_back(std::make_unique<RawConnection>(server.port()));
+    slow.back()->Send(r.substr(0, cut));
+    rest.push_back(r.substr(cut));
+  }
+  // With the thread waiting in a body's read, these waited 30 s for it.
+  for (int i = 0; i < 3; ++i) {
+    RawConnection quick(server.port());
+    quick.Send(report("quick-" + std::to_string(i)));
+    CHECK(quick.Response().starts_with("HTTP/1.1 201 "));
+  }
+  for (size_t i = 0; i < slow.size(); ++i) {
+    slow[i]->Send(rest[i]);
+    CHECK(slow[i]->Response().starts_with("HTTP/1.1 201 "));
+  }
+  CHECK(server.Stop(SIGTERM) == 0);
+  std::string log = Slurp(dir / "log");
+  size_t created = 0;
+  for (size_t at = 0;
+       (at = log.find(" POST /api/v1/reports 201 ", at)) != std::string::npos;
+       ++at) {
+    ++created;
+  }
+  CHECK(created == 7);
+}
+
+TEST_CASE(
     "wangge user: names, scopes and people are checked; the last admin stays "
     "enabled") {
   TempDir dir;
