@@ -137,27 +137,51 @@ std::optional<ZoneFix> ZonePrefixFix(const OGRSpatialReference& srs,
     return std::nullopt;
   }
   ZoneFix fix{text, "", meant >= 1e6};
-  // CGCS2000's Gauss-Krüger CRSs (3- and 6-degree, with and without the
-  // zone prefix) are EPSG 4491-4554: name the one meant when it is there.
-  // The zone tells 3-degree from 6-degree where both share the meridian
-  // (111E: 3-degree zone 37, 6-degree zone 19; the same projection).
+  // China's Gauss-Krüger CRSs in EPSG (3- and 6-degree, with and without
+  // the zone prefix): name the one meant when it is there. The zone tells
+  // 3-degree from 6-degree where both share the meridian (111E: 3-degree
+  // zone 37, 6-degree zone 19; the same projection), and the datum must be
+  // the one the .prj names (New Beijing shares Beijing 1954's ellipsoid).
+  struct Family {
+    int first, last;
+  };
+  static constexpr Family kFamilies[] = {
+      {4491, 4554},    // CGCS2000
+      {2327, 2390},    // Xi'an 1980
+      {2401, 2442},    // Beijing 1954, 3-degree
+      {21413, 21423},  // Beijing 1954, 6-degree zones
+      {21453, 21463},  // Beijing 1954, 6-degree central meridians
+  };
   const int prefix = int(std::max(meant, false_easting) / 1e6);
   const bool three = std::abs(meridian - 3 * prefix) < 1e-6;
-  for (int i = 0; i <= 4554 - 4491; ++i) {
-    int code = three ? 4513 + i : 4491 + i;  // their own family first
-    if (code > 4554) code -= 4554 - 4491 + 1;
-    OGRSpatialReference candidate;
-    if (candidate.importFromEPSG(code) == OGRERR_NONE &&
-        std::abs(candidate.GetProjParm(SRS_PP_FALSE_EASTING, 0) - meant) <
-            1e-3 &&
-        std::abs(candidate.GetProjParm(SRS_PP_CENTRAL_MERIDIAN, 0) - meridian) <
-            1e-6 &&
-        std::abs(candidate.GetSemiMajor() - srs.GetSemiMajor()) < 1e-3 &&
-        std::abs(candidate.GetInvFlattening() - srs.GetInvFlattening()) <
-            1e-6) {
-      fix.meant = DescribeCrs(candidate);
-      return fix;
+  std::string other_width;  // a match of the other zone width
+  for (const Family& family : kFamilies) {
+    for (int code = family.first; code <= family.last; ++code) {
+      OGRSpatialReference candidate;
+      CPLPushErrorHandler(CPLQuietErrorHandler);  // an unknown code is no news
+      bool known = candidate.importFromEPSG(code) == OGRERR_NONE;
+      CPLPopErrorHandler();
+      if (!known ||
+          std::abs(candidate.GetProjParm(SRS_PP_FALSE_EASTING, 0) - meant) >=
+              1e-3 ||
+          std::abs(candidate.GetProjParm(SRS_PP_CENTRAL_MERIDIAN, 0) -
+                   meridian) >= 1e-6 ||
+          !candidate.IsSameGeogCS(&srs)) {
+        continue;
+      }
+      const char* name = candidate.GetName();
+      bool three_degree =
+          name && std::string_view(name).find("3-degree") != std::string::npos;
+      if (three_degree == three) {
+        fix.meant = DescribeCrs(candidate);
+        return fix;
+      }
+      if (other_width.empty()) other_width = DescribeCrs(candidate);
     }
+  }
+  if (!other_width.empty()) {
+    fix.meant = other_width;
+    return fix;
   }
   // Xi'an 1980, Beijing 1954 and the rest: the same CRS, spelled out.
   OGRSpatialReference fixed(srs);

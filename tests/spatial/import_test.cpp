@@ -186,6 +186,15 @@ TEST_CASE(
         // 6-degree zone 19 shares 111E with 3-degree zone 37.
         Mix{"EPSG:4508", "EPSG:4497", "EPSG:4508",
             "have no Gauss-Kruger zone prefix, but the CRS expects one "
+            "(false easting 19500000)"},
+        // Older county data: Xi'an 1980 and Beijing 1954.
+        Mix{"EPSG:2382", "EPSG:2361", "EPSG:2382",
+            "have no Gauss-Kruger zone prefix, but the CRS expects one "
+            "(false easting 37500000)"},
+        Mix{"EPSG:2413", "EPSG:2434", "EPSG:2413",
+            "carry the Gauss-Kruger zone prefix 37, but the CRS has none"},
+        Mix{"EPSG:21459", "EPSG:21419", "EPSG:21459",
+            "have no Gauss-Kruger zone prefix, but the CRS expects one "
             "(false easting 19500000)"}}) {
     CAPTURE(mix.drawn);
     std::string drawn = dir / ("drawn" + mix.drawn.substr(5) + ".shp");
