@@ -70,6 +70,16 @@ size_t PageSize() {
   return page;
 }
 
+void RunOnThread(const std::function<void()>& task) {
+  try {
+    task();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "fiber: uncaught exception: %s\n", e.what());
+  } catch (...) {
+    std::fprintf(stderr, "fiber: uncaught exception\n");
+  }
+}
+
 int PollThread(int fd, short events, int timeout_ms) {
   pollfd p{fd, events, 0};
   int r;
@@ -101,7 +111,8 @@ struct Worker {
   size_t stack_size = 0;
   std::thread thread;
 
-  Fiber* NewFiber(std::function<void()> task);
+  // Takes `task` once it has a stack for it; null (task left) when not.
+  Fiber* NewFiber(std::function<void()>& task);
   void Run(Fiber* f);   // until it waits or ends
   void Suspend();       // the current fiber: back to the scheduler
   static void Entry();  // a fiber's first frame
@@ -159,7 +170,7 @@ struct Pool::Impl {
   std::thread io;
 };
 
-Fiber* Worker::NewFiber(std::function<void()> task) {
+Fiber* Worker::NewFiber(std::function<void()>& task) {
   Fiber* f;
   if (!spare.empty()) {
     f = spare.back();
@@ -212,13 +223,7 @@ void Worker::Entry() {
   Worker* w = t_worker;
   Fiber* f = w->current;
   FinishSwitch(nullptr, &w->stack_bottom, &w->stack_size);
-  try {
-    f->task();
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "fiber: uncaught exception: %s\n", e.what());
-  } catch (...) {
-    std::fprintf(stderr, "fiber: uncaught exception\n");
-  }
+  RunOnThread(f->task);
   f->task = nullptr;  // its captures go now, on this stack
   f->done = true;
   // Never resumed: its fake stack can go.
@@ -268,9 +273,11 @@ void Pool::Impl::Loop(Worker& w) {
     }
     lock.unlock();
     if (task) {
-      f = w.NewFiber(std::move(task));
+      f = w.NewFiber(task);
       if (!f) {
-        std::fprintf(stderr, "fiber: no memory for a stack\n");
+        // No room for a stack (the map count, or strict overcommit): the
+        // task runs on the thread, its waits holding it as before fibers.
+        RunOnThread(task);
         lock.lock();
         continue;
       }
