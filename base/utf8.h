@@ -48,6 +48,19 @@ inline bool IsXmlChar(long cp) {
          (cp >= 0x20 && cp != 0xFFFE && cp != 0xFFFF);
 }
 
+// Whether UTF-8 text is free of what exports and XML cannot carry: control
+// characters other than tab and line breaks, DEL, U+FFFE and U+FFFF (Excel
+// cuts a cell at NUL; XML 1.0 forbids them). False for text not UTF-8.
+inline bool IsPrintableText(std::string_view text) {
+  for (size_t i = 0; i < text.size();) {
+    size_t len;
+    long cp = DecodeUtf8(text, i, len);
+    if (!IsXmlChar(cp) || cp == 0x7f) return false;
+    i += len;
+  }
+  return true;
+}
+
 inline bool IsUtf8(std::string_view s) {
   size_t i = 0;
   while (i < s.size()) {

@@ -65,19 +65,6 @@ void WriteAssignmentMembers(JsonOut& w, const Assignment& a) {
   }
 }
 
-// Whether UTF-8 text is free of what exports and XML cannot carry: control
-// characters other than tab and line breaks, DEL, U+FFFE and U+FFFF (Excel
-// cuts a cell at NUL; XML 1.0 forbids them).
-bool Printable(std::string_view text) {
-  for (size_t i = 0; i < text.size();) {
-    size_t len;
-    long cp = DecodeUtf8(text, i, len);
-    if (!IsXmlChar(cp) || cp == 0x7f) return false;
-    i += len;
-  }
-  return true;
-}
-
 double RoundedDistance(const spatial::Placement& p) {
   return std::round(p.distance_m * 10) / 10;
 }
@@ -213,7 +200,7 @@ Result<IntakeResult> SubmitReport(Store& store, const Town& town,
   }
   for (auto [key, text] : {std::pair{"description", &report.description},
                            std::pair{"address", &report.address}}) {
-    if (!Printable(*text)) {
+    if (!IsPrintableText(*text)) {
       return Fail(ErrorCode::kInvalidArgument,
                   std::string("`") + key +
                       "` holds a control character (or U+FFFE/U+FFFF); "

@@ -187,6 +187,24 @@ DROP INDEX cases_category_received_at;
     R"sql(
 DROP INDEX cases_near;
 )sql",
+    // 9: patrols of the cells (core/patrols.h).
+    R"sql(
+CREATE TABLE patrols (
+  id INTEGER PRIMARY KEY,
+  cell TEXT NOT NULL,
+  patroller INTEGER NOT NULL REFERENCES users(id),
+  started_at TEXT NOT NULL,
+  ended_at TEXT NOT NULL DEFAULT '',
+  note TEXT NOT NULL DEFAULT '',
+  lon REAL,
+  lat REAL,
+  idempotency_key TEXT NOT NULL,
+  recorded_at TEXT NOT NULL,
+  UNIQUE (patroller, idempotency_key)
+);
+CREATE INDEX patrols_cell_started ON patrols(cell, started_at);
+CREATE INDEX patrols_started ON patrols(started_at);
+)sql",
 };
 
 std::string NowUtc() {
@@ -1608,6 +1626,98 @@ class SqliteStore : public Store {
       return std::unexpected(DbError("reading back an attachment"));
     }
     return AddedAttachment{ReadAttachment(r), !added};
+  }
+
+  static constexpr const char* kPatrolColumns =
+      "id, cell, patroller, started_at, ended_at, note, lon, lat, "
+      "idempotency_key, recorded_at";
+
+  static PatrolRecord ReadPatrol(Statement& q) {
+    auto opt_real = [&](int col) -> std::optional<double> {
+      if (sqlite3_column_type(q.get(), col) == SQLITE_NULL) return std::nullopt;
+      return sqlite3_column_double(q.get(), col);
+    };
+    return PatrolRecord{.id = q.Int(0),
+                        .cell = q.Text(1),
+                        .patroller = q.Int(2),
+                        .started_at = q.Text(3),
+                        .ended_at = q.Text(4),
+                        .note = q.Text(5),
+                        .lon = opt_real(6),
+                        .lat = opt_real(7),
+                        .idempotency_key = q.Text(8),
+                        .recorded_at = q.Text(9)};
+  }
+
+  Result<AddedPatrol> AddPatrol(const PatrolRecord& p) override {
+    // One statement: the UNIQUE (patroller, key) makes a repeat a no-op.
+    std::string sql = std::string("INSERT INTO patrols(") +
+                      std::string(kPatrolColumns).substr(4) +
+                      ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT "
+                      "(patroller, idempotency_key) DO NOTHING";
+    Statement q(stmts_, sql.c_str());
+    q.Bind(1, p.cell).Bind(2, p.patroller).Bind(3, p.started_at);
+    q.Bind(4, p.ended_at).Bind(5, p.note);
+    if (p.lon && p.lat) {
+      sqlite3_bind_double(q.get(), 6, *p.lon);
+      sqlite3_bind_double(q.get(), 7, *p.lat);
+    }
+    q.Bind(8, p.idempotency_key).Bind(9, p.recorded_at);
+    if (int rc = q.Step(); rc != SQLITE_DONE) {
+      return std::unexpected(DbError("storing a patrol"));
+    }
+    bool added = sqlite3_changes(db_) > 0;
+    std::string read = std::string("SELECT ") + kPatrolColumns +
+                       " FROM patrols WHERE patroller = ? AND "
+                       "idempotency_key = ?";
+    Statement r(stmts_, read.c_str());
+    r.Bind(1, p.patroller).Bind(2, p.idempotency_key);
+    if (r.Step() != SQLITE_ROW) {
+      return std::unexpected(DbError("reading back a patrol"));
+    }
+    return AddedPatrol{ReadPatrol(r), !added};
+  }
+
+  Result<std::vector<PatrolRecord>> ListPatrols(
+      const PatrolFilter& f) override {
+    std::string sql =
+        std::string("SELECT ") + kPatrolColumns + " FROM patrols WHERE 1";
+    if (!f.cells.empty()) {
+      sql += " AND cell IN (";
+      for (size_t i = 0; i < f.cells.size(); ++i) sql += i ? ", ?" : "?";
+      sql += ")";
+    }
+    if (f.patroller) sql += " AND patroller = ?";
+    if (!f.from.empty()) sql += " AND started_at >= ?";
+    if (!f.to.empty()) sql += " AND started_at < ?";
+    sql += " ORDER BY started_at DESC, id DESC LIMIT ? OFFSET ?";
+    Statement q(stmts_, sql.c_str());
+    int i = 0;
+    for (const auto& cell : f.cells) q.Bind(++i, cell);
+    if (f.patroller) q.Bind(++i, f.patroller);
+    if (!f.from.empty()) q.Bind(++i, f.from);
+    if (!f.to.empty()) q.Bind(++i, f.to);
+    q.Bind(i + 1, f.limit).Bind(i + 2, f.offset);
+    std::vector<PatrolRecord> out;
+    int rc;
+    while ((rc = q.Step()) == SQLITE_ROW) out.push_back(ReadPatrol(q));
+    if (rc != SQLITE_DONE) return std::unexpected(DbError("listing patrols"));
+    return out;
+  }
+
+  Result<std::map<std::string, std::string>> LastPatrols(
+      const std::string& before) override {
+    Statement q(stmts_,
+                "SELECT cell, MAX(started_at) FROM patrols WHERE started_at < "
+                "? GROUP BY cell");
+    q.Bind(1, before);
+    std::map<std::string, std::string> out;
+    int rc;
+    while ((rc = q.Step()) == SQLITE_ROW) out[q.Text(0)] = q.Text(1);
+    if (rc != SQLITE_DONE) {
+      return std::unexpected(DbError("reading the last patrols"));
+    }
+    return out;
   }
 
   Result<std::vector<Attachment>> Attachments(int64_t case_id) override {

@@ -184,6 +184,27 @@ struct Attachment {
   std::string uploaded_at;         // ISO 8601 UTC
 };
 
+// One patrol of a cell (一周三巡、半月全覆盖: a grid leader walks each cell
+// three times a week and every cell is walked within half a month).
+struct PatrolRecord {
+  int64_t id = 0;
+  std::string cell;
+  int64_t patroller = 0;   // user id
+  std::string started_at;  // ISO 8601, China's offset (FormatLocal)
+  std::string ended_at;    // "" when not given
+  std::string note;
+  std::optional<double> lon, lat;  // where the phone was, if it said
+  std::string idempotency_key;
+  std::string recorded_at;  // ISO 8601 UTC
+};
+
+struct PatrolFilter {
+  std::vector<std::string> cells;  // empty: every cell
+  int64_t patroller = 0;           // 0: anyone
+  std::string from, to;            // started_at in [from, to); "": open
+  int64_t limit = 100, offset = 0;
+};
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -294,6 +315,21 @@ class Store {
   virtual Result<std::vector<Attachment>> Attachments(int64_t case_id) = 0;
   // kNotFound if there is no attachment `id`.
   virtual Result<Attachment> GetAttachment(int64_t id) = 0;
+
+  // Patrols. AddPatrol stores one and returns it with its id; if the
+  // patroller already used the idempotency key, it returns that patrol
+  // instead with `existed` set.
+  struct AddedPatrol {
+    PatrolRecord patrol;
+    bool existed = false;
+  };
+  virtual Result<AddedPatrol> AddPatrol(const PatrolRecord& p) = 0;
+  // Newest first.
+  virtual Result<std::vector<PatrolRecord>> ListPatrols(
+      const PatrolFilter& f) = 0;
+  // Each patrolled cell's newest started_at before `before`.
+  virtual Result<std::map<std::string, std::string>> LastPatrols(
+      const std::string& before) = 0;
 };
 
 }  // namespace wangge::core

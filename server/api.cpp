@@ -297,19 +297,27 @@ Result<core::CaseFilter> ParseCaseFilter(const Context& c) {
   }
   for (auto [key, out, max] : {std::tuple{"limit", &f.limit, 500},
                                std::tuple{"offset", &f.offset, 1 << 30}}) {
-    std::string v = c.Query(key);
-    if (v.empty()) continue;
-    char* end = nullptr;
-    long long n = std::strtoll(v.c_str(), &end, 10);
-    if (*end || n < 0 || n > max) {
-      return Fail(ErrorCode::kInvalidArgument,
-                  std::string(key) + " must be a whole number 0.." +
-                      std::to_string(max),
-                  key);
+    if (auto ok = WholeQuery(c, key, 0, max, *out); !ok) {
+      return std::unexpected(ok.error());
     }
-    *out = n;
   }
   return f;
+}
+
+Result<void> WholeQuery(const Context& c, const char* key, int64_t min,
+                        int64_t max, int64_t& out) {
+  std::string v = c.Query(key);
+  if (v.empty()) return {};
+  char* end = nullptr;
+  long long n = std::strtoll(v.c_str(), &end, 10);
+  if (*end || n < min || n > max) {
+    return Fail(ErrorCode::kInvalidArgument,
+                std::string(key) + " must be a whole number " +
+                    std::to_string(min) + ".." + std::to_string(max),
+                key);
+  }
+  out = n;
+  return {};
 }
 
 }  // namespace internal
@@ -484,6 +492,7 @@ struct Api::Impl {
     if (auto r = StaticFilesRoute(c)) return *r;
     if (auto r = LayersRoute(c)) return *r;
     if (auto r = StatsRoute(c)) return *r;
+    if (auto r = PatrolsRoute(c)) return *r;
     if (auto r = Open311Route(c)) return *r;
     if (auto r = LedgerRoute(c)) return *r;
     if (auto r = AttachmentsRoute(c)) return *r;
@@ -613,6 +622,15 @@ struct Api::Impl {
        "(cases received in the period): received, closed, close_rate, "
        "on_time_close_rate, on_time_handle_rate, rework_rate, overdue_now, "
        "mean_handle_working_hours, satisfaction_rate");
+    op("/api/v1/patrols", "post",
+       "Record a patrol of a cell (Idempotency-Key header): {cell, "
+       "started_at, ended_at?, note?, lon?, lat?}; grid leaders for their "
+       "cells, the 综治中心 for any");
+    op("/api/v1/patrols", "get",
+       "Patrols, newest first: ?cell=&from=&to= (started), limit, offset");
+    op("/api/v1/patrols/coverage", "get",
+       "一周三巡、半月全覆盖 ?at=: each cell's patrols this week (Monday on) "
+       "against 3, and whether it was patrolled in the last 15 days");
     op("/api/v1/layers/{layer}.geojson", "get",
        "villages, cells, zones, households or shopfronts as GeoJSON, "
        "?bbox=minlon,minlat,maxlon,maxlat");

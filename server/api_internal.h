@@ -74,12 +74,18 @@ Result<core::User> Authenticate(Context& c);
 // kInvalidArgument names the bad parameter.
 Result<core::CaseFilter> ParseCaseFilter(const Context& c);
 
+// The query parameter `key` as a whole number min..max into `out` (left as
+// it was when absent); kInvalidArgument names the parameter.
+Result<void> WholeQuery(const Context& c, const char* key, int64_t min,
+                        int64_t max, int64_t& out);
+
 // Route modules, each in its own file.
 std::optional<ApiResponse> StaticFilesRoute(Context& c);  // static_files.cpp
 std::optional<ApiResponse> LayersRoute(Context& c);       // layers_api.cpp
 std::optional<ApiResponse> Open311Route(Context& c);      // open311.cpp
 std::optional<ApiResponse> LedgerRoute(Context& c);       // ledger_api.cpp
 std::optional<ApiResponse> StatsRoute(Context& c);        // stats_api.cpp
+std::optional<ApiResponse> PatrolsRoute(Context& c);      // patrols_api.cpp
 std::optional<ApiResponse> WorkflowRoute(Context& c);     // workflow_api.cpp
 std::optional<ApiResponse> AttachmentsRoute(Context& c);  // attachments_api.cpp
 // Sets `case_answer["attachments"]` to the case's photos, for the workflow

@@ -1,0 +1,162 @@
+// Patrols of the cells (core/patrols.h):
+//   POST /api/v1/patrols            a grid leader records one (Idempotency-Key)
+//   GET  /api/v1/patrols            ?cell=&from=&to=&limit=&offset=, newest
+//   first GET  /api/v1/patrols/coverage   ?at=: this week's patrols against
+//   three a
+//                                   cell, and cells not walked in 15 days
+// Grid leaders and branch accounts see their own cells; others every cell.
+#include <map>
+#include <nlohmann/json.hpp>
+
+#include "core/patrols.h"
+#include "server/api_internal.h"
+
+namespace wangge::server::internal {
+namespace {
+
+using nlohmann::ordered_json;
+
+std::string PersonName(const core::Town& town, const std::string& id) {
+  const core::Person* p = town.config.FindPerson(id);
+  return p ? p->name : "";
+}
+
+ordered_json PatrolJson(const Context& c, const core::PatrolRecord& p,
+                        std::map<int64_t, std::string>& names) {
+  auto name = names.find(p.patroller);
+  if (name == names.end()) {
+    auto user = c.db.FindUserById(p.patroller);
+    name = names
+               .emplace(p.patroller,
+                        user ? (user->display_name.empty() ? user->username
+                                                           : user->display_name)
+                             : "")
+               .first;
+  }
+  auto cell = c.town.config.cells.find(p.cell);
+  ordered_json j = {
+      {"id", p.id},
+      {"cell", p.cell},
+      {"cell_name", cell == c.town.config.cells.end() ? "" : cell->second.name},
+      {"patroller", {{"id", p.patroller}, {"name", name->second}}},
+      {"started_at", p.started_at},
+      {"ended_at", p.ended_at},
+      {"note", p.note}};
+  if (p.lon && p.lat) {
+    j["lon"] = *p.lon;
+    j["lat"] = *p.lat;
+  }
+  j["recorded_at"] = p.recorded_at;
+  return j;
+}
+
+ApiResponse List(Context& c, const core::User& user) {
+  core::PatrolFilter f;
+  auto reach = core::PatrolReach(user, c.town);
+  if (std::string cell = c.Query("cell"); !cell.empty()) {
+    if (reach &&
+        std::find(reach->begin(), reach->end(), cell) == reach->end()) {
+      return ErrorResponse(403, "permission_denied",
+                           "cell " + cell + " is not one of yours", "cell");
+    }
+    f.cells = {cell};
+  } else if (reach) {
+    if (reach->empty())
+      return JsonOf(200, {{"patrols", ordered_json::array()}});
+    f.cells = *reach;
+  }
+  for (auto [key, out] : {std::pair{"from", &f.from}, std::pair{"to", &f.to}}) {
+    if (std::string v = c.Query(key); !v.empty()) {
+      auto t = core::ParseTime(v);
+      if (!t) {
+        return ErrorResponse(400, "invalid_argument", t.error().message, key);
+      }
+      *out = core::FormatLocal(*t);
+    }
+  }
+  for (auto [key, out, min, max] :
+       {std::tuple{"limit", &f.limit, 1, 1000},
+        std::tuple{"offset", &f.offset, 0, 1 << 30}}) {
+    if (auto ok = WholeQuery(c, key, min, max, *out); !ok) {
+      return FromError(ok.error());
+    }
+  }
+  auto patrols = c.db.ListPatrols(f);
+  if (!patrols) return FromError(patrols.error());
+  ordered_json list = ordered_json::array();
+  std::map<int64_t, std::string> names;
+  for (const auto& p : *patrols) list.push_back(PatrolJson(c, p, names));
+  return JsonOf(200,
+                {{"patrols", list}, {"limit", f.limit}, {"offset", f.offset}});
+}
+
+ApiResponse Coverage(Context& c, const core::User& user) {
+  core::Time at = c.now;
+  if (std::string v = c.Query("at"); !v.empty()) {
+    auto t = core::ParseTime(v);
+    if (!t)
+      return ErrorResponse(400, "invalid_argument", t.error().message, "at");
+    at = *t;
+  }
+  auto cov =
+      core::PatrolCoverage(c.db, c.town, core::PatrolReach(user, c.town), at);
+  if (!cov) return FromError(cov.error());
+  ordered_json cells = ordered_json::array();
+  for (const auto& cell : cov->cells) {
+    cells.push_back(
+        {{"cell", cell.cell},
+         {"name", cell.name},
+         {"village", cell.village},
+         {"leader",
+          {{"person", cell.leader}, {"name", PersonName(c.town, cell.leader)}}},
+         {"this_week", cell.this_week},
+         {"week_met", cell.this_week >= core::kPatrolsPerWeek},
+         {"last_patrol", cell.last_patrol},
+         {"covered", cell.covered}});
+  }
+  return JsonOf(
+      200,
+      {{"week", {{"from", cov->week_from}, {"to", cov->week_to}}},
+       {"per_week", core::kPatrolsPerWeek},
+       {"window", {{"from", cov->window_from}, {"days", core::kCoverageDays}}},
+       {"cells_total", cov->cells.size()},
+       {"weeks_met", cov->weeks_met},
+       {"covered", cov->covered},
+       {"cells", cells}});
+}
+
+}  // namespace
+
+std::optional<ApiResponse> PatrolsRoute(Context& c) {
+  const std::string& p = c.req.path;
+  if (p != "/api/v1/patrols" && p != "/api/v1/patrols/coverage") {
+    return std::nullopt;
+  }
+  c.route = p;
+  const std::string& m = c.req.method;
+  if (m != "GET" && !(m == "POST" && p == "/api/v1/patrols")) {
+    return ErrorResponse(405, "method_not_allowed",
+                         p == "/api/v1/patrols"
+                             ? "use GET or POST /api/v1/patrols"
+                             : "use GET /api/v1/patrols/coverage");
+  }
+  auto user = Authenticate(c);
+  if (!user) {
+    return ErrorResponse(401, "unauthenticated", user.error().message,
+                         "Authorization");
+  }
+  if (p == "/api/v1/patrols/coverage") return Coverage(c, *user);
+  if (m == "GET") return List(c, *user);
+  auto in = core::ParsePatrol(c.req.body);
+  if (!in) return FromError(in.error());
+  auto key = c.req.headers.find("idempotency-key");
+  auto recorded =
+      core::RecordPatrol(c.db, c.town, *user, *in,
+                         key == c.req.headers.end() ? "" : key->second, c.now);
+  if (!recorded) return FromError(recorded.error());
+  std::map<int64_t, std::string> names;
+  return JsonOf(recorded->existed ? 200 : 201,
+                PatrolJson(c, recorded->patrol, names));
+}
+
+}  // namespace wangge::server::internal
