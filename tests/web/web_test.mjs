@@ -266,6 +266,35 @@ try {
   await m.screenshot({ path: join(SHOTS, 'm-my-reports.png'), fullPage: true });
   const mScroll = await m.evaluate(() => document.documentElement.scrollWidth);
   check(mScroll <= 360, `my reports: no horizontal scrolling (${mScroll})`);
+  // ---------- scenario 4: a patrol (一周三巡、半月全覆盖) ----------
+  const cellCode = cell.properties.code;
+  const cellRow = `#patrol-cells li[data-cell="${cellCode}"]`;
+  await m.click('#tab-patrol');
+  await m.waitForSelector(cellRow);
+  const rowBefore = await m.textContent(cellRow);
+  check(/本周 0\/3/.test(rowBefore) && /尚无巡查记录/.test(rowBefore), `patrol: the cell has none this week (${rowBefore})`);
+  await m.selectOption('#patrol-cell', cellCode);
+  await m.click('#patrol-start');
+  await m.waitForSelector('#patrol-end:not([hidden])');
+  check(/巡查中/.test(await m.textContent('#patrol-state')), 'patrol: under way');
+  // A patrol under way survives the page being reloaded (a phone's browser drops pages).
+  await m.reload();
+  await m.waitForSelector('#app-view:not([hidden])');
+  await m.click('#tab-patrol');
+  await m.waitForSelector('#patrol-end:not([hidden])');
+  check(await m.$eval('#patrol-cell', (s) => s.value) === cellCode, 'patrol: still under way after a reload, same cell');
+  await m.fill('#patrol-note', '沿渠巡查，无异常');
+  await m.click('#patrol-end');
+  await m.waitForFunction(() => /巡查已记录|Patrol recorded/.test(document.querySelector('#patrol-msg').textContent), null, { timeout: 30000 });
+  await m.waitForFunction((sel) => /本周 1\/3/.test(document.querySelector(sel)?.textContent || ''), cellRow, { timeout: 30000 });
+  check(!(await m.isVisible('#patrol-end')) && await m.isVisible('#patrol-start'), 'patrol: ended, a new one can start');
+  const patrols = (await apiAs(leaderTok, '/api/v1/patrols')).body.patrols || [];
+  check(patrols.length === 1 && patrols[0].cell === cellCode && patrols[0].note === '沿渠巡查，无异常' && patrols[0].ended_at,
+    `patrol: stored once with its note and end (${JSON.stringify(patrols).slice(0, 300)})`);
+  await m.screenshot({ path: join(SHOTS, 'm-patrol.png'), fullPage: true });
+  const pScroll = await m.evaluate(() => document.documentElement.scrollWidth);
+  check(pScroll <= 360, `patrol: no horizontal scrolling (${pScroll})`);
+
   // English switch, remembered.
   await m.click('#lang');
   check((await m.textContent('#tab-mine')).includes('My reports'), 'English switch');

@@ -56,6 +56,7 @@ $('#lang').addEventListener('click', () => {
   renderPosition();
   updateNet();
   renderOutbox();
+  if (!$('#patrol-view').hidden) loadPatrols();
 });
 
 function updateNet() {
@@ -66,16 +67,17 @@ function updateNet() {
 
 // ---------- tabs ----------
 
+const TABS = ['report', 'patrol', 'mine'];
 function selectTab(which) {
-  const mine = which === 'mine';
-  $('#report-view').hidden = mine;
-  $('#mine-view').hidden = !mine;
-  $('#tab-report').setAttribute('aria-selected', String(!mine));
-  $('#tab-mine').setAttribute('aria-selected', String(mine));
-  if (mine) { renderOutbox(); loadMine(); } else if (state.map) state.map.invalidateSize();
+  for (const tab of TABS) {
+    $(`#${tab}-view`).hidden = tab !== which;
+    $(`#tab-${tab}`).setAttribute('aria-selected', String(tab === which));
+  }
+  if (which === 'mine') { renderOutbox(); loadMine(); }
+  else if (which === 'patrol') loadPatrols();
+  else if (state.map) state.map.invalidateSize();
 }
-$('#tab-report').addEventListener('click', () => selectTab('report'));
-$('#tab-mine').addEventListener('click', () => selectTab('mine'));
+for (const tab of TABS) $(`#tab-${tab}`).addEventListener('click', () => selectTab(tab));
 
 // ---------- categories ----------
 
@@ -312,6 +314,11 @@ $('#report-form').addEventListener('submit', async (ev) => {
 // trouble; kept) or 'failed' (the server refused it; kept with the reason).
 async function sendOne(item) {
   try {
+    if (item.kind === 'patrol') {
+      await api('/api/v1/patrols', { json: item.patrol, headers: { 'Idempotency-Key': item.key } });
+      await outbox.remove(item.key);
+      return 'sent';
+    }
     if (!item.case_id) {
       const c = await api('/api/v1/reports', { json: item.report, headers: { 'Idempotency-Key': item.key } });
       item.case_id = c.id;
@@ -363,9 +370,11 @@ async function renderOutbox() {
   $('#outbox').hidden = !items.length;
   const ul = clear($('#outbox-list'));
   for (const it of items) {
+    const patrol = it.kind === 'patrol';
+    const what = patrol ? `${t('patrol')} ${it.cell_name}` : it.category_name || it.report.category;
     const li = h('li', { class: it.error ? 'failed' : '' },
-      h('span', {}, `${it.category_name || it.report.category} · ${new Date(it.created).toLocaleString()}`),
-      h('span', { class: 'desc' }, it.report.description));
+      h('span', {}, `${what} · ${new Date(it.created).toLocaleString()}`),
+      h('span', { class: 'desc' }, patrol ? it.patrol.note : it.report.description));
     if (it.error) {
       li.append(h('span', { class: 'error' }, it.error),
         h('button', { type: 'button', onclick: async () => { await outbox.remove(it.key); renderOutbox(); } }, t('cancel')));
@@ -377,6 +386,85 @@ async function renderOutbox() {
 $('#send-now').addEventListener('click', flush);
 window.addEventListener('online', () => { updateNet(); flush(); });
 window.addEventListener('offline', updateNet);
+
+// ---------- patrols (一周三巡、半月全覆盖) ----------
+
+// The patrol under way, kept across reloads: {cell, started_at}.
+const PATROL = 'wangge.patrol';
+function patrolUnderWay() {
+  try { return JSON.parse(localStorage.getItem(PATROL) || 'null'); } catch { return null; }
+}
+const isoNow = () => new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+
+async function loadPatrols() {
+  const ul = $('#patrol-cells');
+  let cov;
+  try {
+    cov = await api('/api/v1/patrols/coverage');
+  } catch (e) {
+    clear(ul).append(h('li', { class: 'hint' }, navigator.onLine ? e.message : t('offline')));
+    renderPatrolForm();
+    return;
+  }
+  state.patrolCells = cov.cells;
+  clear(ul);
+  if (!cov.cells.length) ul.append(h('li', { class: 'hint' }, t('no_cells')));
+  for (const c of cov.cells) {
+    ul.append(h('li', { 'data-cell': c.cell, class: c.week_met ? 'met' : '' },
+      h('strong', {}, c.name), ' ',
+      h('span', { class: 'count' }, `${t('this_week')} ${c.this_week}/${cov.per_week}`), ' ',
+      h('span', { class: c.covered ? 'when' : 'error' },
+        c.last_patrol ? `${t('last_patrol')} ${fmtTime(c.last_patrol)}` : t('never_patrolled'))));
+  }
+  renderPatrolForm();
+}
+
+function renderPatrolForm() {
+  const sel = $('#patrol-cell');
+  const current = patrolUnderWay();
+  const chosen = current ? current.cell : sel.value;
+  clear(sel);
+  for (const c of state.patrolCells || []) sel.append(h('option', { value: c.cell }, c.name));
+  if (current && !sel.querySelector(`option[value="${CSS.escape(current.cell)}"]`)) {
+    sel.append(h('option', { value: current.cell }, current.cell));
+  }
+  if (chosen) sel.value = chosen;
+  sel.disabled = !!current;
+  $('#patrol-start').hidden = !!current;
+  $('#patrol-end').hidden = !current;
+  $('#patrol-state').textContent = current ? `${t('patrolling_since')} ${fmtTime(current.started_at)}` : '';
+}
+
+$('#patrol-start').addEventListener('click', () => {
+  const cell = $('#patrol-cell').value;
+  if (!cell) { $('#patrol-msg').textContent = t('choose_cell'); return; }
+  localStorage.setItem(PATROL, JSON.stringify({ cell, started_at: isoNow() }));
+  $('#patrol-msg').textContent = '';
+  renderPatrolForm();
+});
+
+// Ends the patrol under way and sends it through the outbox (the same key
+// on every retry, as for reports).
+$('#patrol-form').addEventListener('submit', async (ev) => {
+  ev.preventDefault();
+  const current = patrolUnderWay();
+  if (!current) return;
+  const patrol = { cell: current.cell, started_at: current.started_at, ended_at: isoNow(),
+    note: $('#patrol-note').value.trim() };
+  if (state.pos) { patrol.lon = state.pos.lon; patrol.lat = state.pos.lat; }
+  const cell = (state.patrolCells || []).find((c) => c.cell === current.cell);
+  const item = { key: uuid(), kind: 'patrol', patrol, created: Date.now(), error: '',
+    cell_name: cell ? cell.name : current.cell };
+  await outbox.put(item);
+  localStorage.removeItem(PATROL);
+  $('#patrol-note').value = '';
+  const result = await sendOne(item);
+  $('#patrol-msg').textContent =
+    result === 'sent' ? t('patrol_sent') : result === 'queued' ? t('queued') : item.error;
+  renderPatrolForm();
+  renderOutbox();
+  if (result === 'sent') loadPatrols();
+});
 
 // ---------- my reports ----------
 

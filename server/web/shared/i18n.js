@@ -45,6 +45,10 @@ const STRINGS = {
     select_case: '在队列或地图上选择一个案件', attachments: '附件',
     week: '本周', month: '本月', quarter: '本季度', year: '本年',
     count: '数量', co_office: '协办', grid_leader: '网格长',
+    patrol: '巡查', patrol_week: '本周巡查', patrol_rule: '一周三巡、半月全覆盖',
+    patrol_start: '开始巡查', patrol_end: '结束巡查并提交', patrolling_since: '巡查中，开始于',
+    this_week: '本周', last_patrol: '上次巡查', never_patrolled: '尚无巡查记录',
+    no_cells: '没有您负责的网格', choose_cell: '请选择网格', patrol_sent: '巡查已记录',
   },
   en: {
     app_m: 'Grid report', app_console: 'Governance console', lang_switch: '中文',
@@ -88,6 +92,10 @@ const STRINGS = {
     select_case: 'Choose a case in the queue or on the map', attachments: 'Attachments',
     week: 'This week', month: 'This month', quarter: 'This quarter', year: 'This year',
     count: 'Count', co_office: 'co-handling', grid_leader: 'Grid leader',
+    patrol: 'Patrol', patrol_week: 'Patrols this week', patrol_rule: 'Three a week; every cell within half a month',
+    patrol_start: 'Start patrol', patrol_end: 'End patrol and send', patrolling_since: 'Patrolling since',
+    this_week: 'This week', last_patrol: 'Last patrol', never_patrolled: 'No patrol recorded yet',
+    no_cells: 'No cells of yours', choose_cell: 'Choose a cell', patrol_sent: 'Patrol recorded',
   },
 };
 
