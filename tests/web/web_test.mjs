@@ -416,6 +416,21 @@ try {
   }
   await c.screenshot({ path: join(SHOTS, 'console-stats.png'), fullPage: true });
 
+  // Patrol coverage: the phone's patrol counts for its cell, the rest of the town is behind.
+  await c.click('#nav-patrols');
+  const patrolRow = `#patrols-out tr[data-cell="${cellCode}"]`;
+  await c.waitForSelector(patrolRow, { timeout: 30000 });
+  const rowText = await c.textContent(patrolRow);
+  check(/1\/3/.test(rowText) && rowText.includes(cell.properties.name), `console patrols: the cell shows 1/3 (${rowText})`);
+  const summary = await c.textContent('#patrols-summary');
+  check(/半月内已巡 1 \/ 225|Walked in 15 days 1 \/ 225/.test(summary), `console patrols: 1 of 225 walked (${summary})`);
+  const behindRows = await c.$$eval('#patrols-out tr.behind', (rows) => rows.length);
+  check(behindRows === 224, `console patrols: the 224 cells not walked are marked (${behindRows})`);
+  check(await c.$eval('#patrols-out tbody tr:last-child', (tr) => tr.dataset.cell) === cellCode,
+    'console patrols: cells behind come first');
+  await c.screenshot({ path: join(SHOTS, 'console-patrols.png'), fullPage: false });
+  check(/#patrols$/.test(c.url()), 'console patrols: the view is in the address');
+
   check(pageErrors.length === 0, `no script errors or dialogs in the pages ${JSON.stringify(pageErrors)}`);
 } catch (e) {
   failures += 1;

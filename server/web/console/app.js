@@ -11,6 +11,7 @@ const PAGE = 50;
 const OPEN = new Set(['reported', 'accepted', 'dispatched', 'in_progress', 'handled', 'verifying', 'reopened']);
 const STATUSES = ['reported', 'accepted', 'dispatched', 'in_progress', 'handled', 'verifying', 'closed', 'rejected', 'reopened'];
 
+const VIEWS = ['cases', 'stats', 'patrols'];
 const ref = { categories: new Map(), groups: [], villages: [], branches: [], offices: [] };
 const q = { offset: 0, sort: 'received_at', dir: -1, cases: [], current: null };
 const m = { map: null, villages: null, cells: null, zones: null, markers: null, cellFeatures: null };
@@ -34,8 +35,7 @@ function showView() {
   const u = currentUser();
   $('#who').textContent = logged && u ? `${u.name || u.username} (${u.role})` : '';
   if (!logged) {
-    $('#cases-view').hidden = true;
-    $('#stats-view').hidden = true;
+    for (const v of VIEWS) $(`#${v}-view`).hidden = true;
     $('#login-user').focus();
     return;
   }
@@ -61,22 +61,23 @@ $('#lang').addEventListener('click', () => {
   fillFilterOptions();
   renderQueue();
   if (q.current) renderDetail(q.current);
+  if (!$('#patrols-view').hidden) loadPatrolCoverage();
 });
 
 function go(view) {
-  const stats = view === 'stats';
-  $('#cases-view').hidden = stats;
-  $('#stats-view').hidden = !stats;
-  for (const [b, on] of [[$('#nav-cases'), !stats], [$('#nav-stats'), stats]]) {
-    if (on) b.setAttribute('aria-current', 'page'); else b.removeAttribute('aria-current');
+  for (const v of VIEWS) {
+    $(`#${v}-view`).hidden = v !== view;
+    const b = $(`#nav-${v}`);
+    if (v === view) b.setAttribute('aria-current', 'page'); else b.removeAttribute('aria-current');
   }
-  if (stats) loadStats(); else m.map?.invalidateSize();
-  if (!(!stats && /^#case=/.test(location.hash))) {
-    history.replaceState(null, '', `${location.search}${stats ? '#stats' : '#cases'}`);
+  if (view === 'stats') loadStats();
+  else if (view === 'patrols') loadPatrolCoverage();
+  else m.map?.invalidateSize();
+  if (!(view === 'cases' && /^#case=/.test(location.hash))) {
+    history.replaceState(null, '', `${location.search}#${view}`);
   }
 }
-$('#nav-cases').addEventListener('click', () => go('cases'));
-$('#nav-stats').addEventListener('click', () => go('stats'));
+for (const v of VIEWS) $(`#nav-${v}`).addEventListener('click', () => go(v));
 
 // ---------- reference data and filters ----------
 
@@ -591,6 +592,49 @@ async function loadStats() {
   if (!rows.length) out.append(h('p', { class: 'hint' }, t('none')));
 }
 
+// ---------- patrols (一周三巡、半月全覆盖) ----------
+
+$('#patrols-form').addEventListener('submit', (ev) => { ev.preventDefault(); loadPatrolCoverage(); });
+
+// Each cell's patrols this week against the target and its last patrol;
+// cells behind first (not walked in the half month, then fewest this week).
+let patrolSeq = 0;
+async function loadPatrolCoverage() {
+  const seq = ++patrolSeq;
+  const out = clear($('#patrols-out'));
+  const village = $('#p-village');
+  options(village, ref.villages.map((v) => [v.code, v.name]));
+  if (!$('#p-at').value) $('#p-at').value = townDay(new Date());
+  let r;
+  try {
+    r = await api(`/api/v1/patrols/coverage?at=${encodeURIComponent(`${$('#p-at').value}T23:59:59${TOWN_OFFSET}`)}`);
+  } catch (e) {
+    if (seq !== patrolSeq) return;
+    out.append(h('p', { class: missing(e) ? 'hint' : 'error' }, missing(e) ? `${t('patrols')}: ${t('unavailable')}` : e.message));
+    return;
+  }
+  if (seq !== patrolSeq) return;
+  $('#patrols-summary').textContent =
+    `${fmtTime(r.week.from)} – ${fmtTime(r.week.to)} · ${t('weeks_met')} ${r.weeks_met} / ${r.cells_total} · ` +
+    `${t('covered_half_month')} ${r.covered} / ${r.cells_total}`;
+  const behind = $('#p-behind').checked;
+  const rows = r.cells
+    .filter((c) => !village.value || c.village === village.value)
+    .filter((c) => !behind || !c.week_met || !c.covered)
+    .sort((a, b) => (a.covered - b.covered) || (a.this_week - b.this_week) || a.cell.localeCompare(b.cell));
+  out.append(h('table', { class: 'stats-table patrol-table' },
+    h('thead', {}, h('tr', {}, [t('village'), t('cell'), t('grid_leader'), t('this_week'), t('last_patrol'), t('covered_half_month')]
+      .map((label) => h('th', { scope: 'col' }, label)))),
+    h('tbody', {}, rows.map((c) => h('tr', { 'data-cell': c.cell, class: c.covered ? '' : 'behind' },
+      h('td', {}, villageName(c.village)),
+      h('th', { scope: 'row' }, c.name),
+      h('td', {}, c.leader.name || c.leader.person),
+      h('td', { class: c.week_met ? 'met' : '' }, `${c.this_week}/${r.per_week}`),
+      h('td', {}, c.last_patrol ? fmtTime(c.last_patrol) : t('never_patrolled')),
+      h('td', {}, c.covered ? '✓' : '✗'))))));
+  if (!rows.length) out.append(h('p', { class: 'hint' }, t('none')));
+}
+
 // ---------- start ----------
 
 let started = false;
@@ -600,7 +644,8 @@ async function start() {
     await loadReference();
     try { initMap(); } catch (e) { $('#legend').textContent = `${t('map')}: ${e.message}`; }
   }
-  go(location.hash === '#stats' ? 'stats' : 'cases');
+  const view = location.hash.slice(1);
+  go(VIEWS.includes(view) ? view : 'cases');
   loadQueue();
   // A link to one case: /console/#case=123.
   const linked = /^#case=(\d+)$/.exec(location.hash);

@@ -49,6 +49,8 @@ const STRINGS = {
     patrol_start: '开始巡查', patrol_end: '结束巡查并提交', patrolling_since: '巡查中，开始于',
     this_week: '本周', last_patrol: '上次巡查', never_patrolled: '尚无巡查记录',
     no_cells: '没有您负责的网格', choose_cell: '请选择网格', patrol_sent: '巡查已记录',
+    patrols: '巡查', patrol_coverage: '巡查覆盖（一周三巡、半月全覆盖）', as_of: '截至',
+    only_behind: '只看未达标', weeks_met: '本周达标', covered_half_month: '半月内已巡',
   },
   en: {
     app_m: 'Grid report', app_console: 'Governance console', lang_switch: '中文',
@@ -96,6 +98,8 @@ const STRINGS = {
     patrol_start: 'Start patrol', patrol_end: 'End patrol and send', patrolling_since: 'Patrolling since',
     this_week: 'This week', last_patrol: 'Last patrol', never_patrolled: 'No patrol recorded yet',
     no_cells: 'No cells of yours', choose_cell: 'Choose a cell', patrol_sent: 'Patrol recorded',
+    patrols: 'Patrols', patrol_coverage: 'Patrol coverage (three a week, every cell within half a month)', as_of: 'As of',
+    only_behind: 'Only cells behind', weeks_met: 'Met this week', covered_half_month: 'Walked in 15 days',
   },
 };
 
