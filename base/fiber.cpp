@@ -317,10 +317,11 @@ int Pool::Impl::WaitFd(Fiber* f, int fd, short events, int timeout_ms) {
   event.data.ptr = &wait;
   {
     std::lock_guard lock(io_mu);
-    if (io_stopping || epoll_ctl(epoll, EPOLL_CTL_ADD, fd, &event) != 0) {
-      return -2;  // the caller polls on its thread
+    if (io_stopping ||
+        (fd >= 0 && epoll_ctl(epoll, EPOLL_CTL_ADD, fd, &event) != 0)) {
+      return -2;  // the caller waits on its thread
     }
-    fd_waits.insert(&wait);
+    fd_waits.insert(&wait);  // fd -1: a timer only
   }
   f->home->Suspend();  // until IoLoop has the answer
   return wait.result;
@@ -358,7 +359,7 @@ void Pool::Impl::IoLoop() {
             ++it;
             continue;
           }
-          epoll_ctl(epoll, EPOLL_CTL_DEL, wait->fd, nullptr);
+          if (wait->fd >= 0) epoll_ctl(epoll, EPOLL_CTL_DEL, wait->fd, nullptr);
           wait->result = 0;
           woken.push_back(wait->fiber);
           it = fd_waits.erase(it);
@@ -461,6 +462,15 @@ int Poll(int fd, short events, int timeout_ms) {
   if (int r = PollThread(fd, events, 0); r != 0) return r;
   int r = w->pool.WaitFd(w->current, fd, events, timeout_ms);
   return r == -2 ? PollThread(fd, events, timeout_ms) : r;
+}
+
+void Sleep(int ms) {
+  Worker* w = t_worker;
+  if (ms > 0 && w && w->current &&
+      w->pool.WaitFd(w->current, -1, 0, ms) != -2) {
+    return;
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(std::max(ms, 0)));
 }
 
 }  // namespace wangge::fiber

@@ -63,4 +63,7 @@ class Event {
 // < 0 failed. On a fiber the wait suspends the fiber only.
 int Poll(int fd, short events, int timeout_ms);
 
+// Waits `ms` milliseconds (to within 10 ms on a fiber, which waits alone).
+void Sleep(int ms);
+
 }  // namespace wangge::fiber

@@ -104,6 +104,26 @@ TEST_CASE("fiber: Poll waits for a descriptor without holding the thread") {
   for (int fd : {pipe_fds[0], pipe_fds[1], silent[0], silent[1]}) ::close(fd);
 }
 
+TEST_CASE("fiber: Sleep on a fiber leaves its thread to the others") {
+  Pool pool(1);
+  std::atomic<bool> slept{false};
+  std::atomic<bool> other_ran_first{false};
+  std::atomic<int64_t> slept_ms{-1};
+  REQUIRE(pool.Spawn([&] {
+    auto start = Clock::now();
+    Sleep(300);
+    slept_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                   Clock::now() - start)
+                   .count();
+    slept = true;
+  }));
+  REQUIRE(pool.Spawn([&] { other_ran_first = !slept; }));
+  CHECK(Eventually([&] { return slept.load(); }));
+  CHECK(other_ran_first);  // with the thread asleep, it ran after 300 ms
+  CHECK(slept_ms >= 290);
+  Sleep(5);  // off a fiber: the thread sleeps
+}
+
 TEST_CASE("fiber: a thread held up in a slow call gets a stand-in") {
   Pool pool(2, /*busy=*/1);
   std::atomic<bool> slow_done{false};
