@@ -7,6 +7,7 @@
 
 #include "base/utf8.h"
 #include "core/accounts.h"
+#include "core/json_in.h"
 #include "core/json_out.h"
 #include "core/router.h"
 #include "core/workflow.h"
@@ -89,46 +90,20 @@ Result<ReportInput> ParseReport(const std::string& body) {
                 "body");
   }
   ReportInput r;
-  auto text = [&](const char* key, std::string& out,
-                  bool required) -> Result<void> {
-    auto it = j.find(key);
-    if (it == j.end() || it->is_null()) {
-      if (required) {
-        return Fail(ErrorCode::kInvalidArgument,
-                    std::string("`") + key + "` is required", key);
-      }
-      return {};
-    }
-    if (!it->is_string()) {
-      return Fail(ErrorCode::kInvalidArgument,
-                  std::string("`") + key + "` must be text", key);
-    }
-    out = it->get<std::string>();
-    return {};
-  };
-  auto number = [&](const char* key,
-                    std::optional<double>& out) -> Result<void> {
-    auto it = j.find(key);
-    if (it == j.end() || it->is_null()) return {};
-    if (!it->is_number()) {
-      return Fail(ErrorCode::kInvalidArgument,
-                  std::string("`") + key + "` must be a number", key);
-    }
-    out = it->get<double>();
-    return {};
-  };
   for (auto [key, out, required] :
        {std::tuple{"category", &r.category, true},
         std::tuple{"description", &r.description, true},
         std::tuple{"address", &r.address, false},
         std::tuple{"reported_at", &r.reported_at, false}}) {
-    if (auto ok = text(key, *out, required); !ok) {
+    if (auto ok = ReadText(j, key, *out, required); !ok) {
       return std::unexpected(ok.error());
     }
   }
   for (auto [key, out] : {std::pair{"lon", &r.lon}, std::pair{"lat", &r.lat},
                           std::pair{"accuracy_m", &r.accuracy_m}}) {
-    if (auto ok = number(key, *out); !ok) return std::unexpected(ok.error());
+    if (auto ok = ReadNumber(j, key, *out); !ok) {
+      return std::unexpected(ok.error());
+    }
   }
   if (!r.lon || !r.lat) {
     return Fail(ErrorCode::kInvalidArgument,

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/utf8.h"
+#include "core/json_in.h"
 
 namespace wangge::core {
 namespace {
@@ -65,29 +66,15 @@ Result<PatrolInput> ParsePatrol(const std::string& body) {
         std::tuple{"started_at", &in.started_at, true},
         std::tuple{"ended_at", &in.ended_at, false},
         std::tuple{"note", &in.note, false}}) {
-    auto it = j.find(key);
-    if (it == j.end() || it->is_null()) {
-      if (required) {
-        return Fail(ErrorCode::kInvalidArgument,
-                    std::string("`") + key + "` is required", key);
-      }
-      continue;
+    if (auto ok = ReadText(j, key, *out, required); !ok) {
+      return std::unexpected(ok.error());
     }
-    if (!it->is_string()) {
-      return Fail(ErrorCode::kInvalidArgument,
-                  std::string("`") + key + "` must be text", key);
-    }
-    *out = it->get<std::string>();
   }
   for (auto [key, out] :
        {std::pair{"lon", &in.lon}, std::pair{"lat", &in.lat}}) {
-    auto it = j.find(key);
-    if (it == j.end() || it->is_null()) continue;
-    if (!it->is_number()) {
-      return Fail(ErrorCode::kInvalidArgument,
-                  std::string("`") + key + "` must be a number", key);
+    if (auto ok = ReadNumber(j, key, *out); !ok) {
+      return std::unexpected(ok.error());
     }
-    *out = it->get<double>();
   }
   if (bool(in.lon) != bool(in.lat)) {
     return Fail(ErrorCode::kInvalidArgument,
