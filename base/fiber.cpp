@@ -2,6 +2,7 @@
 
 #include <poll.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <ucontext.h>
 #include <unistd.h>
@@ -16,6 +17,7 @@
 #include <exception>
 #include <thread>
 #include <unordered_set>
+#include <utility>
 #include <vector>
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -134,7 +136,13 @@ struct Pool::Impl {
   };
 
   explicit Impl(size_t threads, size_t busy_limit)
-      : busy_limit(busy_limit), epoll(epoll_create1(EPOLL_CLOEXEC)) {
+      : busy_limit(busy_limit),
+        epoll(epoll_create1(EPOLL_CLOEXEC)),
+        io_wake(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
+    epoll_event event{};
+    event.events = EPOLLIN;
+    event.data.ptr = nullptr;  // the wake-up, not a fiber's wait
+    epoll_ctl(epoll, EPOLL_CTL_ADD, io_wake, &event);
     for (size_t i = 0; i < threads; ++i) {
       workers.push_back(std::make_unique<Worker>(*this));
     }
@@ -164,9 +172,13 @@ struct Pool::Impl {
   bool stopping = false;
 
   const int epoll;
+  // Written when a wait begins while IoLoop sleeps its long sleep, so that
+  // the new wait's deadline is kept.
+  const int io_wake;
   std::mutex io_mu;
   std::unordered_set<FdWait*> fd_waits;
   bool io_stopping = false;
+  bool io_long_sleep = false;
   std::thread io;
 };
 
@@ -315,6 +327,7 @@ int Pool::Impl::WaitFd(Fiber* f, int fd, short events, int timeout_ms) {
   if (events & POLLIN) event.events |= EPOLLIN;
   if (events & POLLOUT) event.events |= EPOLLOUT;
   event.data.ptr = &wait;
+  bool wake_io;
   {
     std::lock_guard lock(io_mu);
     if (io_stopping ||
@@ -322,7 +335,9 @@ int Pool::Impl::WaitFd(Fiber* f, int fd, short events, int timeout_ms) {
       return -2;  // the caller waits on its thread
     }
     fd_waits.insert(&wait);  // fd -1: a timer only
+    wake_io = std::exchange(io_long_sleep, false);
   }
+  if (wake_io) eventfd_write(io_wake, 1);
   f->home->Suspend();  // until IoLoop has the answer
   return wait.result;
 }
@@ -336,6 +351,7 @@ void Pool::Impl::IoLoop() {
       std::lock_guard lock(io_mu);
       if (io_stopping) return;
       waiting = !fd_waits.empty();
+      io_long_sleep = !waiting;
     }
     // Timeouts are kept to within 10 ms (a poll that timed out is no error
     // for any caller here).
@@ -345,8 +361,14 @@ void Pool::Impl::IoLoop() {
     auto now = Clock::now();
     {
       std::lock_guard lock(io_mu);
+      io_long_sleep = false;
       for (int i = 0; i < n; ++i) {
         auto* wait = static_cast<FdWait*>(events[i].data.ptr);
+        if (!wait) {
+          eventfd_t count;
+          eventfd_read(io_wake, &count);
+          continue;
+        }
         if (fd_waits.erase(wait) == 0) continue;
         epoll_ctl(epoll, EPOLL_CTL_DEL, wait->fd, nullptr);
         wait->result = 1;
@@ -428,6 +450,7 @@ void Pool::Shutdown() {
   }
   p.io.join();
   ::close(p.epoll);
+  ::close(p.io_wake);
 }
 
 void Event::Wait() {
