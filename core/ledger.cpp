@@ -48,25 +48,6 @@ std::string Number(double v) {
   return buf;
 }
 
-// A CSV field: without NUL (which ends the field for many readers; cases
-// stored before intake refused it may hold one), a leading = + - @ defused
-// with ', then RFC 4180 quoting when it holds a comma, quote, CR or LF.
-std::string CsvField(const std::string& s) {
-  std::string v = s;
-  std::erase(v, '\0');
-  if (!v.empty() &&
-      (v[0] == '=' || v[0] == '+' || v[0] == '-' || v[0] == '@')) {
-    v = "'" + v;
-  }
-  if (v.find_first_of(",\"\r\n") == std::string::npos) return v;
-  std::string out = "\"";
-  for (char c : v) {
-    if (c == '"') out += '"';
-    out += c;
-  }
-  return out + "\"";
-}
-
 // Text as an Excel cell holds it: at most 32,767 characters (a longer
 // string is an error libxlsxwriter leaves the cell empty for), and no NUL,
 // where the C string it is handed would end. Longer text is cut at a
@@ -149,6 +130,22 @@ std::vector<LedgerRow> LedgerRows(const TownConfig& config,
     rows.push_back(std::move(r));
   }
   return rows;
+}
+
+std::string CsvField(const std::string& s) {
+  std::string v = s;
+  std::erase(v, '\0');
+  if (!v.empty() &&
+      (v[0] == '=' || v[0] == '+' || v[0] == '-' || v[0] == '@')) {
+    v = "'" + v;
+  }
+  if (v.find_first_of(",\"\r\n") == std::string::npos) return v;
+  std::string out = "\"";
+  for (char c : v) {
+    if (c == '"') out += '"';
+    out += c;
+  }
+  return out + "\"";
 }
 
 std::string LedgerCsv(const std::vector<LedgerRow>& rows) {

@@ -45,6 +45,11 @@ std::vector<LedgerRow> LedgerRows(const TownConfig& config,
                                   const std::vector<CaseRecord>& cases,
                                   Time now);
 
+// A CSV field: without NUL (which ends the field for many readers; cases
+// stored before intake refused it may hold one), a leading = + - @ defused
+// with ', then RFC 4180 quoting when it holds a comma, quote, CR or LF.
+std::string CsvField(const std::string& s);
+
 std::string LedgerCsv(const std::vector<LedgerRow>& rows);
 std::string LedgerGeoJson(const std::vector<LedgerRow>& rows);
 Result<std::string> LedgerXlsx(const std::vector<LedgerRow>& rows);

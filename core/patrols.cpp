@@ -3,11 +3,13 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <map>
 #include <nlohmann/json.hpp>
 
 #include "base/utf8.h"
 #include "core/json_in.h"
+#include "core/ledger.h"
 
 namespace wangge::core {
 namespace {
@@ -181,6 +183,42 @@ Result<RecordedPatrol> RecordPatrol(Store& store, const Town& town,
                 "Idempotency-Key");
   }
   return RecordedPatrol{stored, added->existed};
+}
+
+std::string PatrolsCsv(const std::vector<PatrolRecord>& patrols,
+                       const TownConfig& config,
+                       const std::map<int64_t, std::string>& names) {
+  std::string out =
+      "\xEF\xBB\xBF网格编码,网格,村/社区,巡查人,开始,结束,备注,经度,纬度,"
+      "记录时间\r\n";
+  for (const PatrolRecord& p : patrols) {
+    auto cell = config.cells.find(p.cell);
+    std::string cell_name, village;
+    if (cell != config.cells.end()) {
+      cell_name = cell->second.name;
+      auto v = config.villages.find(cell->second.village);
+      village = v == config.villages.end() ? cell->second.village : v->second;
+    }
+    auto name = names.find(p.patroller);
+    std::string lon, lat;
+    if (p.lon && p.lat) {
+      char buf[32];
+      std::snprintf(buf, sizeof buf, "%.6f", *p.lon);
+      lon = buf;
+      std::snprintf(buf, sizeof buf, "%.6f", *p.lat);
+      lat = buf;
+    }
+    // Coordinates are numbers (a negative one is no formula).
+    for (const std::string& field :
+         {CsvField(p.cell), CsvField(cell_name), CsvField(village),
+          CsvField(name == names.end() ? "" : name->second),
+          CsvField(p.started_at), CsvField(p.ended_at), CsvField(p.note), lon,
+          lat}) {
+      out += field + ",";
+    }
+    out += CsvField(p.recorded_at) + "\r\n";
+  }
+  return out;
 }
 
 Result<Coverage> PatrolCoverage(

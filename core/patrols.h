@@ -10,6 +10,7 @@
 //   auto rec = RecordPatrol(store, town, user, *in, key, now);
 //   auto cov = PatrolCoverage(store, town, PatrolReach(user, town), now);
 
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -68,6 +69,13 @@ struct Coverage {
   int64_t weeks_met = 0;            // cells with kPatrolsPerWeek this week
   int64_t covered = 0;              // cells covered in the window
 };
+
+// The patrols as CSV for Excel (UTF-8 with a BOM; a header row in Chinese):
+// cell code and name, village, patroller, start, end, note, lon, lat,
+// recorded. `names`: user id to the name shown.
+std::string PatrolsCsv(const std::vector<PatrolRecord>& patrols,
+                       const TownConfig& config,
+                       const std::map<int64_t, std::string>& names);
 
 // Coverage at `at` of the cells in `reach` (nullopt: all).
 Result<Coverage> PatrolCoverage(

@@ -627,6 +627,8 @@ struct Api::Impl {
        "cells, the 综治中心 for any");
     op("/api/v1/patrols", "get",
        "Patrols, newest first: ?cell=&from=&to= (started), limit, offset");
+    op("/api/v1/patrols.csv", "get",
+       "The patrols as CSV for Excel (UTF-8 with BOM): ?cell=&from=&to=");
     op("/api/v1/patrols/coverage", "get",
        "一周三巡、半月全覆盖 ?at=: each cell's patrols this week (Monday on) "
        "against 3, and whether it was patrolled in the last 15 days");

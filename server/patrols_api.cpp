@@ -50,30 +50,74 @@ ordered_json PatrolJson(const Context& c, const core::PatrolRecord& p,
   return j;
 }
 
-ApiResponse List(Context& c, const core::User& user) {
+// The query's cell, from and to within the user's reach; nullopt when the
+// reach is empty (a grid leader of no cell).
+Result<std::optional<core::PatrolFilter>> Filter(const Context& c,
+                                                 const core::User& user) {
   core::PatrolFilter f;
   auto reach = core::PatrolReach(user, c.town);
   if (std::string cell = c.Query("cell"); !cell.empty()) {
     if (reach &&
         std::find(reach->begin(), reach->end(), cell) == reach->end()) {
-      return ErrorResponse(403, "permission_denied",
-                           "cell " + cell + " is not one of yours", "cell");
+      return Fail(ErrorCode::kPermissionDenied,
+                  "cell " + cell + " is not one of yours", "cell");
     }
     f.cells = {cell};
   } else if (reach) {
-    if (reach->empty())
-      return JsonOf(200, {{"patrols", ordered_json::array()}});
+    if (reach->empty()) return std::nullopt;
     f.cells = *reach;
   }
   for (auto [key, out] : {std::pair{"from", &f.from}, std::pair{"to", &f.to}}) {
     if (std::string v = c.Query(key); !v.empty()) {
       auto t = core::ParseTime(v);
-      if (!t) {
-        return ErrorResponse(400, "invalid_argument", t.error().message, key);
-      }
+      if (!t) return Fail(ErrorCode::kInvalidArgument, t.error().message, key);
       *out = core::FormatLocal(*t);
     }
   }
+  return f;
+}
+
+// GET /api/v1/patrols.csv: every patrol the filter matches, for Excel.
+ApiResponse Csv(Context& c, const core::User& user) {
+  constexpr int64_t kMaxExport = 100000;
+  auto f = Filter(c, user);
+  if (!f) return FromError(f.error());
+  std::vector<core::PatrolRecord> all;
+  if (*f) {
+    (*f)->limit = 1000;
+    for (;; (*f)->offset += (*f)->limit) {
+      auto page = c.db.ListPatrols(**f);
+      if (!page) return FromError(page.error());
+      all.insert(all.end(), page->begin(), page->end());
+      if (int64_t(all.size()) > kMaxExport) {
+        return ErrorResponse(400, "too_many",
+                             "导出超过 100000 条 / more than 100,000 patrols "
+                             "match; narrow the export with from/to or cell",
+                             "from");
+      }
+      if (int64_t(page->size()) < (*f)->limit) break;
+    }
+  }
+  std::map<int64_t, std::string> names;
+  for (const auto& p : all) {
+    if (names.contains(p.patroller)) continue;
+    auto u = c.db.FindUserById(p.patroller);
+    names[p.patroller] =
+        u ? (u->display_name.empty() ? u->username : u->display_name) : "";
+  }
+  ApiResponse r;
+  r.status = 200;
+  r.headers["Content-Disposition"] = "attachment; filename=\"patrols.csv\"";
+  r.body = core::PatrolsCsv(all, c.town.config, names);
+  r.content_type = "text/csv; charset=utf-8";
+  return r;
+}
+
+ApiResponse List(Context& c, const core::User& user) {
+  auto filter = Filter(c, user);
+  if (!filter) return FromError(filter.error());
+  if (!*filter) return JsonOf(200, {{"patrols", ordered_json::array()}});
+  core::PatrolFilter& f = **filter;
   for (auto [key, out, min, max] :
        {std::tuple{"limit", &f.limit, 1, 1000},
         std::tuple{"offset", &f.offset, 0, 1 << 30}}) {
@@ -129,16 +173,16 @@ ApiResponse Coverage(Context& c, const core::User& user) {
 
 std::optional<ApiResponse> PatrolsRoute(Context& c) {
   const std::string& p = c.req.path;
-  if (p != "/api/v1/patrols" && p != "/api/v1/patrols/coverage") {
+  if (p != "/api/v1/patrols" && p != "/api/v1/patrols/coverage" &&
+      p != "/api/v1/patrols.csv") {
     return std::nullopt;
   }
   c.route = p;
   const std::string& m = c.req.method;
   if (m != "GET" && !(m == "POST" && p == "/api/v1/patrols")) {
-    return ErrorResponse(405, "method_not_allowed",
-                         p == "/api/v1/patrols"
-                             ? "use GET or POST /api/v1/patrols"
-                             : "use GET /api/v1/patrols/coverage");
+    return ErrorResponse(
+        405, "method_not_allowed",
+        p == "/api/v1/patrols" ? "use GET or POST " + p : "use GET " + p);
   }
   auto user = Authenticate(c);
   if (!user) {
@@ -146,6 +190,7 @@ std::optional<ApiResponse> PatrolsRoute(Context& c) {
                          "Authorization");
   }
   if (p == "/api/v1/patrols/coverage") return Coverage(c, *user);
+  if (p == "/api/v1/patrols.csv") return Csv(c, *user);
   if (m == "GET") return List(c, *user);
   auto in = core::ParsePatrol(c.req.body);
   if (!in) return FromError(in.error());

@@ -118,6 +118,32 @@ TEST_CASE(
   json before = Get(f, "/api/v1/patrols/coverage", dispatcher,
                     {{"at", "2026-11-18T10:00"}});
   CHECK(before["covered"] == 0);
+
+  // The CSV for Excel: a BOM, a Chinese header, one row a patrol; a note
+  // that would be a formula is defused.
+  REQUIRE(
+      Post(f, Patrol(cell, "2026-11-25T09:00", "=1+1"), token, "p4").status ==
+      201);
+  ApiResponse csv = f.Call("GET", "/api/v1/patrols.csv", "", dispatcher, {},
+                           {{"from", "2026-11-20T00:00"}});
+  REQUIRE(csv.status == 200);
+  CHECK(csv.content_type == "text/csv; charset=utf-8");
+  CHECK(csv.body.starts_with("\xEF\xBB\xBF网格编码,网格,村/社区,巡查人,开始,"));
+  size_t rows = 0;
+  for (size_t at = 0; (at = csv.body.find("\r\n", at)) != std::string::npos;
+       at += 2) {
+    ++rows;
+  }
+  CHECK(rows == 1 + 4);  // header; p0 started before `from`
+  CHECK(csv.body.find(cell + "," + own["name"].get<std::string>()) !=
+        std::string::npos);
+  CHECK(csv.body.find(",'=1+1,") != std::string::npos);
+  CHECK(csv.body.find("2026-11-19T09:00") == std::string::npos);
+  // A grid leader's export holds their own cells only.
+  ApiResponse other_csv = f.Call("GET", "/api/v1/patrols.csv", "",
+                                 f.Login(f.LeaderAndPoint(1).first));
+  REQUIRE(other_csv.status == 200);
+  CHECK(other_csv.body.find("\r\n") == other_csv.body.size() - 2);
 }
 
 TEST_CASE(

@@ -428,6 +428,10 @@ try {
   check(behindRows === 224, `console patrols: the 224 cells not walked are marked (${behindRows})`);
   check(await c.$eval('#patrols-out tbody tr:last-child', (tr) => tr.dataset.cell) === cellCode,
     'console patrols: cells behind come first');
+  const [csvDownload] = await Promise.all([c.waitForEvent('download', { timeout: 30000 }), c.click('#p-export')]);
+  const csvText = readFileSync(await csvDownload.path(), 'utf8');
+  check(csvText.startsWith('\uFEFF网格编码') && csvText.includes('沿渠巡查，无异常') && csvDownload.suggestedFilename().endsWith('.csv'),
+    `console patrols: the CSV export holds the patrol (${csvDownload.suggestedFilename()}, ${csvText.length} chars)`);
   await c.screenshot({ path: join(SHOTS, 'console-patrols.png'), fullPage: false });
   check(/#patrols$/.test(c.url()), 'console patrols: the view is in the address');
 

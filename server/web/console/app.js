@@ -498,26 +498,37 @@ function actionForm(c, name) {
 
 // ---------- exports ----------
 
-for (const b of document.querySelectorAll('[data-export]')) {
-  b.addEventListener('click', async () => {
-    const kind = b.dataset.export;
-    const msg = $('#export-msg');
-    msg.textContent = t('loading');
-    try {
-      const blob = await api(`/api/v1/export/cases.${kind}?${filterQuery()}`, { blob: true });
-      const url = URL.createObjectURL(blob);
-      const link = h('a', { href: url, download: `wangge-cases-${townDay()}.${kind}` });
-      document.body.append(link);
-      link.click();
-      link.remove();
-      setTimeout(() => URL.revokeObjectURL(url), 10000);
-      msg.textContent = '';
-    } catch (e) {
-      msg.textContent = missing(e) ? t('unavailable') : e.message;
-      if (missing(e)) b.disabled = true;
-    }
-  });
+// Fetches `path` with the token and hands it to the browser as a download.
+async function download(b, msg, path, name) {
+  msg.textContent = t('loading');
+  try {
+    const blob = await api(path, { blob: true });
+    const url = URL.createObjectURL(blob);
+    const link = h('a', { href: url, download: name });
+    document.body.append(link);
+    link.click();
+    link.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 10000);
+    msg.textContent = '';
+  } catch (e) {
+    msg.textContent = missing(e) ? t('unavailable') : e.message;
+    if (missing(e)) b.disabled = true;
+  }
 }
+
+for (const b of document.querySelectorAll('[data-export]')) {
+  const kind = b.dataset.export;
+  b.addEventListener('click', () => download(b, $('#export-msg'),
+    `/api/v1/export/cases.${kind}?${filterQuery()}`, `wangge-cases-${townDay()}.${kind}`));
+}
+
+// The last 31 days of patrols up to the chosen date, as CSV.
+$('#p-export').addEventListener('click', () => {
+  const to = $('#p-at').value || townDay();
+  const from = townDay(new Date(Date.parse(`${to}T00:00:00${TOWN_OFFSET}`) - 30 * 86400e3));
+  const p = new URLSearchParams({ from: `${from}T00:00:00${TOWN_OFFSET}`, to: `${to}T23:59:59${TOWN_OFFSET}` });
+  download($('#p-export'), $('#patrols-summary'), `/api/v1/patrols.csv?${p}`, `wangge-patrols-${to}.csv`);
+});
 
 // ---------- statistics ----------
 

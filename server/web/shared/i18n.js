@@ -51,6 +51,7 @@ const STRINGS = {
     no_cells: '没有您负责的网格', choose_cell: '请选择网格', patrol_sent: '巡查已记录',
     patrols: '巡查', patrol_coverage: '巡查覆盖（一周三巡、半月全覆盖）', as_of: '截至',
     only_behind: '只看未达标', weeks_met: '本周达标', covered_half_month: '半月内已巡',
+    export_month_csv: '导出近 31 天 CSV',
   },
   en: {
     app_m: 'Grid report', app_console: 'Governance console', lang_switch: '中文',
@@ -100,6 +101,7 @@ const STRINGS = {
     no_cells: 'No cells of yours', choose_cell: 'Choose a cell', patrol_sent: 'Patrol recorded',
     patrols: 'Patrols', patrol_coverage: 'Patrol coverage (three a week, every cell within half a month)', as_of: 'As of',
     only_behind: 'Only cells behind', weeks_met: 'Met this week', covered_half_month: 'Walked in 15 days',
+    export_month_csv: 'Export 31 days as CSV',
   },
 };
 
