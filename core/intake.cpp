@@ -150,14 +150,8 @@ Result<IntakeResult> SubmitReport(Store& store, const Town& town,
                                   const User& user, const ReportInput& report,
                                   const std::string& key, Time now,
                                   CaseWriter* writer) {
-  bool printable = std::all_of(key.begin(), key.end(),
-                               [](char ch) { return ch >= 0x20 && ch < 0x7f; });
-  if (key.empty() || key.size() > 200 || !printable) {
-    return Fail(ErrorCode::kInvalidArgument,
-                "send an Idempotency-Key header (1-200 printable ASCII "
-                "characters, e.g. a UUID made when the report was written) so "
-                "a retry never makes a second case",
-                "Idempotency-Key");
+  if (auto ok = CheckIdempotencyKey(key, "the report was written"); !ok) {
+    return std::unexpected(ok.error());
   }
   if (report.description.empty() ||
       report.description.size() > kMaxDescription) {

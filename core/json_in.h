@@ -31,6 +31,21 @@ inline Result<void> ReadText(const nlohmann::json& j, const char* key,
   return {};
 }
 
+// The Idempotency-Key header a retried request repeats: 1-200 printable
+// ASCII characters; the message says what the key protects (`what`: "the
+// report was written", "the patrol was recorded").
+inline Result<void> CheckIdempotencyKey(const std::string& key,
+                                        const std::string& what) {
+  bool printable = true;
+  for (char ch : key) printable = printable && ch >= 0x20 && ch < 0x7f;
+  if (!key.empty() && key.size() <= 200 && printable) return {};
+  return Fail(ErrorCode::kInvalidArgument,
+              "send an Idempotency-Key header (1-200 printable ASCII "
+              "characters, e.g. a UUID made when " +
+                  what + ") so a retry is never stored twice",
+              "Idempotency-Key");
+}
+
 // A number field into `out`; absent or null leaves `out` as it is.
 inline Result<void> ReadNumber(const nlohmann::json& j, const char* key,
                                std::optional<double>& out) {

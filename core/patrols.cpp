@@ -10,6 +10,7 @@
 #include "base/utf8.h"
 #include "core/json_in.h"
 #include "core/ledger.h"
+#include "core/workflow.h"
 
 namespace wangge::core {
 namespace {
@@ -94,27 +95,14 @@ Result<PatrolInput> ParsePatrol(const std::string& body) {
 std::optional<std::vector<std::string>> PatrolReach(const User& user,
                                                     const Town& town) {
   if (user.role != "grid_leader" && user.role != "branch") return std::nullopt;
-  std::vector<std::string> cells;
-  for (const auto& [code, cell] : town.config.cells) {
-    if (user.role == "grid_leader" ? cell.leader == user.person
-                                   : cell.branch == user.scope) {
-      cells.push_back(code);
-    }
-  }
-  return cells;
+  return OwnCells(user, town);
 }
 
 Result<RecordedPatrol> RecordPatrol(Store& store, const Town& town,
                                     const User& user, const PatrolInput& in,
                                     const std::string& key, Time now) {
-  bool printable = std::all_of(key.begin(), key.end(),
-                               [](char ch) { return ch >= 0x20 && ch < 0x7f; });
-  if (key.empty() || key.size() > 200 || !printable) {
-    return Fail(ErrorCode::kInvalidArgument,
-                "send an Idempotency-Key header (1-200 printable ASCII "
-                "characters, e.g. a UUID made when the patrol was recorded) "
-                "so a retry never records it twice",
-                "Idempotency-Key");
+  if (auto ok = CheckIdempotencyKey(key, "the patrol was recorded"); !ok) {
+    return std::unexpected(ok.error());
   }
   static const std::vector<std::string> kAnyCell = {"dispatcher", "admin"};
   auto reach = PatrolReach(user, town);

@@ -433,13 +433,20 @@ CaseFilter ScopeTo(const User& u, const Town& town, CaseFilter f) {
     reach.office = u.scope;
     return f;
   }
+  reach.cells = OwnCells(u, town);
+  return f;
+}
+
+std::vector<std::string> OwnCells(const User& u, const Town& town) {
+  std::vector<std::string> cells;
   for (const auto& [code, cell] : town.config.cells) {
     if (u.role == "grid_leader" ? cell.leader == u.person
-                                : cell.branch == u.scope) {
-      reach.cells.push_back(code);
+        : u.role == "branch"    ? cell.branch == u.scope
+                                : false) {
+      cells.push_back(code);
     }
   }
-  return f;
+  return cells;
 }
 
 void ApplyEvent(CaseRecord& r, const CaseEvent& e) {

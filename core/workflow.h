@@ -106,6 +106,9 @@ bool MayRead(const CaseRecord& record, const User& user, const Town& town);
 // leader's or branch's cells, an office's own and co-handled cases, and for
 // all three what they reported or are assigned; everyone else sees all.
 CaseFilter ScopeTo(const User& user, const Town& town, CaseFilter f);
+// The cells a grid leader leads, or a branch account's branch holds; none
+// for other roles.
+std::vector<std::string> OwnCells(const User& user, const Town& town);
 
 // The new events and row, or an error (see the header comment). `events`
 // are the case's events so far.

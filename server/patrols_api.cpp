@@ -21,24 +21,26 @@ std::string PersonName(const core::Town& town, const std::string& id) {
   return p ? p->name : "";
 }
 
+// The name of user `id` as pages show it, looked up once per request.
+using Names = std::map<int64_t, std::string>;
+const std::string& UserName(const Context& c, int64_t id, Names& names) {
+  auto it = names.find(id);
+  if (it != names.end()) return it->second;
+  auto user = c.db.FindUserById(id);
+  return names[id] = user ? (user->display_name.empty() ? user->username
+                                                        : user->display_name)
+                          : "";
+}
+
 ordered_json PatrolJson(const Context& c, const core::PatrolRecord& p,
-                        std::map<int64_t, std::string>& names) {
-  auto name = names.find(p.patroller);
-  if (name == names.end()) {
-    auto user = c.db.FindUserById(p.patroller);
-    name = names
-               .emplace(p.patroller,
-                        user ? (user->display_name.empty() ? user->username
-                                                           : user->display_name)
-                             : "")
-               .first;
-  }
+                        Names& names) {
   auto cell = c.town.config.cells.find(p.cell);
   ordered_json j = {
       {"id", p.id},
       {"cell", p.cell},
       {"cell_name", cell == c.town.config.cells.end() ? "" : cell->second.name},
-      {"patroller", {{"id", p.patroller}, {"name", name->second}}},
+      {"patroller",
+       {{"id", p.patroller}, {"name", UserName(c, p.patroller, names)}}},
       {"started_at", p.started_at},
       {"ended_at", p.ended_at},
       {"note", p.note}};
@@ -98,13 +100,8 @@ ApiResponse Csv(Context& c, const core::User& user) {
       if (int64_t(page->size()) < (*f)->limit) break;
     }
   }
-  std::map<int64_t, std::string> names;
-  for (const auto& p : all) {
-    if (names.contains(p.patroller)) continue;
-    auto u = c.db.FindUserById(p.patroller);
-    names[p.patroller] =
-        u ? (u->display_name.empty() ? u->username : u->display_name) : "";
-  }
+  Names names;
+  for (const auto& p : all) UserName(c, p.patroller, names);
   ApiResponse r;
   r.status = 200;
   r.headers["Content-Disposition"] = "attachment; filename=\"patrols.csv\"";
@@ -128,7 +125,7 @@ ApiResponse List(Context& c, const core::User& user) {
   auto patrols = c.db.ListPatrols(f);
   if (!patrols) return FromError(patrols.error());
   ordered_json list = ordered_json::array();
-  std::map<int64_t, std::string> names;
+  Names names;
   for (const auto& p : *patrols) list.push_back(PatrolJson(c, p, names));
   return JsonOf(200,
                 {{"patrols", list}, {"limit", f.limit}, {"offset", f.offset}});
@@ -199,7 +196,7 @@ std::optional<ApiResponse> PatrolsRoute(Context& c) {
       core::RecordPatrol(c.db, c.town, *user, *in,
                          key == c.req.headers.end() ? "" : key->second, c.now);
   if (!recorded) return FromError(recorded.error());
-  std::map<int64_t, std::string> names;
+  Names names;
   return JsonOf(recorded->existed ? 200 : 201,
                 PatrolJson(c, recorded->patrol, names));
 }
