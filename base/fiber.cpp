@@ -11,8 +11,10 @@
 #include <atomic>
 #include <cerrno>
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <deque>
 #include <exception>
 #include <thread>
@@ -22,6 +24,49 @@
 
 #if defined(__SANITIZE_ADDRESS__)
 #include <sanitizer/common_interface_defs.h>
+#endif
+
+// On x86-64 a fiber switch is the few instructions below. glibc's
+// swapcontext saves and restores the signal mask, a system call each way
+// (3.5 a report at intake, about 1 µs each here); fibers never change it.
+// Elsewhere, or built with WANGGE_FIBER_UCONTEXT (a test does), ucontext.
+#if defined(__x86_64__) && !defined(WANGGE_FIBER_UCONTEXT)
+#define WANGGE_FIBER_ASM 1
+// Pushes the callee-saved registers and the SSE and x87 control words on
+// the running stack, stores its pointer in *from, then pops the same from
+// the stack `to` (saved by an earlier switch, or laid out by Start) and
+// returns there.
+extern "C" void wangge_fiber_switch(void** from, void* to);
+asm(R"(
+  .text
+  .p2align 4
+  .globl wangge_fiber_switch
+  .hidden wangge_fiber_switch
+  .type wangge_fiber_switch, @function
+wangge_fiber_switch:
+  pushq %rbp
+  pushq %rbx
+  pushq %r12
+  pushq %r13
+  pushq %r14
+  pushq %r15
+  subq $8, %rsp
+  stmxcsr (%rsp)
+  fnstcw 4(%rsp)
+  movq %rsp, (%rdi)
+  movq %rsi, %rsp
+  ldmxcsr (%rsp)
+  fldcw 4(%rsp)
+  addq $8, %rsp
+  popq %r15
+  popq %r14
+  popq %r13
+  popq %r12
+  popq %rbx
+  popq %rbp
+  ret
+  .size wangge_fiber_switch, .-wangge_fiber_switch
+)");
 #endif
 
 namespace wangge::fiber {
@@ -42,8 +87,56 @@ constexpr size_t kSpareFibers = 32;
 // slow call): while tasks wait, another thread is woken to stand in.
 constexpr auto kHeldUp = std::chrono::milliseconds(20);
 
+// Where a fiber or a thread's scheduler was switched away from.
+struct Context {
+#if WANGGE_FIBER_ASM
+  void* sp = nullptr;
+#else
+  ucontext_t uc;
+#endif
+};
+
+// Saves the running context in `from` and resumes `to`.
+void Switch(Context& from, Context& to) {
+#if WANGGE_FIBER_ASM
+  wangge_fiber_switch(&from.sp, to.sp);
+#else
+  swapcontext(&from.uc, &to.uc);
+#endif
+}
+
+// Lays out `c` to begin `entry` (which never returns) on the stack
+// [stack, stack + size).
+void Start(Context& c, char* stack, size_t size, void (*entry)()) {
+#if WANGGE_FIBER_ASM
+  // From the top: a null return address for `entry` (so the stack ends
+  // there for a debugger), `entry` for the switch's ret, six null
+  // registers, and this thread's control words. The ret leaves the stack
+  // pointer 8 off a 16-byte boundary, as a call does.
+  auto top = reinterpret_cast<uintptr_t>(stack + size) & ~uintptr_t{15};
+  auto* sp = reinterpret_cast<void**>(top);
+  *--sp = nullptr;
+  *--sp = reinterpret_cast<void*>(entry);
+  for (int i = 0; i < 6; ++i) *--sp = nullptr;
+  uint32_t mxcsr;
+  uint16_t fpu_control;
+  asm volatile("stmxcsr %0" : "=m"(mxcsr));
+  asm volatile("fnstcw %0" : "=m"(fpu_control));
+  --sp;
+  std::memcpy(sp, &mxcsr, 4);
+  std::memcpy(reinterpret_cast<char*>(sp) + 4, &fpu_control, 2);
+  c.sp = sp;
+#else
+  getcontext(&c.uc);
+  c.uc.uc_stack.ss_sp = stack;
+  c.uc.uc_stack.ss_size = size;
+  c.uc.uc_link = nullptr;
+  makecontext(&c.uc, entry, 0);
+#endif
+}
+
 struct Fiber {
-  ucontext_t context;
+  Context context;
   char* mapping = nullptr;  // guard page, then the stack
   std::function<void()> task;
   Worker* home = nullptr;
@@ -105,7 +198,7 @@ struct Worker {
   size_t fibers = 0;  // started, not ended
   // When the fiber running now was switched to (Clock ticks); 0: none runs.
   std::atomic<Clock::rep> running_since{0};
-  ucontext_t scheduler;
+  Context scheduler;
   Fiber* current = nullptr;
   std::vector<Fiber*> spare;
   void* fake_stack = nullptr;
@@ -177,6 +270,9 @@ struct Pool::Impl {
   const int io_wake;
   std::mutex io_mu;
   std::unordered_set<FdWait*> fd_waits;
+  // Descriptors with a fiber waiting: a second waiter (whose re-arm would
+  // replace the first's) waits on its thread instead.
+  std::unordered_set<int> waited_fds;
   bool io_stopping = false;
   bool io_long_sleep = false;
   std::thread io;
@@ -203,11 +299,7 @@ Fiber* Worker::NewFiber(std::function<void()>& task) {
   }
   f->task = std::move(task);
   f->done = false;
-  getcontext(&f->context);
-  f->context.uc_stack.ss_sp = f->mapping + PageSize();
-  f->context.uc_stack.ss_size = kStackBytes;
-  f->context.uc_link = nullptr;
-  makecontext(&f->context, &Worker::Entry, 0);
+  Start(f->context, f->mapping + PageSize(), kStackBytes, &Worker::Entry);
   ++fibers;
   return f;
 }
@@ -217,7 +309,7 @@ void Worker::Run(Fiber* f) {
   running_since.store(Clock::now().time_since_epoch().count(),
                       std::memory_order_relaxed);
   StartSwitch(&fake_stack, f->mapping + PageSize(), kStackBytes);
-  swapcontext(&scheduler, &f->context);
+  Switch(scheduler, f->context);
   FinishSwitch(fake_stack, nullptr, nullptr);
   running_since.store(0, std::memory_order_relaxed);
   current = nullptr;
@@ -227,7 +319,7 @@ void Worker::Run(Fiber* f) {
 void Worker::Suspend() {
   Fiber* f = current;
   StartSwitch(&f->fake_stack, stack_bottom, stack_size);
-  swapcontext(&f->context, &scheduler);
+  Switch(f->context, scheduler);
   FinishSwitch(f->fake_stack, &stack_bottom, &stack_size);
 }
 
@@ -240,7 +332,7 @@ void Worker::Entry() {
   f->done = true;
   // Never resumed: its fake stack can go.
   StartSwitch(nullptr, w->stack_bottom, w->stack_size);
-  swapcontext(&f->context, &w->scheduler);
+  Switch(f->context, w->scheduler);
   std::abort();  // unreachable
 }
 
@@ -330,11 +422,18 @@ int Pool::Impl::WaitFd(Fiber* f, int fd, short events, int timeout_ms) {
   bool wake_io;
   {
     std::lock_guard lock(io_mu);
-    if (io_stopping ||
-        (fd >= 0 && epoll_ctl(epoll, EPOLL_CTL_ADD, fd, &event) != 0)) {
-      return -2;  // the caller waits on its thread
-    }
+    // A descriptor stays in the set, disarmed by EPOLLONESHOT once it has
+    // fired, until it is closed: a wait re-arms it (one system call, not
+    // an add and a delete a wait).
+    bool armed =
+        !io_stopping &&
+        (fd < 0 || (!waited_fds.contains(fd) &&
+                    (epoll_ctl(epoll, EPOLL_CTL_MOD, fd, &event) == 0 ||
+                     (errno == ENOENT &&
+                      epoll_ctl(epoll, EPOLL_CTL_ADD, fd, &event) == 0))));
+    if (!armed) return -2;   // the caller waits on its thread
     fd_waits.insert(&wait);  // fd -1: a timer only
+    if (fd >= 0) waited_fds.insert(fd);
     wake_io = std::exchange(io_long_sleep, false);
   }
   if (wake_io) eventfd_write(io_wake, 1);
@@ -370,7 +469,7 @@ void Pool::Impl::IoLoop() {
           continue;
         }
         if (fd_waits.erase(wait) == 0) continue;
-        epoll_ctl(epoll, EPOLL_CTL_DEL, wait->fd, nullptr);
+        waited_fds.erase(wait->fd);
         wait->result = 1;
         woken.push_back(wait->fiber);
       }
@@ -381,7 +480,10 @@ void Pool::Impl::IoLoop() {
             ++it;
             continue;
           }
-          if (wait->fd >= 0) epoll_ctl(epoll, EPOLL_CTL_DEL, wait->fd, nullptr);
+          if (wait->fd >= 0) {
+            epoll_ctl(epoll, EPOLL_CTL_DEL, wait->fd, nullptr);
+            waited_fds.erase(wait->fd);
+          }
           wait->result = 0;
           woken.push_back(wait->fiber);
           it = fd_waits.erase(it);
@@ -482,7 +584,6 @@ int Poll(int fd, short events, int timeout_ms) {
   if (!w || !w->current || timeout_ms == 0) {
     return PollThread(fd, events, timeout_ms);
   }
-  if (int r = PollThread(fd, events, 0); r != 0) return r;
   int r = w->pool.WaitFd(w->current, fd, events, timeout_ms);
   return r == -2 ? PollThread(fd, events, timeout_ms) : r;
 }

@@ -60,7 +60,10 @@ class Event {
 };
 
 // poll(2) for one descriptor: > 0 ready (or an error to read), 0 timed out,
-// < 0 failed. On a fiber the wait suspends the fiber only.
+// < 0 failed. On a fiber the wait suspends the fiber only, and the
+// descriptor then stays in the fibers' epoll set until it is closed (call it
+// after EAGAIN: it does not look first). A second fiber waiting on the same
+// descriptor at once waits on its thread.
 int Poll(int fd, short events, int timeout_ms);
 
 // Waits `ms` milliseconds (to within 10 ms on a fiber, which waits alone).
