@@ -275,6 +275,10 @@ struct Pool::Impl {
   std::unordered_set<int> waited_fds;
   bool io_stopping = false;
   bool io_long_sleep = false;
+  // When the last wait began: IoLoop sleeps long only after a second
+  // without one (under steady traffic the set empties now and then, and
+  // each new wait would write io_wake).
+  Clock::time_point last_wait;
   std::thread io;
 };
 
@@ -410,10 +414,10 @@ void Pool::Impl::MakeReady(Fiber* f) {
 }
 
 int Pool::Impl::WaitFd(Fiber* f, int fd, short events, int timeout_ms) {
+  auto now = Clock::now();
   FdWait wait{f, fd,
-              timeout_ms < 0
-                  ? Clock::time_point::max()
-                  : Clock::now() + std::chrono::milliseconds(timeout_ms)};
+              timeout_ms < 0 ? Clock::time_point::max()
+                             : now + std::chrono::milliseconds(timeout_ms)};
   epoll_event event{};
   event.events = EPOLLONESHOT | EPOLLRDHUP;
   if (events & POLLIN) event.events |= EPOLLIN;
@@ -435,6 +439,7 @@ int Pool::Impl::WaitFd(Fiber* f, int fd, short events, int timeout_ms) {
     fd_waits.insert(&wait);  // fd -1: a timer only
     if (fd >= 0) waited_fds.insert(fd);
     wake_io = std::exchange(io_long_sleep, false);
+    last_wait = now;
   }
   if (wake_io) eventfd_write(io_wake, 1);
   f->home->Suspend();  // until IoLoop has the answer
@@ -449,7 +454,8 @@ void Pool::Impl::IoLoop() {
     {
       std::lock_guard lock(io_mu);
       if (io_stopping) return;
-      waiting = !fd_waits.empty();
+      waiting = !fd_waits.empty() ||
+                Clock::now() - last_wait < std::chrono::seconds(1);
       io_long_sleep = !waiting;
     }
     // Timeouts are kept to within 10 ms (a poll that timed out is no error

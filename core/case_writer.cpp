@@ -121,8 +121,9 @@ void CaseWriter::Loop() {
       }
     }
     lock.lock();
-    ++unsaved_commits_;
-    checkpoint_wake_.notify_one();
+    // Only the first: the checkpointer, in its pause, would wake at each
+    // commit to sleep again (300 times a second under load).
+    if (++unsaved_commits_ == 1) checkpoint_wake_.notify_one();
     lock.unlock();
     // The server's callers are fibers: setting each makes it ready on its
     // thread, which wakes only if it slept.
@@ -167,8 +168,17 @@ void CaseWriter::RememberNew(const std::vector<Store::NewCase>& cases,
   }
   // Once a batch: the writer's own commits leave the version as it was, so
   // a change shows another connection's writes, and what the writer stored
-  // is current at the version now.
-  auto seen = store_->DataVersion();
+  // is current at the version its transaction saw (read in it, which takes
+  // no locking of its own; a batch with nothing stored reads it here).
+  Result<int64_t> seen = 0;
+  auto stored = std::find_if(done.begin(), done.end(), [](const auto& d) {
+    return d && d->data_version;
+  });
+  if (stored != done.end()) {
+    seen = (*stored)->data_version;
+  } else {
+    seen = store_->DataVersion();
+  }
   if (!seen) {
     recent_loaded_ = false;  // loaded again with the next batch
     recent_ = RecentCases();

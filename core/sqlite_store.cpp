@@ -1187,6 +1187,9 @@ class SqliteStore : public Store {
       out.assign(cases.size(), std::unexpected(ok.error()));
       return out;
     }
+    // Read here, in the transaction, it costs no locking of its own (the
+    // case writer wants it after every batch).
+    auto version = DataVersion();
     // Each case in a savepoint: a refused one leaves the others in.
     for (const NewCase& n : cases) {
       if (auto ok = Run("SAVEPOINT one"); !ok) {
@@ -1200,6 +1203,9 @@ class SqliteStore : public Store {
     if (auto ok = Run("COMMIT"); !ok) {
       (void)Exec("ROLLBACK");
       out.assign(cases.size(), std::unexpected(ok.error()));
+    }
+    for (auto& r : out) {
+      if (r && version) r->data_version = *version;
     }
     return out;
   }

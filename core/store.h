@@ -253,6 +253,9 @@ class Store {
   struct Inserted {
     CaseRecord record;
     bool existed = false;
+    // DataVersion() inside the transaction that stored it: the other
+    // connections' writes up to then (0: not read).
+    int64_t data_version = 0;
   };
   virtual Result<Inserted> InsertCase(const CaseRecord& record,
                                       const CaseEvent& first) = 0;

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <filesystem>
 #include <memory>
 #include <mutex>
@@ -432,6 +433,15 @@ TEST_CASE("wangge serve: a report acknowledged survives kill -9") {
     REQUIRE(junk);
     CHECK(junk->status == 400);
     CHECK(http.Get("/healthz")->status == 200);
+    // The access log reaches stderr while the server runs (it is written
+    // every 50 ms; 2 s allowed here).
+    bool logged = false;
+    for (int i = 0; i < 200 && !logged; ++i) {
+      logged = Slurp(dir / "log2").find("POST /api/v1/reports 400") !=
+               std::string::npos;
+      if (!logged) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    CHECK(logged);
     CHECK(server.Stop(SIGTERM) == 0);
   }
   std::string log = Slurp(dir / "log2");
