@@ -14,9 +14,17 @@ namespace wangge::core {
 constexpr size_t kMaxBatch = 512;
 // The writer's own page cache. Its inserts land on random leaves of the
 // idempotency-key index, and a page it has evicted comes back by pread()
-// from the write-ahead log. `wangge bench intake`, alternating runs: 3,263
-// and 2,693 reports/s with SQLite's 2 MiB, 3,489 and 3,138 with this.
-constexpr int64_t kWriterCacheMiB = 64;
+// from the write-ahead log (session 3: 3,263 and 2,693 reports/s with
+// SQLite's 2 MiB, 3,489 and 3,138 with 64 MiB). But a commit whose batch
+// split a b-tree page walks the cache's whole hash table, a division a
+// bucket: the split renumbers a page through the pending-byte page
+// (262,145), and the cache's largest key stays there until the commit
+// truncates past it (seen with a uprobe on SQLite 3.40's pcache1). At
+// 64 MiB, 16,384 buckets, that walk was 4.8% of the server's CPU samples.
+// At 8 MiB the writer thread's CPU a report was lower in each of six
+// alternating pairs of 10 s runs (medians 58 µs against 70), with no more
+// pread() a report (0.74 both).
+constexpr int64_t kWriterCacheMiB = 8;
 // Checkpoints start at most this often (each one fsyncs the database file).
 constexpr auto kCheckpointPause = std::chrono::milliseconds(100);
 

@@ -95,6 +95,38 @@ TEST_CASE("Store: a connection's page cache is set in MiB, within bounds") {
   }
 }
 
+TEST_CASE(
+    "Store: a case refused in a batch (no such reporter) leaves the others "
+    "stored, numbered without a gap") {
+  Db db;
+  std::vector<Store::NewCase> cases;
+  for (int k = 1; k <= 5; ++k) {
+    int64_t reporter = k == 3 ? 999 : db.user;  // 999: no such user
+    cases.push_back({NewReport(reporter, k), Reported(db.user)});
+  }
+  auto results = db.store->InsertCases(cases);
+  REQUIRE(results.size() == 5);
+  std::vector<std::string> numbers;
+  for (int k = 1; k <= 5; ++k) {
+    const auto& r = results[size_t(k - 1)];
+    CHECK_MESSAGE(bool(r) == (k != 3), "case " << k);
+    if (r) numbers.push_back(r->record.number);
+  }
+  CHECK(numbers ==
+        std::vector<std::string>{"TY-20261130-0001", "TY-20261130-0002",
+                                 "TY-20261130-0003", "TY-20261130-0004"});
+  CaseFilter all;
+  all.limit = -1;
+  auto stored = db.store->ListCases(all);
+  REQUIRE(stored);
+  CHECK(stored->size() == 4);
+  // The batch after it numbers on.
+  auto next =
+      db.store->InsertCases({{NewReport(db.user, 6), Reported(db.user)}});
+  REQUIRE(next.front());
+  CHECK(next.front()->record.number == "TY-20261130-0005");
+}
+
 TEST_CASE("Store: briefs of cases by id, in the order asked, over statements") {
   Db db;
   std::vector<Store::NewCase> cases;
