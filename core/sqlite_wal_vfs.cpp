@@ -147,6 +147,11 @@ int ShmMap(sqlite3_file* file, int region, int size, int extend,
 int ShmLock(sqlite3_file* file, int offset, int n, int flags) {
   File* f = Of(file);
   if (Real(f)->iVersion < 2 || !Real(f)->xShmLock) return SQLITE_IOERR_SHMLOCK;
+  // Before the log's write lock goes: what is still gathered then is a
+  // rolled-back transaction's spilled frames (a commit wrote its own at
+  // the barrier). Written now, as SQLite itself would have, while no one
+  // else can write there; later it would land on another's frames.
+  if ((flags & SQLITE_SHM_UNLOCK) && f->log) (void)Flush(f->log);
   return Real(f)->xShmLock(f->real, offset, n, flags);
 }
 

@@ -12,7 +12,10 @@
 //   - a sync, a read, a size or truncate of the log, closing it;
 //   - a memory barrier on the database's shared-memory index, which SQLite
 //     calls before it publishes new frames to other connections (so even
-//     with synchronous=NORMAL, no reader is shown a frame still in memory).
+//     with synchronous=NORMAL, no reader is shown a frame still in memory);
+//   - releasing a lock on that index, so that a rolled-back transaction's
+//     spilled frames are written while this connection still holds the
+//     log's write lock, never later over another connection's frames.
 // A write error surfaces at that point as SQLITE_IOERR_WRITE, and SQLite
 // then rolls the transaction back as for any failed write.
 // Every other file and call goes to the default VFS unchanged.
