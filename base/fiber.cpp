@@ -2,7 +2,6 @@
 
 #include <poll.h>
 #include <sys/epoll.h>
-#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <ucontext.h>
 #include <unistd.h>
@@ -229,13 +228,7 @@ struct Pool::Impl {
   };
 
   explicit Impl(size_t threads, size_t busy_limit)
-      : busy_limit(busy_limit),
-        epoll(epoll_create1(EPOLL_CLOEXEC)),
-        io_wake(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
-    epoll_event event{};
-    event.events = EPOLLIN;
-    event.data.ptr = nullptr;  // the wake-up, not a fiber's wait
-    epoll_ctl(epoll, EPOLL_CTL_ADD, io_wake, &event);
+      : busy_limit(busy_limit), epoll(epoll_create1(EPOLL_CLOEXEC)) {
     for (size_t i = 0; i < threads; ++i) {
       workers.push_back(std::make_unique<Worker>(*this));
     }
@@ -265,20 +258,12 @@ struct Pool::Impl {
   bool stopping = false;
 
   const int epoll;
-  // Written when a wait begins while IoLoop sleeps its long sleep, so that
-  // the new wait's deadline is kept.
-  const int io_wake;
   std::mutex io_mu;
   std::unordered_set<FdWait*> fd_waits;
   // Descriptors with a fiber waiting: a second waiter (whose re-arm would
   // replace the first's) waits on its thread instead.
   std::unordered_set<int> waited_fds;
   bool io_stopping = false;
-  bool io_long_sleep = false;
-  // When the last wait began: IoLoop sleeps long only after a second
-  // without one (under steady traffic the set empties now and then, and
-  // each new wait would write io_wake).
-  Clock::time_point last_wait;
   std::thread io;
 };
 
@@ -414,16 +399,15 @@ void Pool::Impl::MakeReady(Fiber* f) {
 }
 
 int Pool::Impl::WaitFd(Fiber* f, int fd, short events, int timeout_ms) {
-  auto now = Clock::now();
   FdWait wait{f, fd,
-              timeout_ms < 0 ? Clock::time_point::max()
-                             : now + std::chrono::milliseconds(timeout_ms)};
+              timeout_ms < 0
+                  ? Clock::time_point::max()
+                  : Clock::now() + std::chrono::milliseconds(timeout_ms)};
   epoll_event event{};
   event.events = EPOLLONESHOT | EPOLLRDHUP;
   if (events & POLLIN) event.events |= EPOLLIN;
   if (events & POLLOUT) event.events |= EPOLLOUT;
   event.data.ptr = &wait;
-  bool wake_io;
   {
     std::lock_guard lock(io_mu);
     // A descriptor stays in the set, disarmed by EPOLLONESHOT once it has
@@ -438,10 +422,7 @@ int Pool::Impl::WaitFd(Fiber* f, int fd, short events, int timeout_ms) {
     if (!armed) return -2;   // the caller waits on its thread
     fd_waits.insert(&wait);  // fd -1: a timer only
     if (fd >= 0) waited_fds.insert(fd);
-    wake_io = std::exchange(io_long_sleep, false);
-    last_wait = now;
   }
-  if (wake_io) eventfd_write(io_wake, 1);
   f->home->Suspend();  // until IoLoop has the answer
   return wait.result;
 }
@@ -450,30 +431,21 @@ void Pool::Impl::IoLoop() {
   std::vector<epoll_event> events(64);
   auto next_sweep = Clock::now();
   for (;;) {
-    bool waiting;
     {
       std::lock_guard lock(io_mu);
       if (io_stopping) return;
-      waiting = !fd_waits.empty() ||
-                Clock::now() - last_wait < std::chrono::seconds(1);
-      io_long_sleep = !waiting;
     }
     // Timeouts are kept to within 10 ms (a poll that timed out is no error
-    // for any caller here).
-    int n = epoll_wait(epoll, events.data(), int(events.size()),
-                       waiting ? 10 : 100);
+    // for any caller here). It wakes every 10 ms also when idle: 100 short
+    // wake-ups a second, where a longer idle sleep needed a wake-up channel
+    // for each wait that began during it.
+    int n = epoll_wait(epoll, events.data(), int(events.size()), 10);
     std::vector<Fiber*> woken;
     auto now = Clock::now();
     {
       std::lock_guard lock(io_mu);
-      io_long_sleep = false;
       for (int i = 0; i < n; ++i) {
         auto* wait = static_cast<FdWait*>(events[i].data.ptr);
-        if (!wait) {
-          eventfd_t count;
-          eventfd_read(io_wake, &count);
-          continue;
-        }
         if (fd_waits.erase(wait) == 0) continue;
         waited_fds.erase(wait->fd);
         wait->result = 1;
@@ -558,7 +530,6 @@ void Pool::Shutdown() {
   }
   p.io.join();
   ::close(p.epoll);
-  ::close(p.io_wake);
 }
 
 void Event::Wait() {

@@ -159,7 +159,7 @@ int ShmLock(sqlite3_file* file, int offset, int n, int flags) {
 // publish new frames: the frames must be in the file before readers may look.
 void ShmBarrier(sqlite3_file* file) {
   File* f = Of(file);
-  if (f->log) (void)Flush(f->log);  // a failure shows at the log's next call
+  if (f->log) (void)Flush(f->log);  // no way to report a failure here
   if (Real(f)->iVersion >= 2 && Real(f)->xShmBarrier) {
     Real(f)->xShmBarrier(f->real);
   }

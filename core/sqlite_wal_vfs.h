@@ -16,9 +16,12 @@
 //   - releasing a lock on that index, so that a rolled-back transaction's
 //     spilled frames are written while this connection still holds the
 //     log's write lock, never later over another connection's frames.
-// A write error surfaces at that point as SQLITE_IOERR_WRITE, and SQLite
-// then rolls the transaction back as for any failed write.
-// Every other file and call goes to the default VFS unchanged.
+// A write error surfaces there as the default VFS's error (SQLITE_IOERR_*
+// or SQLITE_FULL), and SQLite rolls the transaction back as for any failed
+// write, except at the barrier and the unlock, which cannot report one (the
+// bytes are dropped). With synchronous=FULL, as wangge sets it, a commit's
+// sync has written everything before its barrier. Every other file and
+// call goes to the default VFS unchanged.
 //
 // Thread safety: registration is once and thread-safe; each open file is
 // used by its connection's thread, as SQLite's own files are.

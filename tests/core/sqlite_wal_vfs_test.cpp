@@ -27,6 +27,14 @@ struct Db {
   int Exec(const std::string& sql) {
     return sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr);
   }
+  // Inserts rows (x, blob) into t for x = 1..n; `blob` is SQL, e.g.
+  // "randomblob(300)".
+  int Rows(int n, const std::string& blob) {
+    return Exec(
+        "WITH RECURSIVE s(x) AS (SELECT 1 UNION ALL SELECT x + 1 "
+        "FROM s WHERE x < " +
+        std::to_string(n) + ") INSERT INTO t SELECT x, " + blob + " FROM s");
+  }
   // The first column of the first row, as text ("" if none).
   std::string One(const std::string& sql) {
     sqlite3_stmt* q = nullptr;
@@ -122,9 +130,7 @@ TEST_CASE("a transaction of megabytes is written whole") {
   Db writer(path, wangge::core::WalBufferVfs());
   REQUIRE(writer.Exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; "
                       "CREATE TABLE t(a, b)") == SQLITE_OK);
-  REQUIRE(writer.Exec("WITH RECURSIVE s(x) AS (SELECT 1 UNION ALL SELECT x + "
-                      "1 FROM s WHERE x < 30000) INSERT INTO t SELECT x, "
-                      "randomblob(100) FROM s") == SQLITE_OK);
+  REQUIRE(writer.Rows(30000, "randomblob(100)") == SQLITE_OK);
   Db reader(path, nullptr);
   CHECK(reader.One("SELECT count(*) FROM t") == "30000");
   CHECK(reader.One("SELECT sum(a) FROM t") == "450015000");
@@ -144,9 +150,7 @@ TEST_CASE(
                   "PRAGMA cache_size=8; CREATE TABLE t(a PRIMARY KEY, b)") ==
       SQLITE_OK);
   REQUIRE(writer.Exec("BEGIN") == SQLITE_OK);
-  REQUIRE(writer.Exec("WITH RECURSIVE s(x) AS (SELECT 1 UNION ALL SELECT x + "
-                      "1 FROM s WHERE x < 2000) INSERT INTO t SELECT x, "
-                      "randomblob(300) FROM s") == SQLITE_OK);
+  REQUIRE(writer.Rows(2000, "randomblob(300)") == SQLITE_OK);
   REQUIRE(writer.Exec("SAVEPOINT one") == SQLITE_OK);
   REQUIRE(writer.Exec("UPDATE t SET b = zeroblob(290) WHERE a % 3 = 0") ==
           SQLITE_OK);
@@ -178,13 +182,9 @@ TEST_CASE("frames of a rolled-back transaction never land on another's") {
   {
     Db spilling(path, wangge::core::WalBufferVfs());
     REQUIRE(spilling.Exec("PRAGMA cache_size=8; BEGIN") == SQLITE_OK);
-    REQUIRE(spilling.Exec("WITH RECURSIVE s(x) AS (SELECT 1 UNION ALL SELECT "
-                          "x + 1 FROM s WHERE x < 3000) INSERT INTO t SELECT "
-                          "x, randomblob(300) FROM s") == SQLITE_OK);
+    REQUIRE(spilling.Rows(3000, "randomblob(300)") == SQLITE_OK);
     REQUIRE(spilling.Exec("ROLLBACK") == SQLITE_OK);
-    REQUIRE(other.Exec("WITH RECURSIVE s(x) AS (SELECT 1 UNION ALL SELECT x "
-                       "+ 1 FROM s WHERE x < 500) INSERT INTO t SELECT x, "
-                       "zeroblob(300) FROM s") == SQLITE_OK);
+    REQUIRE(other.Rows(500, "zeroblob(300)") == SQLITE_OK);
   }
   Db after(path, nullptr);
   CHECK(after.One("SELECT count(*) FROM t") == "500");
