@@ -252,6 +252,47 @@ TEST_CASE(
   CHECK(server.Stop(SIGTERM) == 0);
 }
 
+namespace {
+
+// The count of wangge_http_response_seconds_bucket{le="`le`"} in a /metrics
+// response; -1 if it is not there.
+int64_t ResponseBucket(const std::string& metrics, const std::string& le) {
+  std::string key = "wangge_http_response_seconds_bucket{le=\"" + le + "\"} ";
+  auto at = metrics.find(key);
+  if (at == std::string::npos) return -1;
+  return std::atoll(metrics.c_str() + at + key.size());
+}
+
+}  // namespace
+
+TEST_CASE(
+    "wangge serve: /metrics times a response from its request's first bytes, "
+    "not from its handler") {
+  TempDir dir;
+  std::string db = InitDb(dir);
+  ServeProcess server(db, dir / "log", /*threads=*/2);
+  RawConnection scrape(server.port());
+  const std::string metrics = "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n";
+  scrape.Send(metrics);
+  std::string before = scrape.Response();
+  // A phone whose request head comes in two pieces 600 ms apart.
+  RawConnection slow(server.port());
+  slow.Send("GET /healthz HTTP/1.1\r\nHo");
+  std::this_thread::sleep_for(std::chrono::milliseconds(600));
+  slow.Send("st: x\r\n\r\n");
+  CHECK(slow.Response().starts_with("HTTP/1.1 200 "));
+  scrape.Send(metrics);
+  std::string after = scrape.Response();
+  // Between the two: the first /metrics (recorded once sent) and the slow
+  // one, which took over 0.5 s from its first bytes (its handler: well
+  // under a millisecond).
+  CHECK(ResponseBucket(after, "+Inf") - ResponseBucket(before, "+Inf") == 2);
+  CHECK_MESSAGE(
+      ResponseBucket(after, "0.5") - ResponseBucket(before, "0.5") == 1, after);
+  CHECK(ResponseBucket(after, "0.001") >= 0);
+  CHECK(server.Stop(SIGTERM) == 0);
+}
+
 TEST_CASE(
     "wangge serve: on one worker thread, bodies arriving slowly hold no "
     "thread while other reports are answered") {
