@@ -152,6 +152,13 @@ void CaseWriter::RestartLogIfLong() {
     return;
   }
   if (pages < restart_at_) return;
+  // Waits for the checkpointer to have copied and synced what it could with
+  // the log past the bound (unless it has fallen half a bound behind), so
+  // that this copy and its sync are short and the checkpoint is not busy.
+  if (!restart_ready_.exchange(false) &&
+      pages < restart_at_ + log_restart_pages_ / 2) {
+    return;
+  }
   // Copies what the checkpointer has not yet, so that the next batch's first
   // write finds the log all copied and starts it again. `bench intake`
   // without this: a 600 MB log after 10 s, every commit growing the file.
@@ -210,7 +217,21 @@ void CaseWriter::CheckpointLoop() {
     lock.unlock();
     // A failure leaves the log longer; the next checkpoint tries again, and
     // commits report the disk's trouble themselves.
-    (void)checkpointer_->Checkpoint();
+    auto log = checkpointer_->Checkpoint();
+    // Each copy goes to disk at once. SQLite syncs the database file only
+    // when a copy reaches the log's end, which under steady intake is the
+    // writer's copy before the log starts again: that sync then wrote all
+    // the pages copied since the last, and every commit's log sync waited
+    // behind it (in one run, 61-93 ms each time, the commits' 52-75 ms).
+    // Three alternating pairs of 10 s runs against the binary before, wrk's
+    // p99: 14.7-19.1 ms against 60.8-75.7, at 10,756-11,608 reports/s
+    // against 10,781-12,525, with 4% more bytes written (README, Intake).
+    if (log && *log > 0 && checkpointer_->SyncDatabaseFile() &&
+        *log >= log_restart_pages_) {
+      // What came in during the sync, so that the writer's copy is short.
+      (void)checkpointer_->Checkpoint();
+      restart_ready_ = true;
+    }
     lock.lock();
     checkpoint_wake_.wait_for(lock, kCheckpointPause,
                               [&] { return stopping_; });

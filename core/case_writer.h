@@ -11,8 +11,11 @@
 // kCheckpointPause), so a batch never waits for a checkpoint's copying and
 // fsync. Under steady intake that copy never quite catches up, and the log
 // only starts again from its beginning at a write that finds all of it
-// copied: once the log passes `log_restart_pages`, the writer copies the
-// rest itself after a commit, and its next commit starts the log afresh.
+// copied: once the log passes `log_restart_pages` and the checkpointer has
+// copied what it could, the writer copies the rest itself after a commit,
+// and its next commit starts the log afresh. The checkpointer syncs the
+// database file after each of its copies, so that no sync (the writer's
+// included) has more than a copy's pages to write.
 //
 // Insert() is safe from many threads. The destructor finishes the queued
 // work, then stops the threads.
@@ -20,6 +23,7 @@
 //   auto writer = CaseWriter::Open("town.db");
 //   auto stored = (*writer)->Insert(record, first_event);  // blocks
 
+#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <functional>
@@ -37,10 +41,11 @@ namespace wangge::core {
 
 class CaseWriter {
  public:
-  // 256 MiB of 4 KiB pages. Each restart stalls the writer 5-24 ms (it
-  // copies what the checkpointer has not and syncs the database file); at
-  // 64 MiB that came about twice a second under `bench intake` and showed
-  // in its p99 (alternating runs: 63.3 / 26.9 ms against 21.5 / 22.6).
+  // 256 MiB of 4 KiB pages. Each restart stalls the writer (it copies what
+  // the checkpointer has not and syncs the database file): 5-24 ms in
+  // session 11, when at 64 MiB that came about twice a second under `bench
+  // intake` and showed in its p99 (alternating runs: 63.3 / 26.9 ms against
+  // 21.5 / 22.6); 4-5 ms for its sync since the checkpointer syncs too.
   static constexpr int64_t kLogRestartPages = 65536;
 
   // The writer thread asks for this nice value: it is intake's serial part,
@@ -102,6 +107,9 @@ class CaseWriter {
   const int64_t log_restart_pages_;
   // Writer thread only: the log's size at which the writer copies it.
   int64_t restart_at_;
+  // Set by the checkpointer after a copy with the log past the bound; taken
+  // by the writer's copy (RestartLogIfLong).
+  std::atomic<bool> restart_ready_{false};
   std::deque<std::shared_ptr<Job>> queue_;
   bool stopping_ = false;
   size_t max_batch_ = 0;

@@ -1306,11 +1306,27 @@ class SqliteStore : public Store {
     return q.Int(0);
   }
 
-  Result<void> Checkpoint() override {
+  Result<int64_t> Checkpoint() override {
+    int log = 0, copied = 0;
     int rc = sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_PASSIVE,
-                                       nullptr, nullptr);
-    if (rc != SQLITE_OK && rc != SQLITE_BUSY) {
-      return std::unexpected(DbError("checkpoint"));
+                                       &log, &copied);
+    if (rc == SQLITE_BUSY) return 0;
+    if (rc != SQLITE_OK) return std::unexpected(DbError("checkpoint"));
+    return std::max(log, 0);
+  }
+
+  Result<void> SyncDatabaseFile() override {
+    sqlite3_file* file = nullptr;
+    if (sqlite3_file_control(db_, "main", SQLITE_FCNTL_FILE_POINTER, &file) !=
+            SQLITE_OK ||
+        !file || !file->pMethods) {
+      return Fail(ErrorCode::kInternal, "no database file to sync");
+    }
+    if (int rc = file->pMethods->xSync(file, SQLITE_SYNC_NORMAL);
+        rc != SQLITE_OK) {
+      return Fail(ErrorCode::kUnavailable,
+                  "syncing the database file failed (SQLite error " +
+                      std::to_string(rc) + "): is the disk full or failing?");
     }
     return {};
   }

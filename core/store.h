@@ -283,7 +283,15 @@ class Store {
   // A number that changes when another connection commits (SQLite's
   // data_version): what this connection has read stays true while it holds.
   virtual Result<int64_t> DataVersion() = 0;
-  virtual Result<void> Checkpoint() = 0;
+  // Copies what it can of the log into the database file (PASSIVE: no
+  // waiting); returns the log's length then, in pages (0 when the copy
+  // could not start: another checkpoint runs). SQLite syncs the database
+  // file only when the copy reaches the log's end, which under steady
+  // writes is the copy before the log starts again: that one sync then has
+  // every page copied since the last, tens of megabytes.
+  virtual Result<int64_t> Checkpoint() = 0;
+  // Flushes the database file to disk (what checkpoints copied into it).
+  virtual Result<void> SyncDatabaseFile() = 0;
   virtual Result<CaseRecord> GetCase(int64_t id) = 0;
   virtual Result<std::vector<CaseRecord>> ListCases(const CaseFilter& f) = 0;
   // As ListCases, only the brief of each case (with its category and

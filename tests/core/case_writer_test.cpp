@@ -79,8 +79,11 @@ TEST_CASE(
   CHECK(fs::file_size(db.path + "-wal") > 1000 * 4096);
   CHECK(db.store->LogPages() > 1000);  // the log as the last commit left it
   CHECK(db.FileSize() == before);
-  REQUIRE(db.store->Checkpoint());
+  auto log = db.store->Checkpoint();
+  REQUIRE(log);
+  CHECK(*log == db.store->LogPages());  // the log's length, in pages
   CHECK(db.FileSize() > before + 1000 * 4096);
+  CHECK(db.store->SyncDatabaseFile());
 }
 
 TEST_CASE("Store: a connection's page cache is set in MiB, within bounds") {
