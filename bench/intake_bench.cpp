@@ -96,9 +96,10 @@ end
 struct RunResult {
   double per_s = 0, p50_ms = 0, p99_ms = 0;
   // As the server measured them (its wangge_http_response_seconds): from
-  // a request's arrival in the kernel to its response handed back. wrk's
-  // own figures add the time wrk waits for a core to read a response and
-  // send the next request, on the same two cores as the server.
+  // a request's arrival in the kernel to its response handed back, each
+  // request once. wrk's own figures are corrected for coordinated omission
+  // (README, Intake): a stall weighs once per mean request interval it
+  // lasted.
   double server_p50_ms = 0, server_p99_ms = 0;
   double cpu_us = 0;  // the server's CPU time per acknowledged report
   int64_t acknowledged = 0, errors = 0;
