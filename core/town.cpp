@@ -99,17 +99,18 @@ Result<Town> LoadTown(Store& store, std::optional<int64_t> version,
   if (indexed) {
     // The configuration is checked against the features' codes and
     // attributes, which the file keeps; their shapes are not needed.
+    // The cells (hundreds of thousands) are read from the packed table.
     spatial::Layers described;
     for (auto [from, to] :
          {std::pair{&indexed->villages(), &described.villages},
-          std::pair{&indexed->cells(), &described.cells},
           std::pair{&indexed->zones(), &described.zones}}) {
       to->reserve(from->size());
       for (size_t i = 0; i < from->size(); ++i) {
         to->push_back(from->table().Describe(i));
       }
     }
-    auto config = LoadTownConfig(read, described, ConfigChecks::kStored);
+    auto config = LoadTownConfig(read, described, indexed->cells().table(),
+                                 ConfigChecks::kStored);
     if (!config) return std::unexpected(config.error());
     Town town;
     town.version = points->version;

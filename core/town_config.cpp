@@ -3,9 +3,11 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
+#include <stdexcept>
 
 #include "base/code.h"
 #include "base/utf8.h"
@@ -657,39 +659,41 @@ Result<void> LoadGeography(const spatial::Layers& layers, TownConfig& town) {
   return {};
 }
 
-Result<void> LoadCells(const spatial::Layers& layers, TownConfig& town,
+// Cell i of `count`, as the configuration reads it.
+using CellAt = std::function<CellInfo(size_t)>;
+
+Result<void> LoadCells(size_t count, const CellAt& cell_at, TownConfig& town,
                        bool strict) {
-  for (const auto& c : layers.cells) {
-    std::string where = "cells.geojson, " + c.code;
-    CellInfo info{c.code,
-                  c.name,
-                  c.Attribute("village"),
-                  c.Attribute("branch"),
-                  c.Attribute("member"),
-                  c.Attribute("leader")};
+  std::vector<CellTable::value_type> cells;
+  cells.reserve(count);
+  for (size_t i = 0; i < count; ++i) {
+    CellInfo info = cell_at(i);
+    // Made only for an error: with the code it outgrows a short string,
+    // and would cost an allocation a cell.
+    auto where = [&] { return "cells.geojson, " + info.code; };
     if (!town.villages.count(info.village)) {
-      return std::unexpected(Bad(where + ": village \"" + info.village +
+      return std::unexpected(Bad(where() + ": village \"" + info.village +
                                      "\" is not in villages.geojson",
                                  "village"));
     }
     if (!town.branches.count(info.branch)) {
       return std::unexpected(Bad(
-          where + ": branch \"" + info.branch + "\" is not in branches.json",
+          where() + ": branch \"" + info.branch + "\" is not in branches.json",
           "branch"));
     }
     for (const auto& [field, id] :
          {std::pair{"member", info.member}, std::pair{"leader", info.leader}}) {
       if (!id.empty() && !town.people.count(id)) {
-        return std::unexpected(
-            Bad(where + ": " + field + " \"" + id + "\" is not in people.json",
-                field));
+        return std::unexpected(Bad(
+            where() + ": " + field + " \"" + id + "\" is not in people.json",
+            field));
       }
     }
     // Routing names these people as the cell's: they must be who they are
     // said to be (an office head as 网格长 went unnoticed).
     const Branch& branch = town.branches.at(info.branch);
     if (strict && !branch.village.empty() && branch.village != info.village) {
-      return std::unexpected(Bad(where + ": branch \"" + info.branch +
+      return std::unexpected(Bad(where() + ": branch \"" + info.branch +
                                      "\" belongs to village " + branch.village +
                                      ", not to " + info.village,
                                  "branch"));
@@ -697,7 +701,7 @@ Result<void> LoadCells(const spatial::Layers& layers, TownConfig& town,
     if (strict && !info.leader.empty()) {
       const auto& roles = town.people.at(info.leader).roles;
       if (std::find(roles.begin(), roles.end(), "grid_leader") == roles.end()) {
-        return std::unexpected(Bad(where + ": leader \"" + info.leader +
+        return std::unexpected(Bad(where() + ": leader \"" + info.leader +
                                        "\" is not a grid_leader in "
                                        "people.json",
                                    "leader"));
@@ -705,15 +709,15 @@ Result<void> LoadCells(const spatial::Layers& layers, TownConfig& town,
     }
     if (strict && !info.member.empty() &&
         town.people.at(info.member).branch != info.branch) {
-      return std::unexpected(Bad(where + ": member \"" + info.member +
+      return std::unexpected(Bad(where() + ": member \"" + info.member +
                                      "\" is not in branch " + info.branch +
                                      " (people.json gives their branch)",
                                  "member"));
     }
-    // The store hands cells over in code order: with the end as the hint,
-    // each insertion is constant time (a later duplicate still replaces).
-    town.cells.insert_or_assign(town.cells.end(), c.code, std::move(info));
+    std::string code = info.code;
+    cells.emplace_back(std::move(code), std::move(info));
   }
+  town.cells = CellTable(std::move(cells));
   return {};
 }
 
@@ -792,9 +796,45 @@ Result<TownConfig> LoadTownConfig(const std::string& dir,
       layers, ConfigChecks::kNew);
 }
 
-Result<TownConfig> LoadTownConfig(const ConfigReader& read,
-                                  const spatial::Layers& layers,
-                                  ConfigChecks checks) {
+CellTable::CellTable(std::vector<value_type> cells) : cells_(std::move(cells)) {
+  auto by_code = [](const value_type& a, const value_type& b) {
+    return a.first < b.first;
+  };
+  // The store hands cells over in code order.
+  if (!std::is_sorted(cells_.begin(), cells_.end(), by_code)) {
+    std::stable_sort(cells_.begin(), cells_.end(), by_code);
+  }
+  // Of a run with one code, the last stays.
+  auto kept = cells_.begin();
+  for (auto it = cells_.begin(); it != cells_.end(); ++it) {
+    if (it + 1 != cells_.end() && (it + 1)->first == it->first) continue;
+    if (kept != it) *kept = std::move(*it);
+    ++kept;
+  }
+  cells_.erase(kept, cells_.end());
+}
+
+CellTable::const_iterator CellTable::find(std::string_view code) const {
+  auto it = std::lower_bound(cells_.begin(), cells_.end(), code,
+                             [](const value_type& cell, std::string_view c) {
+                               return cell.first < c;
+                             });
+  return it != cells_.end() && it->first == code ? it : cells_.end();
+}
+
+const CellInfo& CellTable::at(std::string_view code) const {
+  auto it = find(code);
+  if (it == end()) {
+    throw std::out_of_range("no cell " + std::string(code));
+  }
+  return it->second;
+}
+
+namespace {
+
+Result<TownConfig> Load(const ConfigReader& read, const spatial::Layers& layers,
+                        size_t cell_count, const CellAt& cell_at,
+                        ConfigChecks checks) {
   const bool strict = checks == ConfigChecks::kNew;
   TownConfig town;
   auto town_json = ParseJson("town.json", read, strict);
@@ -898,8 +938,8 @@ Result<TownConfig> LoadTownConfig(const ConfigReader& read,
                   "branch");
     }
   }
-  if (auto ok =
-          LoadCells(layers, town, strict || checks == ConfigChecks::kNewCells);
+  if (auto ok = LoadCells(cell_count, cell_at, town,
+                          strict || checks == ConfigChecks::kNewCells);
       !ok)
     return std::unexpected(ok.error());
   auto routing = ParseJson("routing.json", read, strict);
@@ -910,6 +950,40 @@ Result<TownConfig> LoadTownConfig(const ConfigReader& read,
     return std::unexpected(ok.error());
   }
   return town;
+}
+
+}  // namespace
+
+Result<TownConfig> LoadTownConfig(const ConfigReader& read,
+                                  const spatial::Layers& layers,
+                                  ConfigChecks checks) {
+  return Load(
+      read, layers, layers.cells.size(),
+      [&](size_t i) {
+        const spatial::Feature& c = layers.cells[i];
+        return CellInfo{c.code,
+                        c.name,
+                        c.Attribute("village"),
+                        c.Attribute("branch"),
+                        c.Attribute("member"),
+                        c.Attribute("leader")};
+      },
+      checks);
+}
+
+Result<TownConfig> LoadTownConfig(const ConfigReader& read,
+                                  const spatial::Layers& layers,
+                                  const spatial::FeatureTable& cells,
+                                  ConfigChecks checks) {
+  return Load(
+      read, layers, cells.size(),
+      [&](size_t i) {
+        return CellInfo{
+            std::string(cells.code(i)),    std::string(cells.name(i)),
+            cells.Attribute(i, "village"), cells.Attribute(i, "branch"),
+            cells.Attribute(i, "member"),  cells.Attribute(i, "leader")};
+      },
+      checks);
 }
 
 }  // namespace wangge::core

@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <limits>
+#include <memory>
 #include <mutex>
 #include <new>
 #include <numeric>
@@ -263,6 +264,16 @@ void WordArray::ShrinkToFit() {
 
 }  // namespace cell_grid_detail
 
+namespace {
+
+// The grid's array for good: its mapping never moves, so views stay valid.
+SharedArray<uint32_t> Share(cell_grid_detail::WordArray words) {
+  auto kept = std::make_shared<cell_grid_detail::WordArray>(std::move(words));
+  return SharedArray<uint32_t>(kept->data(), kept->size(), kept);
+}
+
+}  // namespace
+
 class CellGridBuilder {
  public:
   static Result<CellGrid> Build(const std::vector<Feature>& features,
@@ -407,7 +418,9 @@ uint32_t CellGrid::FirstCovering(Pt p) const {
   return kNone;
 }
 
-size_t CellGrid::Bytes() const { return slots_.Bytes() + data_.Bytes(); }
+size_t CellGrid::Bytes() const {
+  return (slots_.size() + data_.size()) * sizeof(uint32_t);
+}
 
 namespace {
 
@@ -693,10 +706,11 @@ Result<CellGrid> CellGridBuilder::Build(const std::vector<Feature>& features,
   // carrying the set of rings that contain the current reference point: the
   // segment between two neighbours' reference points lies in their two
   // buckets, so only their edges can cross it. The slots go straight to
-  // their place; a band's data goes to the end of data_ when it is done.
+  // their place; a band's data goes to the end of data_words when it is done.
+  cell_grid_detail::WordArray slot_words, data_words;
   try {
-    g.slots_ = cell_grid_detail::WordArray(buckets);
-    g.slots_.Resize(buckets);
+    slot_words = cell_grid_detail::WordArray(buckets);
+    slot_words.Resize(buckets);
     // The mixed buckets' words in small pages: on this project's virtual
     // machines the first touch of a huge page cost up to 4.9 s a GiB (most
     // likely the host backs it afresh) against about 0.6 s for small pages, and
@@ -705,13 +719,13 @@ Result<CellGrid> CellGridBuilder::Build(const std::vector<Feature>& features,
     // 10.2-11.6 s without). The slots keep them: random reads there set the
     // speed of a query. An index file is read back in small pages (see
     // index_file.cpp).
-    g.data_ = cell_grid_detail::WordArray(kMixed, /*huge_pages=*/false);
+    data_words = cell_grid_detail::WordArray(kMixed, /*huge_pages=*/false);
   } catch (const std::bad_alloc&) {
     return Fail(ErrorCode::kUnavailable, "out of memory for a bucket grid of " +
                                              std::to_string(buckets) +
                                              " buckets");
   }
-  std::mutex data_mutex;  // guards data_'s size
+  std::mutex data_mutex;  // guards data_words' size
   std::atomic<size_t> next_band{0};
   std::atomic<bool> failed{false};
   std::vector<std::string> errors(threads);
@@ -893,7 +907,7 @@ Result<CellGrid> CellGridBuilder::Build(const std::vector<Feature>& features,
       for (const Crossing& x : crossings) cross_ring[fill[x.bucket]++] = x.ring;
 
       data.clear();
-      uint32_t* slots = g.slots_.data() + size_t(row_lo) * cols;
+      uint32_t* slots = slot_words.data() + size_t(row_lo) * cols;
       for (uint32_t row = row_lo; row < row_hi && !failed; ++row) {
         members.clear();
         members_changed = true;
@@ -1064,20 +1078,20 @@ Result<CellGrid> CellGridBuilder::Build(const std::vector<Feature>& features,
       size_t base = 0;
       {
         std::lock_guard<std::mutex> lock(data_mutex);
-        base = g.data_.size();
+        base = data_words.size();
         if (base + data.size() >= kMixed) {
           fail("over 2^31 words");
           break;
         }
         try {
-          g.data_.Resize(base + data.size());
+          data_words.Resize(base + data.size());
         } catch (const std::bad_alloc&) {
           fail("out of memory");
           break;
         }
       }
       if (!data.empty()) {
-        std::memcpy(g.data_.data() + base, data.data(),
+        std::memcpy(data_words.data() + base, data.data(),
                     data.size() * sizeof(uint32_t));
       }
       for (size_t b = 0; b < band_buckets; ++b) {
@@ -1089,7 +1103,9 @@ Result<CellGrid> CellGridBuilder::Build(const std::vector<Feature>& features,
   for (const std::string& error : errors) {
     if (!error.empty()) return too_big(error);
   }
-  g.data_.ShrinkToFit();
+  data_words.ShrinkToFit();
+  g.slots_ = Share(std::move(slot_words));
+  g.data_ = Share(std::move(data_words));
   for (unsigned t = 0; t < threads; ++t) {
     L.mixed_buckets += mixed[t];
     L.edge_entries += edge_entries[t];

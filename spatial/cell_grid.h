@@ -24,8 +24,8 @@
 // Memory: 4 bytes per bucket; per bucket touched by a ring, 8 bytes plus 8
 // per vertex of its edges there (plus 4 per run of edges). A run of edges
 // that several rings share in a bucket (neighbours in a tiling) is stored
-// for the first and costs the others 4 bytes. Built once, immutable; every
-// const method is safe from many threads.
+// for the first and costs the others 4 bytes. Built once, immutable (copies
+// share the arrays); every const method is safe from many threads.
 //
 //   CellGrid grid = *CellGrid::Build(features);
 //   uint32_t hit = grid.FirstCovering(p);  // CellGrid::kNone: no feature
@@ -36,6 +36,7 @@
 
 #include "base/result.h"
 #include "spatial/feature.h"
+#include "spatial/shared_array.h"
 
 namespace wangge::spatial {
 
@@ -69,8 +70,6 @@ class WordArray {
   size_t size() const { return size_; }
   uint32_t& operator[](size_t i) { return words_[i]; }
   uint32_t operator[](size_t i) const { return words_[i]; }
-  // Bytes of memory committed.
-  size_t Bytes() const { return committed_; }
 
  private:
   uint32_t* words_ = nullptr;
@@ -155,9 +154,8 @@ class CellGrid {
   // The layout of these arrays is part of the index file's format
   // (spatial/index_file.h): a change to it bumps that format's number.
   Layout layout_;
-  cell_grid_detail::WordArray
-      slots_;  // bucket -> answer + 1, or kMixed | offset
-  cell_grid_detail::WordArray data_;  // mixed buckets, see cell_grid.cpp
+  SharedArray<uint32_t> slots_;  // bucket -> answer + 1, or kMixed | offset
+  SharedArray<uint32_t> data_;   // mixed buckets, see cell_grid.cpp
   friend class CellGridBuilder;
   friend struct IndexFileIo;
 };

@@ -4,6 +4,7 @@
 #include <cassert>
 #include <cstring>
 #include <map>
+#include <memory>
 #include <thread>
 
 #include "spatial/huge_pages.h"
@@ -85,12 +86,9 @@ FeatureTable FeatureTable::Pack(std::vector<Feature> features,
   }
   const bool bounded = shell_bounds.size() == n;
   const bool sized = shape_bytes.size() == n;
-  if (bounded) {
-    t.bounds_ = std::move(shell_bounds);
-  } else {
-    t.bounds_.resize(n);
-  }
-  t.start_.resize(n + 1);
+  std::vector<Box> bounds =
+      bounded ? std::move(shell_bounds) : std::vector<Box>(n);
+  std::vector<uint64_t> start(n + 1);
   InParallel(size_t(0), n, [&](size_t begin, size_t end) {
     for (size_t i = begin; i < end; ++i) {
       const Feature& f = features[i];
@@ -100,18 +98,18 @@ FeatureTable FeatureTable::Pack(std::vector<Feature> features,
       for (const auto& [key, value] : f.attributes) {
         size += VarintSize(key_number.find(key)->second) + StringSize(value);
       }
-      t.start_[i + 1] = size;
-      if (!bounded) t.bounds_[i] = BoundsOf(f.shape);
+      start[i + 1] = size;
+      if (!bounded) bounds[i] = BoundsOf(f.shape);
     }
   });
-  for (size_t i = 0; i < n; ++i) t.start_[i + 1] += t.start_[i];
-  t.bytes_.reset(new char[t.start_[n]]);
-  AdviseHugePages(t.bytes_.get(), t.start_[n]);
+  for (size_t i = 0; i < n; ++i) start[i + 1] += start[i];
+  std::shared_ptr<char[]> bytes(new char[start[n]]);
+  AdviseHugePages(bytes.get(), start[n]);
   InParallel(size_t(0), n, [&](size_t begin, size_t end) {
     for (size_t i = begin; i < end; ++i) {
       if (i + 2 < end) PrefetchVertices(features[i + 2].shape);
       const Feature& f = features[i];
-      char* out = t.bytes_.get() + t.start_[i];
+      char* out = bytes.get() + start[i];
       out = PutString(out, f.code);
       out = PutString(out, f.name);
       out = PutVarint(out, f.attributes.size());
@@ -121,7 +119,7 @@ FeatureTable FeatureTable::Pack(std::vector<Feature> features,
       }
       // Given sizes are trusted: a wrong one would have overrun the record.
       [[maybe_unused]] char* end = PackShapeTo(f.shape, out);
-      assert(end == t.bytes_.get() + t.start_[i + 1]);
+      assert(end == bytes.get() + start[i + 1]);
     }
   });
   // Freed by the same threads: with tcmalloc's caches per thread that took
@@ -132,11 +130,14 @@ FeatureTable FeatureTable::Pack(std::vector<Feature> features,
     for (size_t i = begin; i < end; ++i) features[i] = Feature{};
   });
   features = {};
+  t.bytes_ = SharedArray<char>(bytes.get(), start[n], bytes);
+  t.start_ = SharedArray<uint64_t>(std::move(start));
+  t.bounds_ = SharedArray<Box>(std::move(bounds));
   return t;
 }
 
 FeatureTable::Record FeatureTable::Read(size_t i) const {
-  const char* p = bytes_.get() + start_[i];
+  const char* p = bytes_.data() + start_[i];
   Record r;
   r.code = GetBytes(p);
   r.name = GetBytes(p);
@@ -146,17 +147,17 @@ FeatureTable::Record FeatureTable::Read(size_t i) const {
     GetVarint(p);
     GetBytes(p);
   }
-  r.shape = std::string_view(p, bytes_.get() + start_[i + 1] - p);
+  r.shape = std::string_view(p, bytes_.data() + start_[i + 1] - p);
   return r;
 }
 
 std::string_view FeatureTable::code(size_t i) const {
-  const char* p = bytes_.get() + start_[i];
+  const char* p = bytes_.data() + start_[i];
   return GetBytes(p);
 }
 
 std::string_view FeatureTable::name(size_t i) const {
-  const char* p = bytes_.get() + start_[i];
+  const char* p = bytes_.data() + start_[i];
   GetBytes(p);
   return GetBytes(p);
 }
@@ -205,9 +206,8 @@ Feature FeatureTable::Describe(size_t i) const {
 size_t FeatureTable::Bytes() const {
   size_t keys = 0;
   for (const std::string& k : keys_) keys += sizeof k + k.capacity();
-  return (start_.empty() ? 0 : start_.back()) +
-         start_.capacity() * sizeof(uint64_t) +
-         bounds_.capacity() * sizeof(Box) + keys;
+  return bytes_.size() + start_.size() * sizeof(uint64_t) +
+         bounds_.size() * sizeof(Box) + keys;
 }
 
 }  // namespace wangge::spatial

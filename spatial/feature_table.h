@@ -9,7 +9,9 @@
 // not in a hot loop over the table.
 //
 // Round trip: feature(i) equals the i-th feature given to Pack, field for
-// field. Immutable after Pack; every const method is safe from many threads.
+// field. Immutable after Pack; copies share the arrays (a table read from an
+// index file views them in the mapped file); every const method is safe
+// from many threads.
 //
 //   FeatureTable cells = FeatureTable::Pack(std::move(features));
 //   std::string_view code = cells.code(7);
@@ -17,13 +19,13 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "spatial/feature.h"
 #include "spatial/geometry.h"
+#include "spatial/shared_array.h"
 
 namespace wangge::spatial {
 
@@ -68,9 +70,9 @@ class FeatureTable {
   struct Record;
   Record Read(size_t i) const;
 
-  std::unique_ptr<char[]> bytes_;  // the records, back to back
-  std::vector<uint64_t> start_;    // record i is bytes_[start_[i], start_[i+1])
-  std::vector<Box> bounds_;
+  SharedArray<char> bytes_;      // the records, back to back
+  SharedArray<uint64_t> start_;  // record i is bytes_[start_[i], start_[i+1])
+  SharedArray<Box> bounds_;
   std::vector<std::string> keys_;  // attribute keys by number
 };
 

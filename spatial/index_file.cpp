@@ -1,5 +1,8 @@
 #include "spatial/index_file.h"
 
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <bit>
@@ -19,7 +22,8 @@ namespace {
 constexpr char kMagic[8] = "WGINDEX";
 // Bumped whenever FeatureTable's records, CellGrid's arrays or this file's
 // layout change: an older file is then rebuilt, never misread.
-constexpr uint32_t kFormat = 1;
+// 2: arrays aligned to kAlign, so that they are read in place.
+constexpr uint32_t kFormat = 2;
 constexpr uint32_t kByteOrder = 0x01020304;
 
 // A 64-bit checksum against damage (a torn write, a bad disk), not against
@@ -59,44 +63,76 @@ class Checksum {
   uint64_t lane_[4] = {1, 2, 3, 4};
 };
 
+// Arrays start at a multiple of this in the file, so that a reader views
+// them in the mapped file where they lie.
+constexpr size_t kAlign = 8;
+
 class Out {
  public:
   explicit Out(FILE* f) : f_(f) {}
   void Bytes(const void* p, size_t n) {
     sum_.Add(p, n);
     if (ok_ && n > 0 && std::fwrite(p, 1, n, f_) != n) ok_ = false;
+    at_ += n;
   }
   template <class T>
   void Pod(const T& v) {
     static_assert(std::is_trivially_copyable_v<T>);
     Bytes(&v, sizeof v);
   }
+  // n items, after zeros up to the next multiple of kAlign.
   template <class T>
-  void Array(const T* p, size_t n) {
-    Pod(uint64_t(n));
+  void Span(const T* p, size_t n) {
+    static_assert(std::is_trivially_copyable_v<T> && alignof(T) <= kAlign);
+    static constexpr char kZeros[kAlign] = {};
+    Bytes(kZeros, (kAlign - at_ % kAlign) % kAlign);
     Bytes(p, n * sizeof(T));
   }
-  void Text(std::string_view s) { Array(s.data(), s.size()); }
+  // A count, then its items (Span).
+  template <class T>
+  void Array(const SharedArray<T>& a) {
+    Pod(uint64_t(a.size()));
+    Span(a.data(), a.size());
+  }
+  void Text(std::string_view s) {
+    Pod(uint64_t(s.size()));
+    Bytes(s.data(), s.size());
+  }
   const Checksum& sum() const { return sum_; }
   bool ok() const { return ok_; }
 
  private:
   FILE* f_;
+  uint64_t at_ = 0;
   Checksum sum_;
   bool ok_ = true;
 };
 
-// Reads what Out wrote, never past the file's end: a damaged count fails
-// instead of asking for terabytes.
+// A whole file mapped read-only, unmapped when the last array viewing it
+// goes.
+class Mapping {
+ public:
+  Mapping(const void* p, size_t size) : p_(p), size_(size) {}
+  Mapping(const Mapping&) = delete;
+  Mapping& operator=(const Mapping&) = delete;
+  ~Mapping() { munmap(const_cast<void*>(p_), size_); }
+
+ private:
+  const void* p_;
+  size_t size_;
+};
+
+// Reads what Out wrote from the mapped file, never past its end: a damaged
+// count fails instead of reaching beyond the mapping. Arrays are views of
+// the mapping, which they keep alive.
 class In {
  public:
-  In(FILE* f, uint64_t size) : f_(f), left_(size) {}
-  bool Bytes(void* p, size_t n) {
-    if (!ok_ || n > left_) return ok_ = false;
-    if (n > 0 && std::fread(p, 1, n, f_) != n) return ok_ = false;
-    left_ -= n;
-    sum_.Add(p, n);
-    return true;
+  In(const char* p, uint64_t size, std::shared_ptr<const Mapping> mapping)
+      : base_(p), at_(0), size_(size), mapping_(std::move(mapping)) {}
+  bool Bytes(void* out, size_t n) {
+    const char* p = Take(n);
+    if (p && n > 0) std::memcpy(out, p, n);
+    return p != nullptr;
   }
   template <class T>
   bool Pod(T& v) {
@@ -105,15 +141,24 @@ class In {
   }
   // A count of items of `size` bytes that the rest of the file can hold.
   bool Count(uint64_t& n, size_t size) {
-    if (!Pod(n) || n > left_ / size) return ok_ = false;
+    if (!Pod(n) || n > left() / size) return ok_ = false;
+    return true;
+  }
+  // n items where Out::Span put them.
+  template <class T>
+  bool Span(SharedArray<T>& a, uint64_t n) {
+    static_assert(std::is_trivially_copyable_v<T> && alignof(T) <= kAlign);
+    if (!Take((kAlign - at_ % kAlign) % kAlign)) return false;
+    if (n > left() / sizeof(T)) return ok_ = false;
+    const char* p = Take(n * sizeof(T));
+    if (!p) return false;
+    a = SharedArray<T>(reinterpret_cast<const T*>(p), n, mapping_);
     return true;
   }
   template <class T>
-  bool Vector(std::vector<T>& v) {
+  bool Array(SharedArray<T>& a) {
     uint64_t n;
-    if (!Count(n, sizeof(T))) return false;
-    v.resize(n);
-    return Bytes(v.data(), n * sizeof(T));
+    return Count(n, sizeof(T)) && Span(a, n);
   }
   bool Text(std::string& s) {
     uint64_t n;
@@ -122,11 +167,24 @@ class In {
     return Bytes(s.data(), n);
   }
   const Checksum& sum() const { return sum_; }
-  uint64_t left() const { return left_; }
+  uint64_t left() const { return size_ - at_; }
 
  private:
-  FILE* f_;
-  uint64_t left_;
+  // The next n bytes, or nullptr when the file ends before them.
+  const char* Take(size_t n) {
+    if (!ok_ || n > left()) {
+      ok_ = false;
+      return nullptr;
+    }
+    const char* p = base_ + at_;
+    at_ += n;
+    sum_.Add(p, n);
+    return p;
+  }
+
+  const char* base_;
+  uint64_t at_, size_;
+  std::shared_ptr<const Mapping> mapping_;
   Checksum sum_;
   bool ok_ = true;
 };
@@ -141,14 +199,14 @@ using File = std::unique_ptr<FILE, FileCloser>;
 // What the classes befriend: their arrays, written and read.
 struct IndexFileIo {
   static void Write(Out& out, const FeatureTable& t) {
-    out.Array(t.start_.data(), t.start_.size());
-    out.Bytes(t.bytes_.get(), t.start_.empty() ? 0 : t.start_.back());
-    out.Array(t.bounds_.data(), t.bounds_.size());
+    out.Array(t.start_);
+    out.Span(t.bytes_.data(), t.bytes_.size());
+    out.Array(t.bounds_);
     out.Pod(uint64_t(t.keys_.size()));
     for (const std::string& key : t.keys_) out.Text(key);
   }
   static bool Read(In& in, FeatureTable& t) {
-    if (!in.Vector(t.start_)) return false;
+    if (!in.Array(t.start_)) return false;
     // Offsets run from 0 up, one more of them than features (or none for
     // a table never packed).
     size_t n = t.start_.size();
@@ -156,12 +214,8 @@ struct IndexFileIo {
     for (size_t i = 1; i < n; ++i) {
       if (t.start_[i] < t.start_[i - 1]) return false;
     }
-    uint64_t bytes = n == 0 ? 0 : t.start_.back();
-    if (bytes > in.left()) return false;
-    // Small pages, as for the grid's arrays below: read once, in order.
-    t.bytes_.reset(new char[bytes]);
-    if (!in.Bytes(t.bytes_.get(), bytes)) return false;
-    if (!in.Vector(t.bounds_)) return false;
+    if (!in.Span(t.bytes_, n == 0 ? 0 : t.start_.back())) return false;
+    if (!in.Array(t.bounds_)) return false;
     if (t.bounds_.size() + (n > 0 ? 1 : 0) != n) return false;
     uint64_t keys;
     if (!in.Count(keys, sizeof(uint64_t))) return false;
@@ -170,20 +224,6 @@ struct IndexFileIo {
       if (!in.Text(key)) return false;
     }
     return true;
-  }
-  static void Write(Out& out, const cell_grid_detail::WordArray& a) {
-    out.Array(a.data(), a.size());
-  }
-  static bool Read(In& in, cell_grid_detail::WordArray& a) {
-    uint64_t n;
-    if (!in.Count(n, sizeof(uint32_t))) return false;
-    // Without huge pages: on this project's virtual machines their first
-    // touch cost up to 4.9 s a GiB, and a start from a 300,000-cell index
-    // file took 2.6-3.0 s with them against 1.18-1.25 s without
-    // (alternating runs; session 8's host had it the other way round).
-    a = cell_grid_detail::WordArray(n, /*huge_pages=*/false);
-    a.Resize(n);
-    return in.Bytes(a.data(), n * sizeof(uint32_t));
   }
   static void Write(Out& out, const LayerIndex& index) {
     Write(out, index.table_);
@@ -199,8 +239,8 @@ struct IndexFileIo {
     out.Pod(l.rows);
     out.Pod(uint64_t(l.mixed_buckets));
     out.Pod(uint64_t(l.edge_entries));
-    Write(out, grid->slots_);
-    Write(out, grid->data_);
+    out.Array(grid->slots_);
+    out.Array(grid->data_);
   }
   static bool Read(In& in, FeatureTable& table,
                    std::unique_ptr<CellGrid>& grid) {
@@ -221,7 +261,7 @@ struct IndexFileIo {
     l.shift_y = shift_y;
     l.mixed_buckets = mixed;
     l.edge_entries = entries;
-    if (!Read(in, grid->slots_) || !Read(in, grid->data_)) return false;
+    if (!in.Array(grid->slots_) || !in.Array(grid->data_)) return false;
     return grid->slots_.size() == uint64_t(l.cols) * l.rows;
   }
   static void Write(Out& out, const Locator& locator) {
@@ -331,25 +371,47 @@ Result<void> IndexFile::Save(const Locator& locator, std::string_view stamp,
 
 Result<Locator> IndexFile::Load(const std::string& path,
                                 std::string_view stamp) {
-  File f(std::fopen(path.c_str(), "rb"));
-  if (!f) {
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
     if (errno == ENOENT) {
       return Fail(ErrorCode::kNotFound, path + ": no index file yet");
     }
     return Fail(ErrorCode::kInternal, path + ": cannot read the index file (" +
                                           std::strerror(errno) + ")");
   }
-  std::fseek(f.get(), 0, SEEK_END);
-  long size = std::ftell(f.get());
-  std::rewind(f.get());
-  if (size < 0) {
-    return Fail(ErrorCode::kInternal, path + ": cannot read the index file");
+  struct stat st;
+  if (fstat(fd, &st) != 0) {
+    int error = errno;
+    close(fd);
+    return Fail(ErrorCode::kInternal, path + ": cannot read the index file (" +
+                                          std::strerror(error) + ")");
   }
+  if (st.st_size < off_t(sizeof kMagic)) {
+    close(fd);
+    return Fail(ErrorCode::kInvalidArgument,
+                path + ": not a wangge index file");
+  }
+  // Mapped, not read: the arrays stay where the page cache holds them. Read
+  // into fresh memory, a 300,000-cell file (527 MiB) cost most of a 5.2-6.0 s
+  // start on this project's virtual machines: the kernel's copy and the
+  // first touch of each page (perf: `_copy_to_iter` and the hypervisor's
+  // page-fault path). Save never writes into a file in place (it renames a
+  // new one over it), so the mapped pages never change under a reader;
+  // cutting the file short by hand while a server maps it would crash it.
+  size_t size = size_t(st.st_size);
+  void* p = mmap(nullptr, size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+  int error = errno;
+  close(fd);
+  if (p == MAP_FAILED) {
+    return Fail(ErrorCode::kInternal, path + ": cannot read the index file (" +
+                                          std::strerror(error) + ")");
+  }
+  In in(static_cast<const char*>(p), size,
+        std::make_shared<const Mapping>(p, size));
   auto damaged = [&] {
     return Fail(ErrorCode::kInvalidArgument,
                 path + ": the index file is damaged; it will be rebuilt");
   };
-  In in(f.get(), uint64_t(size));
   char magic[sizeof kMagic];
   uint32_t format = 0, order = 0;
   std::string stored_stamp;

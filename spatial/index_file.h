@@ -1,7 +1,7 @@
 #pragma once
 // IndexFile: a built Locator written to a file and read back, so that a
-// server with hundreds of thousands of cells starts by reading its index
-// (about a second) instead of loading every shape from the database and
+// server with hundreds of thousands of cells starts by mapping its index
+// (under a second) instead of loading every shape from the database and
 // building the bucket grid again (several seconds).
 //
 // The file is a cache: it may be deleted at any time and is then rebuilt.
@@ -14,9 +14,13 @@
 // left by a process killed while writing.
 //
 // Format (native byte order, checked by a marker): a header, then per layer
-// (villages, cells, zones) its FeatureTable's arrays and its CellGrid's, and
-// a 64-bit checksum of everything before it. The R-trees are packed again
-// from the features' bounds on load (a fraction of a second).
+// (villages, cells, zones) its FeatureTable's arrays and its CellGrid's, each
+// array at a multiple of 8 bytes, and a 64-bit checksum of everything before
+// it. Load maps the file and checks the checksum; the loaded tables and
+// grids view their arrays in the mapping (spatial/shared_array.h), which
+// stays until the last of them goes, even when the file is replaced or
+// deleted. The R-trees are packed again from the features' bounds on load
+// (a fraction of a second).
 //
 //   if (auto saved = IndexFile::Save(locator, stamp, "town.db-index"); !saved)
 //     ...;  // still serving: only the next start is slower

@@ -391,3 +391,66 @@ TEST_CASE("LoadTownConfig: a missing file says which") {
   ExpectError(LoadTownConfig(dir.path().string(), *layers),
               "routing.json: 缺少 / missing");
 }
+
+TEST_CASE("CellTable: cells in any order, found by code, the last of a code") {
+  auto cell = [](std::string code, std::string branch) {
+    return CellTable::value_type{
+        code, CellInfo{.code = code, .branch = std::move(branch)}};
+  };
+  CellTable cells({cell("610522102003007", "a"), cell("610522102001001", "b"),
+                   cell("610522102003007", "c"), cell("610522102002001", "d"),
+                   cell("610522102003007", "e")});
+  REQUIRE(cells.size() == 3);
+  std::vector<std::string> order;
+  for (const auto& [code, info] : cells) order.push_back(code + info.branch);
+  CHECK(order == std::vector<std::string>{"610522102001001b",
+                                          "610522102002001d",
+                                          "610522102003007e"});
+  CHECK(cells.at("610522102002001").branch == "d");
+  CHECK(cells.count("610522102003007") == 1);
+  CHECK(cells.find("610522102003") == cells.end());
+  CHECK(cells.find("610522102009001") == cells.end());
+  CHECK_THROWS_AS(cells.at("610522102009001"), std::out_of_range);
+  CHECK(CellTable().empty());
+  CHECK(CellTable().find("x") == CellTable().end());
+}
+
+TEST_CASE(
+    "LoadTownConfig: cells from a packed table load, and fail, as from "
+    "features") {
+  auto read = [](const std::string& name) {
+    return ReadConfigText(std::filesystem::path(kTownDir) / name);
+  };
+  auto layers = spatial::ReadLayersDir(kTownDir);
+  REQUIRE(layers);
+  auto load = [&](const spatial::Layers& l) {
+    spatial::Layers without_cells = l;
+    without_cells.cells.clear();
+    return std::pair{LoadTownConfig(read, l, ConfigChecks::kStored),
+                     LoadTownConfig(read, without_cells,
+                                    spatial::FeatureTable::Pack(l.cells),
+                                    ConfigChecks::kStored)};
+  };
+  auto [features, table] = load(*layers);
+  REQUIRE(features);
+  REQUIRE(table);
+  REQUIRE(table->cells.size() == 225);
+  REQUIRE(features->cells.size() == 225);
+  for (const auto& [code, cell] : features->cells) {
+    const CellInfo& other = table->cells.at(code);
+    CHECK(other.code == code);
+    CHECK(other.name == cell.name);
+    CHECK(other.village == cell.village);
+    CHECK(other.branch == cell.branch);
+    CHECK(other.member == cell.member);
+    CHECK(other.leader == cell.leader);
+  }
+
+  layers->cells[100].attributes["branch"] = "610522102999";
+  auto [bad_features, bad_table] = load(*layers);
+  ExpectError(bad_features, "cells.geojson, " + layers->cells[100].code +
+                                ": branch \"610522102999\" is not in "
+                                "branches.json");
+  REQUIRE_FALSE(bad_table);
+  CHECK(bad_table.error().message == bad_features.error().message);
+}

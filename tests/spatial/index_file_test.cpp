@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -323,4 +324,43 @@ TEST_CASE(
   size_t files = 0;
   for (const auto& e : fs::directory_iterator(dir.path())) files += e.exists();
   CHECK(files == 5);  // nothing of its own left behind
+}
+
+TEST_CASE(
+    "IndexFile: a locator read back keeps answering after its file is "
+    "replaced and deleted") {
+  TempDir dir;
+  std::string path = dir / "index";
+  Locator built = Build();
+  REQUIRE(IndexFile::Save(built, "old", path));
+  auto loaded = IndexFile::Load(path, "old");
+  REQUIRE(loaded);
+  // As a server does when the boundaries change: a new file over the one
+  // it read, while it still answers from that one.
+  REQUIRE(IndexFile::Save(Build(6), "new", path));
+  std::filesystem::remove(path);
+  Locator moved = std::move(*loaded);
+  CheckSameAnswers(built, moved);
+}
+
+TEST_CASE("IndexFile: a file of an older format or empty is refused") {
+  TempDir dir;
+  std::string path = dir / "index";
+  REQUIRE(IndexFile::Save(Build(), "s", path));
+  std::string good = ReadAll(path);
+  // Format 1 (session 14-21) read its arrays unaligned.
+  std::string old = good;
+  uint32_t format = 1;
+  std::memcpy(old.data() + 8, &format, sizeof format);
+  WriteAll(path, old);
+  auto refused = IndexFile::Load(path, "s");
+  REQUIRE_FALSE(refused);
+  CHECK(refused.error().code == ErrorCode::kConflict);
+  CHECK(refused.error().message.find("another wangge version") !=
+        std::string::npos);
+  WriteAll(path, "");
+  auto empty = IndexFile::Load(path, "s");
+  REQUIRE_FALSE(empty);
+  CHECK(empty.error().code == ErrorCode::kInvalidArgument);
+  CHECK(empty.error().message.find("not a wangge index") != std::string::npos);
 }
