@@ -149,6 +149,9 @@ void CaseWriter::RestartLogIfLong() {
   int64_t pages = store_->LogPages();
   if (pages < log_restart_pages_) {
     restart_at_ = log_restart_pages_;  // it started again
+    // A copy the checkpointer finished on the log before is no help with
+    // the next.
+    restart_ready_ = false;
     return;
   }
   if (pages < restart_at_) return;

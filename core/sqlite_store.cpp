@@ -1307,9 +1307,9 @@ class SqliteStore : public Store {
   }
 
   Result<int64_t> Checkpoint() override {
-    int log = 0, copied = 0;
+    int log = 0;
     int rc = sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_PASSIVE,
-                                       &log, &copied);
+                                       &log, nullptr);
     if (rc == SQLITE_BUSY) return 0;
     if (rc != SQLITE_OK) return std::unexpected(DbError("checkpoint"));
     return std::max(log, 0);

@@ -22,10 +22,6 @@ namespace {
 
 using nlohmann::ordered_json;
 
-// Upper bounds of the latency histogram, seconds.
-constexpr double kBuckets[] = {0.001, 0.002, 0.005, 0.01, 0.02, 0.05,
-                               0.1,   0.2,   0.5,   1,    2,    5};
-
 ordered_json UserJson(const core::User& u) {
   return {{"id", u.id},         {"username", u.username},
           {"role", u.role},     {"scope", u.scope},
@@ -561,23 +557,7 @@ struct Api::Impl {
              "\",status=\"" + std::to_string(key.second) + "\"} " +
              std::to_string(n) + "\n";
     }
-    out +=
-        "# HELP wangge_http_request_seconds Request latency.\n"
-        "# TYPE wangge_http_request_seconds histogram\n";
-    int64_t cumulative = 0;
-    for (size_t i = 0; i < std::size(kBuckets); ++i) {
-      cumulative += api.latency_buckets_[i];
-      char le[32];
-      std::snprintf(le, sizeof le, "%g", kBuckets[i]);
-      out += "wangge_http_request_seconds_bucket{le=\"" + std::string(le) +
-             "\"} " + std::to_string(cumulative) + "\n";
-    }
-    out += "wangge_http_request_seconds_bucket{le=\"+Inf\"} " +
-           std::to_string(api.latency_count_) + "\n";
-    out += "wangge_http_request_seconds_sum " +
-           std::to_string(api.latency_sum_) + "\n";
-    out += "wangge_http_request_seconds_count " +
-           std::to_string(api.latency_count_) + "\n";
+    out += api.latency_.Text("wangge_http_request_seconds", "Request latency.");
     out += "# HELP wangge_cases Cases by status.\n# TYPE wangge_cases gauge\n";
     if (auto counts = db.CountCasesByStatus()) {
       for (const auto& [status, n] : *counts) {
@@ -750,11 +730,7 @@ Result<std::shared_ptr<const core::Town>> Api::ReloadIfNewer(
 void Api::Record(const std::string& route, int status, double seconds) {
   std::lock_guard lock(metrics_mu_);
   ++requests_[{route, status}];
-  size_t i = 0;
-  while (i < std::size(kBuckets) && seconds > kBuckets[i]) ++i;
-  if (i < std::size(kBuckets)) ++latency_buckets_[i];
-  latency_sum_ += seconds;
-  ++latency_count_;
+  latency_.Add(seconds);
 }
 
 ApiResponse Api::Handle(const ApiRequest& request) {

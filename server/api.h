@@ -23,6 +23,7 @@
 #include <string>
 #include <unordered_map>
 
+#include "base/histogram.h"
 #include "base/result.h"
 #include "core/calendar.h"
 #include "core/case_writer.h"
@@ -115,9 +116,9 @@ class Api {
   std::unique_ptr<core::CaseWriter> writer_;
   std::mutex metrics_mu_;
   std::map<std::pair<std::string, int>, int64_t> requests_;
-  std::vector<int64_t> latency_buckets_ = std::vector<int64_t>(12, 0);
-  double latency_sum_ = 0;
-  int64_t latency_count_ = 0;
+  // Seconds.
+  Histogram latency_{
+      {0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5}};
   std::function<std::string()> server_metrics_;
   std::mutex login_mu_;
   struct Failures {

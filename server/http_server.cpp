@@ -29,6 +29,7 @@
 
 #include "base/code.h"
 #include "base/fiber.h"
+#include "base/histogram.h"
 
 namespace wangge::server {
 namespace {
@@ -579,58 +580,29 @@ class HttpServer final : public httplib::Server {
     }
   }
 
-  // Upper bounds of the response-time histogram, milliseconds: fine enough
-  // around the 20 ms of issue 8's intake target for `wangge bench` to read
-  // a percentile off it.
-  static constexpr double kResponseMs[] = {
-      0.1, 0.25, 0.5, 0.75, 1,    1.5,  2,    3,     4,    5,  6,
-      8,   10,   12,  15,   20,   25,   30,   40,    50,   75, 100,
-      150, 200,  300, 500,  1000, 2000, 5000, 10000, 30000};
-  static constexpr size_t kResponseBuckets = std::size(kResponseMs) + 1;
-
   // A request answered on `conn`: from its first bytes' arrival to its
   // response handed to the kernel.
   void RecordResponse(const ConnectionStream& conn) {
     auto took = ConnectionStream::Clock::now() - conn.started_at();
-    double ms = std::chrono::duration<double, std::milli>(took).count();
-    size_t i = 0;
-    while (i < std::size(kResponseMs) && ms > kResponseMs[i]) ++i;
-    response_buckets_[i].fetch_add(1, std::memory_order_relaxed);
-    response_us_.fetch_add(
-        std::chrono::duration_cast<std::chrono::microseconds>(took).count(),
-        std::memory_order_relaxed);
+    responses_.Add(std::chrono::duration<double>(took).count());
   }
 
   std::string ResponseHistogram() const {
-    std::string out =
-        "# HELP wangge_http_response_seconds Time from a request's first "
-        "bytes reaching the machine (the kernel's receive time) to its "
-        "response handed to the kernel: waits for a thread included.\n"
-        "# TYPE wangge_http_response_seconds histogram\n";
-    int64_t cumulative = 0;
-    for (size_t i = 0; i < kResponseBuckets; ++i) {
-      cumulative += response_buckets_[i].load(std::memory_order_relaxed);
-      char le[32];
-      if (i < std::size(kResponseMs)) {
-        std::snprintf(le, sizeof le, "%g", kResponseMs[i] / 1000);
-      } else {
-        std::snprintf(le, sizeof le, "+Inf");
-      }
-      out += "wangge_http_response_seconds_bucket{le=\"" + std::string(le) +
-             "\"} " + std::to_string(cumulative) + "\n";
-    }
-    char sum[64];
-    std::snprintf(sum, sizeof sum, "%.6f",
-                  double(response_us_.load(std::memory_order_relaxed)) / 1e6);
-    out += "wangge_http_response_seconds_sum " + std::string(sum) + "\n";
-    out += "wangge_http_response_seconds_count " + std::to_string(cumulative) +
-           "\n";
-    return out;
+    return responses_.Text(
+        "wangge_http_response_seconds",
+        "Time from a request's first bytes reaching the machine (the "
+        "kernel's receive time) to its response handed to the kernel: waits "
+        "for a thread included.");
   }
 
   const int threads_;
-  std::array<std::atomic<int64_t>, kResponseBuckets> response_buckets_{};
-  std::atomic<int64_t> response_us_{0};
+  // Upper bounds, seconds: fine enough around the 20 ms of issue 8's intake
+  // target for `wangge bench` to read a percentile off it.
+  Histogram responses_{{0.0001, 0.00025, 0.0005, 0.00075, 0.001, 0.0015, 0.002,
+                        0.003,  0.004,   0.005,  0.006,   0.008, 0.01,   0.012,
+                        0.015,  0.02,    0.025,  0.03,    0.04,  0.05,   0.075,
+                        0.1,    0.15,    0.2,    0.3,     0.5,   1,      2,
+                        5,      10,      30}};
   std::atomic<Workers*> workers_{nullptr};
   std::atomic<int64_t> open_{0};
 };
