@@ -717,8 +717,8 @@ Result<CellGrid> CellGridBuilder::Build(const std::vector<Feature>& features,
     // the bands write these words once, in order (`wangge bench locate`, the
     // 1,000,000-cell build, alternating runs: 11.8-13.7 s with huge pages,
     // 10.2-11.6 s without). The slots keep them: random reads there set the
-    // speed of a query. An index file is read back in small pages (see
-    // index_file.cpp).
+    // speed of a query. A grid from an index file views the mapped file's
+    // pages instead (see index_file.cpp).
     data_words = cell_grid_detail::WordArray(kMixed, /*huge_pages=*/false);
   } catch (const std::bad_alloc&) {
     return Fail(ErrorCode::kUnavailable, "out of memory for a bucket grid of " +

@@ -6,7 +6,7 @@
 // session 8's virtual machine a 1,000,000-cell build ran ~7% faster with its
 // FeatureTable so backed; on session 10's a fresh huge page cost up to 4.9 s
 // a GiB against about 0.6 s in small pages, so the grid's mixed-bucket
-// words and everything read from an index file now stay in small pages.
+// words stay in small pages (an index file is mapped: page-cache pages).
 // Advice only: failure, or an array under 2 MiB, changes nothing. Safe on
 // memory from new[] or malloc; freeing it afterwards is unaffected.
 

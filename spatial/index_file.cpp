@@ -371,20 +371,22 @@ Result<void> IndexFile::Save(const Locator& locator, std::string_view stamp,
 
 Result<Locator> IndexFile::Load(const std::string& path,
                                 std::string_view stamp) {
+  auto unreadable = [&](int error) {
+    return Fail(ErrorCode::kInternal, path + ": cannot read the index file (" +
+                                          std::strerror(error) + ")");
+  };
   int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     if (errno == ENOENT) {
       return Fail(ErrorCode::kNotFound, path + ": no index file yet");
     }
-    return Fail(ErrorCode::kInternal, path + ": cannot read the index file (" +
-                                          std::strerror(errno) + ")");
+    return unreadable(errno);
   }
   struct stat st;
   if (fstat(fd, &st) != 0) {
     int error = errno;
     close(fd);
-    return Fail(ErrorCode::kInternal, path + ": cannot read the index file (" +
-                                          std::strerror(error) + ")");
+    return unreadable(error);
   }
   if (st.st_size < off_t(sizeof kMagic)) {
     close(fd);
@@ -402,10 +404,7 @@ Result<Locator> IndexFile::Load(const std::string& path,
   void* p = mmap(nullptr, size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
   int error = errno;
   close(fd);
-  if (p == MAP_FAILED) {
-    return Fail(ErrorCode::kInternal, path + ": cannot read the index file (" +
-                                          std::strerror(error) + ")");
-  }
+  if (p == MAP_FAILED) return unreadable(error);
   In in(static_cast<const char*>(p), size,
         std::make_shared<const Mapping>(p, size));
   auto damaged = [&] {
