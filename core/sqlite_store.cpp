@@ -295,8 +295,41 @@ bool DecodeShape(char tag, Reader& r, Shape& s) {
   return true;
 }
 
-bool ReadFlatAttributes(std::string_view text,
-                        std::map<std::string, std::string>& out);
+using AttributeList = std::vector<std::pair<std::string, std::string>>;
+
+bool ReadFlatAttributes(std::string_view text, AttributeList& out);
+
+// A feature's stored attributes into `out`, in key order, each key once
+// (the last given wins, as the JSON parser's map had it); false when they
+// are unreadable.
+bool ReadAttributes(std::string_view text, AttributeList& out) {
+  out.clear();
+  if (!ReadFlatAttributes(text, out)) {
+    try {
+      auto parsed =
+          nlohmann::json::parse(text).get<std::map<std::string, std::string>>();
+      out.assign(parsed.begin(), parsed.end());
+      return true;
+    } catch (const std::exception&) {
+      return false;
+    }
+  }
+  auto by_key = [](const auto& a, const auto& b) { return a.first < b.first; };
+  if (std::adjacent_find(out.begin(), out.end(),
+                         [](const auto& a, const auto& b) {
+                           return !(a.first < b.first);
+                         }) == out.end()) {
+    return true;  // as dump() writes them
+  }
+  std::stable_sort(out.begin(), out.end(), by_key);
+  AttributeList kept;
+  for (auto& item : out) {
+    if (!kept.empty() && kept.back().first == item.first) kept.pop_back();
+    kept.push_back(std::move(item));
+  }
+  out = std::move(kept);
+  return true;
+}
 
 // One stored feature row, its columns copied out of the statement (code,
 // name, attributes, geometry back to back in an arena) so that several
@@ -311,35 +344,40 @@ struct RawFeature {
 // always was), or which part is unreadable.
 enum class RowKind : uint8_t { kPolygon, kPoint, kBadAttributes, kBadGeometry };
 
-RowKind DecodeRow(const char* arena, const RawFeature& raw, Feature& polygon,
-                  PointFeature& point) {
+// Decodes a row into `table` if it is a polygon, or into `point`. A packed
+// shape ('Z') is checked and copied as it is, never unpacked; an old 'S'
+// one is unpacked into `spare` and packed.
+RowKind DecodeRow(const char* arena, const RawFeature& raw,
+                  AttributeList& attributes,
+                  spatial::FeatureTable::Builder& table, PointFeature& point,
+                  Shape& spare) {
   const char* p = arena + raw.at;
-  std::string code(p, raw.code);
-  std::string name(p + raw.code, raw.name);
-  std::string_view stored_attributes(p + raw.code + raw.name, raw.attributes);
-  std::map<std::string, std::string> attributes;
-  try {
-    if (!ReadFlatAttributes(stored_attributes, attributes)) {
-      attributes = nlohmann::json::parse(stored_attributes)
-                       .get<std::map<std::string, std::string>>();
-    }
-  } catch (const std::exception&) {
+  std::string_view code(p, raw.code);
+  std::string_view name(p + raw.code, raw.name);
+  if (!ReadAttributes({p + raw.code + raw.name, raw.attributes}, attributes)) {
     return RowKind::kBadAttributes;
   }
   Reader r(p + raw.code + raw.name + raw.attributes, int(raw.geometry));
   char tag = 0;
   if (!r.Get(tag)) return RowKind::kBadGeometry;
   if (tag == 'Z' || tag == 'S') {
-    polygon = Feature{.code = std::move(code),
-                      .name = std::move(name),
-                      .attributes = std::move(attributes)};
-    if (!DecodeShape(tag, r, polygon.shape)) return RowKind::kBadGeometry;
+    std::string repacked;
+    std::string_view packed = r.Rest();
+    if (tag == 'S') {
+      if (!DecodeShape(tag, r, spare)) return RowKind::kBadGeometry;
+      spatial::AppendPackedShape(spare, repacked);
+      packed = repacked;
+    }
+    spatial::Box bounds;
+    size_t size = spatial::ScanPackedShape(packed, bounds);
+    if (size == 0) return RowKind::kBadGeometry;
+    table.Add(code, name, attributes, packed, size, bounds);
     return RowKind::kPolygon;
   }
   if (tag == 'P') {
-    point = PointFeature{.code = std::move(code),
-                         .name = std::move(name),
-                         .attributes = std::move(attributes)};
+    point = PointFeature{.code = std::string(code),
+                         .name = std::string(name),
+                         .attributes = {attributes.begin(), attributes.end()}};
     if (!r.Get(point.at.x) || !r.Get(point.at.y)) {
       return RowKind::kBadGeometry;
     }
@@ -356,11 +394,13 @@ RowKind DecodeRow(const char* arena, const RawFeature& raw, Feature& polygon,
 class RowDecoder {
  public:
   struct Batch {
-    std::string arena;  // the rows' columns back to back
+    std::string arena;  // the rows' columns back to back, until decoded
     std::vector<RawFeature> raws;
-    std::vector<Feature> polygons;     // a polygon layer's
-    std::vector<PointFeature> points;  // a point layer's
-    std::vector<RowKind> kinds;        // of each row
+    spatial::FeatureTable::Builder table;  // a polygon layer's
+    std::vector<PointFeature> points;      // a point layer's
+    // The first unreadable row: its code and which part (kPolygon: none).
+    RowKind bad = RowKind::kPolygon;
+    std::string bad_code;
   };
 
   RowDecoder(bool polygons, bool threaded) : polygons_(polygons) {
@@ -435,20 +475,26 @@ class RowDecoder {
   }
 
   void Decode(Batch& b) const {
-    size_t n = b.raws.size();
-    Feature spare_polygon;
-    PointFeature spare_point;
-    if (polygons_) {
-      b.polygons.resize(n);
-    } else {
-      b.points.resize(n);
+    AttributeList attributes;
+    Shape spare;
+    PointFeature point;
+    if (polygons_) b.table.Reserve(b.raws.size(), b.arena.size());
+    for (const RawFeature& raw : b.raws) {
+      RowKind kind =
+          DecodeRow(b.arena.data(), raw, attributes, b.table, point, spare);
+      if (kind == RowKind::kPoint && !polygons_) {
+        b.points.push_back(std::move(point));
+      } else if ((kind == RowKind::kBadAttributes ||
+                  kind == RowKind::kBadGeometry) &&
+                 b.bad == RowKind::kPolygon) {
+        b.bad = kind;
+        b.bad_code.assign(b.arena.data() + raw.at, raw.code);
+      }
     }
-    b.kinds.resize(n);
-    for (size_t i = 0; i < n; ++i) {
-      b.kinds[i] = DecodeRow(b.arena.data(), b.raws[i],
-                             polygons_ ? b.polygons[i] : spare_polygon,
-                             polygons_ ? spare_point : b.points[i]);
-    }
+    // Freed now, for the next batches to reuse: a first start at 300,000
+    // cells spent much of its time faulting in fresh memory.
+    b.arena = std::string();
+    b.raws = std::vector<RawFeature>();
   }
 
   const bool polygons_;
@@ -467,8 +513,7 @@ class RowDecoder {
 // for anything else (\u escapes, spaces, other values), which the caller
 // then hands to the full JSON parser (about 6% of a first start's samples
 // at 300,000 cells, by perf).
-bool ReadFlatAttributes(std::string_view text,
-                        std::map<std::string, std::string>& out) {
+bool ReadFlatAttributes(std::string_view text, AttributeList& out) {
   size_t i = 0;
   auto string = [&](std::string& s) {
     if (i >= text.size() || text[i] != '"') return false;
@@ -500,7 +545,7 @@ bool ReadFlatAttributes(std::string_view text,
         !string(value) || i >= text.size()) {
       return false;
     }
-    out.insert_or_assign(std::move(key), std::move(value));
+    out.emplace_back(std::move(key), std::move(value));
     char c = text[i++];
     if (c == '}') return i == text.size();
     if (c != ',') return false;
@@ -946,11 +991,10 @@ class SqliteStore : public Store {
       auto rows = size_t(count.Int(0));
       count.Reset();
       const std::string& layer = stored_layer;
-      std::vector<Feature>* polygon_list =
-          layer == "villages" ? &town.layers.villages
-          : layer == "cells"  ? &town.layers.cells
-          : layer == "zones"  ? &town.layers.zones
-                              : nullptr;
+      spatial::FeatureTable* table = layer == "villages" ? &town.tables.villages
+                                     : layer == "cells"  ? &town.tables.cells
+                                     : layer == "zones"  ? &town.tables.zones
+                                                         : nullptr;
       std::vector<PointFeature>* point_list =
           layer == "households"   ? &town.households
           : layer == "shopfronts" ? &town.shopfronts
@@ -967,29 +1011,26 @@ class SqliteStore : public Store {
         return std::unexpected(DbError("reading features"));
       }
       for (const RowDecoder::Batch& b : batches) {
-        for (size_t i = 0; i < b.raws.size(); ++i) {
-          if (b.kinds[i] == RowKind::kBadAttributes ||
-              b.kinds[i] == RowKind::kBadGeometry) {
-            std::string code(b.arena.data() + b.raws[i].at, b.raws[i].code);
-            return Fail(ErrorCode::kInternal,
-                        path_ + ": " + layer + " " + code +
-                            (b.kinds[i] == RowKind::kBadAttributes
-                                 ? ": attributes unreadable"
-                                 : ": geometry unreadable"));
-          }
+        if (b.bad != RowKind::kPolygon) {
+          return Fail(
+              ErrorCode::kInternal,
+              path_ + ": " + layer + " " + b.bad_code +
+                  (b.bad == RowKind::kBadAttributes ? ": attributes unreadable"
+                                                    : ": geometry unreadable"));
         }
       }
       // A row whose geometry is of the other kind than its layer's is left
       // out, as it always was.
-      if (polygon_list) polygon_list->reserve(rows);
-      if (point_list) point_list->reserve(rows);
-      for (RowDecoder::Batch& b : batches) {
-        for (size_t i = 0; i < b.raws.size(); ++i) {
-          if (polygon_list && b.kinds[i] == RowKind::kPolygon) {
-            polygon_list->push_back(std::move(b.polygons[i]));
-          } else if (point_list && b.kinds[i] == RowKind::kPoint) {
-            point_list->push_back(std::move(b.points[i]));
-          }
+      if (table) {
+        std::vector<spatial::FeatureTable::Builder> parts;
+        for (RowDecoder::Batch& b : batches)
+          parts.push_back(std::move(b.table));
+        *table = spatial::FeatureTable::Join(std::move(parts));
+      }
+      if (point_list) {
+        point_list->reserve(rows);
+        for (RowDecoder::Batch& b : batches) {
+          for (PointFeature& f : b.points) point_list->push_back(std::move(f));
         }
       }
     }
@@ -1829,6 +1870,20 @@ Result<std::unique_ptr<Store>> OpenAt(const std::string& path, int flags) {
 }
 
 }  // namespace
+
+Result<StoredTown> Store::LoadLayers(std::optional<int64_t> version) {
+  auto town = LoadVersion(version, /*polygons=*/true);
+  if (!town) return town;
+  for (auto [from, to] :
+       {std::pair{&town->tables.villages, &town->layers.villages},
+        std::pair{&town->tables.cells, &town->layers.cells},
+        std::pair{&town->tables.zones, &town->layers.zones}}) {
+    to->reserve(from->size());
+    for (size_t i = 0; i < from->size(); ++i) to->push_back(from->feature(i));
+    *from = spatial::FeatureTable();
+  }
+  return town;
+}
 
 Result<std::unique_ptr<Store>> Store::Create(const std::string& path) {
   if (std::filesystem::exists(path)) {

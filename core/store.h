@@ -27,6 +27,7 @@
 
 #include "base/result.h"
 #include "spatial/feature.h"
+#include "spatial/feature_table.h"
 
 namespace wangge::core {
 
@@ -63,7 +64,11 @@ struct StoredTown {
   // time, source and note, and the versions its layers come from): an index
   // built from the version may be reused while its stamp stays the same.
   std::string stamp;
-  spatial::Layers layers;  // villages, cells, zones
+  // Villages, cells and zones as LoadVersion hands them over: packed, as
+  // stored (a first start at 300,000 cells spent most of its time unpacking
+  // and packing them again). LoadLayers unpacks them into `layers`.
+  spatial::LayerTables tables;
+  spatial::Layers layers;
   std::vector<spatial::PointFeature> households;
   std::vector<spatial::PointFeature> shopfronts;
 };
@@ -220,14 +225,15 @@ class Store {
   virtual Result<int64_t> AddVersion(const VersionInput& input) = 0;
   // All versions, oldest first.
   virtual Result<std::vector<BoundaryVersion>> Versions() = 0;
-  // The layers at `version` (newest if nullopt). kNotFound for an unknown
-  // version number. With `polygons` false, `layers` stays empty: the
-  // version's number, stamp and point layers only (a quick read).
+  // The layers at `version` (newest if nullopt), the polygon layers in
+  // `tables`. kNotFound for an unknown version number. With `polygons`
+  // false, `tables` stay empty: the version's number, stamp and point
+  // layers only (a quick read).
   virtual Result<StoredTown> LoadVersion(std::optional<int64_t> version,
                                          bool polygons) = 0;
-  Result<StoredTown> LoadLayers(std::optional<int64_t> version) {
-    return LoadVersion(version, true);
-  }
+  // The same with the polygon layers unpacked into `layers` (`tables`
+  // empty).
+  Result<StoredTown> LoadLayers(std::optional<int64_t> version);
   // The stored configuration file `name`; kNotFound if absent.
   virtual Result<std::string> ConfigFile(const std::string& name) = 0;
 

@@ -27,23 +27,39 @@ Result<std::vector<spatial::PointFeature>> ReadPoints(const fs::path& path,
   return std::move(read->points);
 }
 
-Result<Town> Assemble(int64_t version, spatial::Layers layers,
-                      const ConfigReader& read,
-                      std::vector<spatial::PointFeature> households,
-                      std::vector<spatial::PointFeature> shopfronts,
-                      spatial::Locator::Grids grids) {
-  // Version 0 is a town folder: new data, every rule applies.
-  auto config = LoadTownConfig(
-      read, layers, version == 0 ? ConfigChecks::kNew : ConfigChecks::kStored);
+// The configuration of a stored version, checked against its layers' codes
+// and attributes. The shapes are not needed: the villages and zones are
+// described, the cells (hundreds of thousands) read from their table.
+Result<TownConfig> StoredConfig(const ConfigReader& read,
+                                const spatial::FeatureTable& villages,
+                                const spatial::FeatureTable& zones,
+                                const spatial::FeatureTable& cells) {
+  spatial::Layers described;
+  for (auto [from, to] : {std::pair{&villages, &described.villages},
+                          std::pair{&zones, &described.zones}}) {
+    to->reserve(from->size());
+    for (size_t i = 0; i < from->size(); ++i) {
+      to->push_back(from->Describe(i));
+    }
+  }
+  return LoadTownConfig(read, described, cells, ConfigChecks::kStored);
+}
+
+// A stored version's town, its layers as the store hands them over.
+Result<Town> AssembleStored(StoredTown stored, const ConfigReader& read,
+                            spatial::Locator::Grids grids) {
+  auto config = StoredConfig(read, stored.tables.villages, stored.tables.zones,
+                             stored.tables.cells);
   if (!config) return std::unexpected(config.error());
-  auto locator = spatial::Locator::Build(std::move(layers), version, grids);
+  auto locator =
+      spatial::Locator::Build(std::move(stored.tables), stored.version, grids);
   if (!locator) return std::unexpected(locator.error());
   Town town;
-  town.version = version;
+  town.version = stored.version;
   town.config = std::move(*config);
   town.locator = std::make_shared<const spatial::Locator>(std::move(*locator));
-  town.households = std::move(households);
-  town.shopfronts = std::move(shopfronts);
+  town.households = std::move(stored.households);
+  town.shopfronts = std::move(stored.shopfronts);
   return town;
 }
 
@@ -86,31 +102,19 @@ Result<Town> LoadTown(Store& store, std::optional<int64_t> version,
                       const std::string& index_file) {
   auto read = [&](const std::string& name) { return store.ConfigFile(name); };
   if (index_file.empty()) {
-    auto stored = store.LoadLayers(version);
+    auto stored = store.LoadVersion(version, /*polygons=*/true);
     if (!stored) return std::unexpected(stored.error());
-    return Assemble(stored->version, std::move(stored->layers), read,
-                    std::move(stored->households),
-                    std::move(stored->shopfronts),
-                    spatial::Locator::Grids::kNow);
+    return AssembleStored(std::move(*stored), read,
+                          spatial::Locator::Grids::kNow);
   }
   auto points = store.LoadVersion(version, /*polygons=*/false);
   if (!points) return std::unexpected(points.error());
   auto indexed = spatial::IndexFile::Load(index_file, points->stamp);
   if (indexed) {
-    // The configuration is checked against the features' codes and
-    // attributes, which the file keeps; their shapes are not needed.
-    // The cells (hundreds of thousands) are read from the packed table.
-    spatial::Layers described;
-    for (auto [from, to] :
-         {std::pair{&indexed->villages(), &described.villages},
-          std::pair{&indexed->zones(), &described.zones}}) {
-      to->reserve(from->size());
-      for (size_t i = 0; i < from->size(); ++i) {
-        to->push_back(from->table().Describe(i));
-      }
-    }
-    auto config = LoadTownConfig(read, described, indexed->cells().table(),
-                                 ConfigChecks::kStored);
+    // The file keeps the features' codes and attributes.
+    auto config =
+        StoredConfig(read, indexed->villages().table(),
+                     indexed->zones().table(), indexed->cells().table());
     if (!config) return std::unexpected(config.error());
     Town town;
     town.version = points->version;
@@ -122,14 +126,12 @@ Result<Town> LoadTown(Store& store, std::optional<int64_t> version,
     town.index_note = "boundary index read from " + index_file;
     return town;
   }
-  auto stored = store.LoadLayers(points->version);
+  auto stored = store.LoadVersion(points->version, /*polygons=*/true);
   if (!stored) return std::unexpected(stored.error());
   // The grids are left to WriteIndexFile, which the caller runs once it
   // answers: at 300,000 cells they take about half of a first start.
   auto town =
-      Assemble(stored->version, std::move(stored->layers), read,
-               std::move(stored->households), std::move(stored->shopfronts),
-               spatial::Locator::Grids::kLater);
+      AssembleStored(std::move(*stored), read, spatial::Locator::Grids::kLater);
   if (!town) return town;
   std::string why = indexed.error().code == ErrorCode::kNotFound
                         ? ""
@@ -174,14 +176,21 @@ Result<Town> LoadTown(const TownSource& source) {
   auto shopfronts = ReadPoints(fs::path(source.data) / "shopfronts.geojson",
                                spatial::LayerKind::kShopfronts);
   if (!shopfronts) return std::unexpected(shopfronts.error());
-  std::string dir = source.data;
-  return Assemble(
-      0, std::move(*layers),
-      [dir](const std::string& name) {
-        return ReadConfigText(fs::path(dir) / name);
+  // A town folder is new data: every rule applies. Its version is 0.
+  auto config = LoadTownConfig(
+      [&](const std::string& name) {
+        return ReadConfigText(fs::path(source.data) / name);
       },
-      std::move(*households), std::move(*shopfronts),
-      spatial::Locator::Grids::kNow);
+      *layers, ConfigChecks::kNew);
+  if (!config) return std::unexpected(config.error());
+  auto locator = spatial::Locator::Build(std::move(*layers), 0);
+  if (!locator) return std::unexpected(locator.error());
+  Town town;
+  town.config = std::move(*config);
+  town.locator = std::make_shared<const spatial::Locator>(std::move(*locator));
+  town.households = std::move(*households);
+  town.shopfronts = std::move(*shopfronts);
+  return town;
 }
 
 }  // namespace wangge::core

@@ -136,6 +136,105 @@ FeatureTable FeatureTable::Pack(std::vector<Feature> features,
   return t;
 }
 
+uint64_t FeatureTable::Builder::KeyNumber(std::string_view key) {
+  // A layer has a handful of keys: a linear search beats a map.
+  for (size_t k = 0; k < keys_.size(); ++k) {
+    if (keys_[k] == key) return k;
+  }
+  keys_.emplace_back(key);
+  return keys_.size() - 1;
+}
+
+void FeatureTable::Builder::Reserve(size_t rows, size_t bytes) {
+  bytes_.reserve(bytes);
+  start_.reserve(rows + 1);
+  bounds_.reserve(rows);
+}
+
+void FeatureTable::Builder::Add(
+    std::string_view code, std::string_view name,
+    const std::vector<std::pair<std::string, std::string>>& attributes,
+    std::string_view shape, size_t shape_size, const Box& shell_bounds) {
+  char buf[10];
+  auto put_varint = [&](uint64_t v) {
+    bytes_.append(buf, size_t(PutVarint(buf, v) - buf));
+  };
+  auto put_string = [&](std::string_view s) {
+    put_varint(s.size());
+    bytes_.append(s);
+  };
+  put_string(code);
+  put_string(name);
+  put_varint(attributes.size());
+  for (const auto& [key, value] : attributes) {
+    put_varint(KeyNumber(key));
+    put_string(value);
+  }
+  bytes_.append(shape.substr(0, shape_size));
+  start_.push_back(bytes_.size());
+  bounds_.push_back(shell_bounds);
+}
+
+FeatureTable FeatureTable::Join(std::vector<Builder> parts) {
+  FeatureTable t;
+  // Each part numbers the keys in its own order of first use; a part that
+  // does not number them as the first parts did is written again with the
+  // table's numbers (rare: a layer's features mostly share their keys).
+  for (Builder& part : parts) {
+    bool same = true;
+    for (size_t k = 0; k < part.keys_.size() && same; ++k) {
+      same = k < t.keys_.size() ? part.keys_[k] == t.keys_[k]
+                                : std::find(t.keys_.begin(), t.keys_.end(),
+                                            part.keys_[k]) == t.keys_.end();
+      if (same && k >= t.keys_.size()) t.keys_.push_back(part.keys_[k]);
+    }
+    if (same) continue;
+    Builder renumbered;
+    renumbered.keys_ = t.keys_;
+    std::vector<std::pair<std::string, std::string>> attributes;
+    for (size_t i = 0; i < part.size(); ++i) {
+      const char* p = part.bytes_.data() + part.start_[i];
+      std::string_view code = GetBytes(p);
+      std::string_view name = GetBytes(p);
+      attributes.resize(GetVarint(p));
+      for (auto& [key, value] : attributes) {
+        key = part.keys_[GetVarint(p)];
+        value = GetBytes(p);
+      }
+      std::string_view shape(p, part.bytes_.data() + part.start_[i + 1] - p);
+      renumbered.Add(code, name, attributes, shape, shape.size(),
+                     part.bounds_[i]);
+    }
+    t.keys_ = renumbered.keys_;
+    part = std::move(renumbered);
+  }
+  size_t n = 0, total = 0;
+  for (const Builder& part : parts) {
+    n += part.size();
+    total += part.bytes_.size();
+  }
+  std::shared_ptr<char[]> bytes(new char[total]);
+  AdviseHugePages(bytes.get(), total);
+  std::vector<uint64_t> start;
+  std::vector<Box> bounds;
+  start.reserve(n + 1);
+  bounds.reserve(n);
+  start.push_back(0);
+  for (Builder& part : parts) {
+    uint64_t at = start.back();
+    std::memcpy(bytes.get() + at, part.bytes_.data(), part.bytes_.size());
+    for (size_t i = 1; i < part.start_.size(); ++i) {
+      start.push_back(at + part.start_[i]);
+    }
+    bounds.insert(bounds.end(), part.bounds_.begin(), part.bounds_.end());
+    part = Builder();  // freed as it goes
+  }
+  t.bytes_ = SharedArray<char>(bytes.get(), total, bytes);
+  t.start_ = SharedArray<uint64_t>(std::move(start));
+  t.bounds_ = SharedArray<Box>(std::move(bounds));
+  return t;
+}
+
 FeatureTable::Record FeatureTable::Read(size_t i) const {
   const char* p = bytes_.data() + start_[i];
   Record r;

@@ -21,6 +21,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "spatial/feature.h"
@@ -41,6 +42,33 @@ class FeatureTable {
   static FeatureTable Pack(std::vector<Feature> features,
                            std::vector<Box> shell_bounds = {},
                            const std::vector<size_t>& shape_bytes = {});
+
+  // Builds a table record by record from shapes already packed (a
+  // database's blobs), so that nothing is unpacked: Add each feature in
+  // order, then Join the builders. Builders filled by several threads, one
+  // each, are joined in the order given.
+  class Builder {
+   public:
+    // `attributes` sorted by key, each key once. `shape` starts with a
+    // packed shape that ScanPackedShape accepted, taking `shape_size`
+    // bytes, with `shell_bounds` its bounds.
+    void Add(std::string_view code, std::string_view name,
+             const std::vector<std::pair<std::string, std::string>>& attributes,
+             std::string_view shape, size_t shape_size,
+             const Box& shell_bounds);
+    // Room for `rows` features of about `bytes` in all.
+    void Reserve(size_t rows, size_t bytes);
+    size_t size() const { return bounds_.size(); }
+
+   private:
+    friend class FeatureTable;
+    uint64_t KeyNumber(std::string_view key);
+    std::string bytes_;
+    std::vector<uint64_t> start_{0};
+    std::vector<Box> bounds_;
+    std::vector<std::string> keys_;
+  };
+  static FeatureTable Join(std::vector<Builder> parts);
 
   size_t size() const { return bounds_.size(); }
   bool empty() const { return bounds_.empty(); }
@@ -74,6 +102,14 @@ class FeatureTable {
   SharedArray<uint64_t> start_;  // record i is bytes_[start_[i], start_[i+1])
   SharedArray<Box> bounds_;
   std::vector<std::string> keys_;  // attribute keys by number
+};
+
+// The polygon layers as tables, as a store loads them (the tables of
+// spatial::Layers).
+struct LayerTables {
+  FeatureTable villages;
+  FeatureTable cells;
+  FeatureTable zones;
 };
 
 }  // namespace wangge::spatial

@@ -61,6 +61,50 @@ LayerIndex::LayerIndex(LayerIndex&&) noexcept = default;
 LayerIndex& LayerIndex::operator=(LayerIndex&&) noexcept = default;
 LayerIndex::~LayerIndex() = default;
 
+// The first empty or repeated code of a layer in code order, as an error.
+template <class CodeAt>
+Result<void> CheckCodes(size_t n, CodeAt code_at, const std::string& layer) {
+  for (size_t i = 0; i < n; ++i) {
+    std::string_view code = code_at(i);
+    if (code.empty()) {
+      return Fail(ErrorCode::kInvalidArgument,
+                  layer +
+                      ": a feature has an empty code; give every feature "
+                      "a unique code",
+                  "code");
+    }
+    if (i > 0 && code == code_at(i - 1)) {
+      return Fail(ErrorCode::kInvalidArgument,
+                  layer + ": code " + std::string(code) +
+                      " is used by two features; codes must be unique",
+                  "code");
+    }
+  }
+  return {};
+}
+
+Result<LayerIndex> LayerIndex::Build(FeatureTable table,
+                                     const std::string& layer, Grid grid) {
+  size_t n = table.size();
+  for (size_t i = 1; i < n; ++i) {
+    if (table.code(i) < table.code(i - 1)) {
+      std::vector<Feature> features(n);
+      for (size_t k = 0; k < n; ++k) features[k] = table.feature(k);
+      table = FeatureTable();
+      return Build(std::move(features), layer, grid);
+    }
+  }
+  auto codes = CheckCodes(
+      n, [&](size_t i) { return table.code(i); }, layer);
+  if (!codes) return std::unexpected(codes.error());
+  LayerIndex index = FromParts(std::move(table), nullptr);
+  if (grid == Grid::kNone) return index;
+  index.grid_->due = true;
+  // As Build from features: a layer the grid cannot take keeps the R-tree.
+  if (grid == Grid::kNow) (void)index.BuildGrid();
+  return index;
+}
+
 Result<LayerIndex> LayerIndex::Build(std::vector<Feature> features,
                                      const std::string& layer, Grid grid) {
   bool with_grid = grid == Grid::kNow;
@@ -72,21 +116,10 @@ Result<LayerIndex> LayerIndex::Build(std::vector<Feature> features,
   if (!std::is_sorted(features.begin(), features.end(), by_code)) {
     std::sort(features.begin(), features.end(), by_code);
   }
-  for (size_t i = 0; i < features.size(); ++i) {
-    if (features[i].code.empty()) {
-      return Fail(ErrorCode::kInvalidArgument,
-                  layer +
-                      ": a feature has an empty code; give every feature "
-                      "a unique code",
-                  "code");
-    }
-    if (i > 0 && features[i].code == features[i - 1].code) {
-      return Fail(ErrorCode::kInvalidArgument,
-                  layer + ": code " + features[i].code +
-                      " is used by two features; codes must be unique",
-                  "code");
-    }
-  }
+  auto codes = CheckCodes(
+      features.size(),
+      [&](size_t i) { return std::string_view(features[i].code); }, layer);
+  if (!codes) return std::unexpected(codes.error());
   // Each feature's box in one pass over its vertices, by all cores: its
   // shell's (BoundsOf) for the R-tree, and over all its rings for the grid.
   size_t n = features.size();

@@ -45,6 +45,11 @@ class LayerIndex {
                                   const std::string& layer,
                                   Grid grid = Grid::kNow);
 
+  // The same over features packed already, in code order (out of order
+  // they are unpacked and sorted), with the same checks.
+  static Result<LayerIndex> Build(FeatureTable table, const std::string& layer,
+                                  Grid grid = Grid::kNow);
+
   LayerIndex(LayerIndex&&) noexcept;
   LayerIndex& operator=(LayerIndex&&) noexcept;
   ~LayerIndex();

@@ -32,8 +32,10 @@ Locator::Locator(LayerIndex villages, LayerIndex cells, LayerIndex zones,
   for (auto& th : pool) th.join();
 }
 
-Result<Locator> Locator::Build(Layers layers, int64_t boundary_version,
-                               Grids grids) {
+// Layers or LayerTables: LayerIndex::Build takes either kind.
+template <class AnyLayers>
+Result<Locator> Locator::BuildFrom(AnyLayers layers, int64_t boundary_version,
+                                   Grids grids) {
   using Grid = LayerIndex::Grid;
   Grid grid = grids == Grids::kLater ? Grid::kLater : Grid::kNow;
   auto villages =
@@ -45,6 +47,16 @@ Result<Locator> Locator::Build(Layers layers, int64_t boundary_version,
   if (!zones) return std::unexpected(zones.error());
   return Locator(std::move(*villages), std::move(*cells), std::move(*zones),
                  boundary_version);
+}
+
+Result<Locator> Locator::Build(Layers layers, int64_t boundary_version,
+                               Grids grids) {
+  return BuildFrom(std::move(layers), boundary_version, grids);
+}
+
+Result<Locator> Locator::Build(LayerTables tables, int64_t boundary_version,
+                               Grids grids) {
+  return BuildFrom(std::move(tables), boundary_version, grids);
 }
 
 Result<Placement> Locator::Locate(LonLat point) const {

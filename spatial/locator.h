@@ -60,6 +60,10 @@ class Locator {
   static Result<Locator> Build(Layers layers, int64_t boundary_version,
                                Grids grids = Grids::kNow);
 
+  // The same over layers packed already (as a store loads them).
+  static Result<Locator> Build(LayerTables tables, int64_t boundary_version,
+                               Grids grids = Grids::kNow);
+
   // Whether grids asked for with kLater are still to be built.
   bool grids_due() const;
   // Builds them (all cores, seconds at 300,000 cells) and switches Locate
@@ -81,6 +85,9 @@ class Locator {
   friend struct IndexFileIo;
   Locator(LayerIndex villages, LayerIndex cells, LayerIndex zones,
           int64_t version);
+  template <class AnyLayers>
+  static Result<Locator> BuildFrom(AnyLayers layers, int64_t boundary_version,
+                                   Grids grids);
   LayerIndex villages_;
   LayerIndex cells_;
   LayerIndex zones_;

@@ -1,6 +1,8 @@
 #include "spatial/shape_codec.h"
 
+#include <algorithm>
 #include <cstdint>
+#include <limits>
 
 namespace wangge::spatial {
 namespace {
@@ -29,6 +31,9 @@ class Reader {
   }
   // A count of items that take at least one byte each.
   bool Count(uint64_t& n) { return Varint(n) && n <= uint64_t(end_ - p_); }
+  size_t Read(std::string_view from) const {
+    return size_t(p_ - reinterpret_cast<const uint8_t*>(from.data()));
+  }
 
  private:
   const uint8_t* p_;
@@ -112,6 +117,35 @@ bool UnpackShape(std::string_view bytes, Shape& out) {
     }
   }
   return true;
+}
+
+size_t ScanPackedShape(std::string_view bytes, Box& shell_bounds) {
+  constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
+  Box box{{kMax, kMax}, {-kMax, -kMax}};
+  Reader r(bytes);
+  uint64_t parts = 0, rings = 0, n = 0;
+  if (!r.Count(parts)) return 0;
+  Pt last{0, 0};
+  for (uint64_t part = 0; part < parts; ++part) {
+    if (!r.Count(rings)) return 0;
+    for (uint64_t ring = 0; ring < rings; ++ring) {
+      if (!r.Count(n)) return 0;
+      for (uint64_t k = 0; k < n; ++k) {
+        uint64_t dx, dy;
+        if (!r.Varint(dx) || !r.Varint(dy)) return 0;
+        last.x = int64_t(uint64_t(last.x) + uint64_t(UnZigZag(dx)));
+        last.y = int64_t(uint64_t(last.y) + uint64_t(UnZigZag(dy)));
+        if (ring == 0) {
+          box.min.x = std::min(box.min.x, last.x);
+          box.min.y = std::min(box.min.y, last.y);
+          box.max.x = std::max(box.max.x, last.x);
+          box.max.y = std::max(box.max.y, last.y);
+        }
+      }
+    }
+  }
+  shell_bounds = box;
+  return r.Read(bytes);
 }
 
 }  // namespace wangge::spatial

@@ -42,4 +42,10 @@ char* PackShapeTo(const Shape& shape, char* out);
 // remain, so damage never costs more memory than the bytes hold.
 bool UnpackShape(std::string_view bytes, Shape& out);
 
+// Checks the shape at the start of `bytes` as UnpackShape does, without
+// decoding it into memory: returns the bytes it takes (0 when damaged) and
+// sets `shell_bounds` to its BoundsOf. For shapes handed on packed, as a
+// database's blobs are to a FeatureTable.
+size_t ScanPackedShape(std::string_view bytes, Box& shell_bounds);
+
 }  // namespace wangge::spatial

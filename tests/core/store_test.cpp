@@ -260,6 +260,16 @@ TEST_CASE("Store: feature attributes round-trip, whatever their text") {
   REQUIRE(town);
   CHECK(town->layers.cells[0].attributes ==
         std::map<std::string, std::string>{{"village", "东"}});
+  // Keys out of order and given twice, in the compact form: in order, the
+  // last one kept, as the JSON parser keeps it.
+  Exec(path,
+       "UPDATE features SET attributes = "
+       "'{\"v\":\"1\",\"b\":\"2\",\"v\":\"3\"}' WHERE code = 'A'",
+       "");
+  town = (*store)->LoadLayers(std::nullopt);
+  REQUIRE(town);
+  CHECK(town->layers.cells[0].attributes ==
+        std::map<std::string, std::string>{{"b", "2"}, {"v", "3"}});
   Exec(path,
        "UPDATE features SET attributes = '{\"village\":1}' WHERE code = 'B'",
        "");

@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <limits>
+#include <map>
 #include <random>
 
 #include "spatial/jagged_grid.h"
@@ -175,4 +176,66 @@ TEST_CASE("FeatureTable: a large layer packs in threads to the same table") {
   }
   // Packed: well under the 16 bytes a vertex of the unpacked points.
   CHECK(double(t.Bytes()) / double(vertices) < 10.0);
+}
+
+TEST_CASE("ScanPackedShape: the bytes and shell bounds, damage refused") {
+  Shape s = Awkward();
+  std::string bytes;
+  AppendPackedShape(s, bytes);
+  Box bounds;
+  CHECK(ScanPackedShape(bytes, bounds) == bytes.size());
+  Box want = BoundsOf(s);
+  CHECK(bounds.min == want.min);
+  CHECK(bounds.max == want.max);
+  // Bytes after the shape are not its own.
+  CHECK(ScanPackedShape(bytes + "\x05\x07", bounds) == bytes.size());
+  for (size_t n = 0; n < bytes.size(); ++n) {
+    CHECK(ScanPackedShape(std::string_view(bytes).substr(0, n), bounds) == 0);
+  }
+  CHECK(ScanPackedShape("\x01\x80\x80\x80\x80\x80\x20", bounds) == 0);
+}
+
+TEST_CASE("FeatureTable::Builder: joined parts make the table Pack makes") {
+  std::vector<Feature> features;
+  auto add = [&](std::string code, std::map<std::string, std::string> attrs) {
+    Feature f{.code = code, .name = "名" + code, .attributes = attrs};
+    int64_t x = int64_t(features.size()) * 1000;
+    f.shape.parts.push_back({{{{x, 0}, {x + 900, 0}, {x + 900, 900 + x}}}});
+    features.push_back(std::move(f));
+  };
+  add("A", {{"branch", "b1"}, {"village", "v1"}});
+  add("B", {{"village", "v2"}});
+  // The second part meets its keys in another order: renumbered.
+  add("C", {{"leader", "P7"}, {"zzz", ""}});
+  add("D", {{"branch", "b2"}, {"village", "v3"}});
+  // The third uses the first part's keys in its order.
+  add("E", {{"branch", "b3"}});
+  add("F", {});
+  std::vector<size_t> ends{2, 4, 4, 6};  // one part empty
+  std::vector<FeatureTable::Builder> parts(ends.size());
+  size_t i = 0;
+  for (size_t part = 0; part < ends.size(); ++part) {
+    for (; i < ends[part]; ++i) {
+      std::string packed;
+      AppendPackedShape(features[i].shape, packed);
+      std::vector<std::pair<std::string, std::string>> attrs(
+          features[i].attributes.begin(), features[i].attributes.end());
+      Box bounds;
+      size_t size = ScanPackedShape(packed, bounds);
+      parts[part].Add(features[i].code, features[i].name, attrs,
+                      packed + "junk", size, bounds);
+    }
+  }
+  FeatureTable joined = FeatureTable::Join(std::move(parts));
+  FeatureTable packed = FeatureTable::Pack(features);
+  REQUIRE(joined.size() == features.size());
+  for (size_t k = 0; k < features.size(); ++k) {
+    CAPTURE(k);
+    CheckSame(joined.feature(k), features[k]);
+    CHECK(joined.bounds(k).min == packed.bounds(k).min);
+    CHECK(joined.bounds(k).max == packed.bounds(k).max);
+    CHECK(joined.Attribute(k, "village") == packed.Attribute(k, "village"));
+    CHECK(joined.Attribute(k, "leader") == packed.Attribute(k, "leader"));
+  }
+  CHECK(FeatureTable::Join({}).empty());
 }

@@ -2,6 +2,7 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <numeric>
@@ -195,6 +196,66 @@ TEST_CASE("Locator: duplicate codes are refused") {
   REQUIRE_FALSE(town);
   CHECK(town.error().message.find("code C is used by two features") !=
         std::string::npos);
+}
+
+TEST_CASE("Locator: built from packed tables, as from features") {
+  // Sorted tables, the grids now and later, and out-of-order ones.
+  auto pack = [](std::vector<Feature> features, bool sort) {
+    if (sort) {
+      std::sort(
+          features.begin(), features.end(),
+          [](const Feature& a, const Feature& b) { return a.code < b.code; });
+    }
+    return FeatureTable::Pack(std::move(features));
+  };
+  Locator reference = SmallTown();
+  for (auto [sort, grids] : {std::pair{true, Locator::Grids::kNow},
+                             std::pair{true, Locator::Grids::kLater},
+                             std::pair{false, Locator::Grids::kNow}}) {
+    CAPTURE(sort);
+    LayerTables tables;
+    auto described = [&](const LayerIndex& layer) {
+      std::vector<Feature> out;
+      for (size_t i = 0; i < layer.size(); ++i) {
+        out.push_back(layer.table().feature(i));
+      }
+      std::reverse(out.begin(), out.end());
+      return out;
+    };
+    tables.villages = pack(described(reference.villages()), sort);
+    tables.cells = pack(described(reference.cells()), sort);
+    tables.zones = pack(described(reference.zones()), sort);
+    auto locator = Locator::Build(std::move(tables), 7, grids);
+    REQUIRE(locator);
+    CHECK(locator->cells().has_grid() == (grids == Locator::Grids::kNow));
+    CHECK(locator->grids_due() == (grids == Locator::Grids::kLater));
+    for (double x = 109.995; x < 110.025; x += 0.0025) {
+      for (double y = 34.495; y < 34.525; y += 0.0025) {
+        auto want = reference.Locate({x, y});
+        auto got = locator->Locate({x, y});
+        REQUIRE(got);
+        CHECK(got->cell == want->cell);
+        CHECK(got->village == want->village);
+        CHECK(got->zones == want->zones);
+        CHECK(got->nearest_cell == want->nearest_cell);
+      }
+    }
+  }
+  LayerTables twice;
+  twice.cells =
+      FeatureTable::Pack({MakeFeature("C", "POLYGON((0 0,1 0,1 1,0 0))"),
+                          MakeFeature("C", "POLYGON((1 0,2 0,2 1,1 0))")});
+  auto refused = Locator::Build(std::move(twice), 1);
+  REQUIRE_FALSE(refused);
+  CHECK(refused.error().message ==
+        "cells: code C is used by two features; codes must be unique");
+  LayerTables unnamed;
+  unnamed.zones =
+      FeatureTable::Pack({MakeFeature("", "POLYGON((0 0,1 0,1 1,0 0))")});
+  refused = Locator::Build(std::move(unnamed), 1);
+  REQUIRE_FALSE(refused);
+  CHECK(refused.error().message.find("zones: a feature has an empty code") ==
+        0);
 }
 
 namespace {
