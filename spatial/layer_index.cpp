@@ -61,6 +61,8 @@ LayerIndex::LayerIndex(LayerIndex&&) noexcept = default;
 LayerIndex& LayerIndex::operator=(LayerIndex&&) noexcept = default;
 LayerIndex::~LayerIndex() = default;
 
+namespace {
+
 // The first empty or repeated code of a layer in code order, as an error.
 template <class CodeAt>
 Result<void> CheckCodes(size_t n, CodeAt code_at, const std::string& layer) {
@@ -82,6 +84,8 @@ Result<void> CheckCodes(size_t n, CodeAt code_at, const std::string& layer) {
   }
   return {};
 }
+
+}  // namespace
 
 Result<LayerIndex> LayerIndex::Build(FeatureTable table,
                                      const std::string& layer, Grid grid) {
