@@ -711,15 +711,15 @@ Result<CellGrid> CellGridBuilder::Build(const std::vector<Feature>& features,
   try {
     slot_words = cell_grid_detail::WordArray(buckets);
     slot_words.Resize(buckets);
-    // The mixed buckets' words in small pages: on this project's virtual
-    // machines the first touch of a huge page cost up to 4.9 s a GiB (most
-    // likely the host backs it afresh) against about 0.6 s for small pages, and
-    // the bands write these words once, in order (`wangge bench locate`, the
-    // 1,000,000-cell build, alternating runs: 11.8-13.7 s with huge pages,
-    // 10.2-11.6 s without). The slots keep them: random reads there set the
-    // speed of a query. A grid from an index file views the mapped file's
+    // The mixed buckets' words in huge pages too. Which is cheaper to touch
+    // first depends on the host: on session 10's (Intel) a huge page cost
+    // up to 4.9 s a GiB against about 0.6 s in small pages (the 1,000,000-cell
+    // build 11.8-13.7 s with, 10.2-11.6 s without); on session 23's (AMD
+    // EPYC), where small-page faults are the dear ones, the grid step took
+    // 4.9-6.7 s with and 6.5-7.5 s without (three builds each, two
+    // alternating runs). A grid from an index file views the mapped file's
     // pages instead (see index_file.cpp).
-    data_words = cell_grid_detail::WordArray(kMixed, /*huge_pages=*/false);
+    data_words = cell_grid_detail::WordArray(kMixed);
   } catch (const std::bad_alloc&) {
     return Fail(ErrorCode::kUnavailable, "out of memory for a bucket grid of " +
                                              std::to_string(buckets) +

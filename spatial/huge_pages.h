@@ -5,8 +5,9 @@
 // the TLB less. Whether the first touch is cheaper depends on the host: on
 // session 8's virtual machine a 1,000,000-cell build ran ~7% faster with its
 // FeatureTable so backed; on session 10's a fresh huge page cost up to 4.9 s
-// a GiB against about 0.6 s in small pages, so the grid's mixed-bucket
-// words stay in small pages (an index file is mapped: page-cache pages).
+// a GiB against about 0.6 s in small pages; on session 23's the grid's
+// mixed-bucket words built faster in huge pages (cell_grid.cpp). An index
+// file is mapped: page-cache pages.
 // Advice only: failure, or an array under 2 MiB, changes nothing. Safe on
 // memory from new[] or malloc; freeing it afterwards is unaffected.
 
