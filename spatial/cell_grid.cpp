@@ -715,10 +715,10 @@ Result<CellGrid> CellGridBuilder::Build(const std::vector<Feature>& features,
     // first depends on the host: on session 10's (Intel) a huge page cost
     // up to 4.9 s a GiB against about 0.6 s in small pages (the 1,000,000-cell
     // build 11.8-13.7 s with, 10.2-11.6 s without); on session 23's (AMD
-    // EPYC), where small-page faults are the dear ones, the grid step took
-    // 4.9-6.7 s with and 6.5-7.5 s without (three builds each, two
-    // alternating runs). A grid from an index file views the mapped file's
-    // pages instead (see index_file.cpp).
+    // EPYC), where small-page faults are the dear ones, the build up to the
+    // grid's end took 4.9-6.7 s with and 6.5-7.5 s without (three builds
+    // each, two alternating runs). A grid from an index file views the mapped
+    // file's pages instead (see index_file.cpp).
     data_words = cell_grid_detail::WordArray(kMixed);
   } catch (const std::bad_alloc&) {
     return Fail(ErrorCode::kUnavailable, "out of memory for a bucket grid of " +
