@@ -178,9 +178,10 @@ Result<spatial::Locator> LoadLocator(const std::string& dir,
   if (!db.empty()) {
     auto store = core::Store::Open(db);
     if (!store) return std::unexpected(store.error());
-    auto stored = (*store)->LoadLayers(std::nullopt);
+    // Packed as stored: nothing is unpacked but what the grids need.
+    auto stored = (*store)->LoadVersion(std::nullopt, /*polygons=*/true);
     if (!stored) return std::unexpected(stored.error());
-    return spatial::Locator::Build(std::move(stored->layers), stored->version);
+    return spatial::Locator::Build(std::move(stored->tables), stored->version);
   }
   auto layers = spatial::ReadLayersDir(dir);
   if (!layers) return std::unexpected(layers.error());
