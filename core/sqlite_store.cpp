@@ -16,6 +16,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "base/parallel.h"
 #include "core/sqlite_wal_vfs.h"
 #include "core/store.h"
 #include "core/workflow.h"
@@ -1885,8 +1886,10 @@ Result<StoredTown> Store::LoadLayers(std::optional<int64_t> version) {
        {std::pair{&town->tables.villages, &town->layers.villages},
         std::pair{&town->tables.cells, &town->layers.cells},
         std::pair{&town->tables.zones, &town->layers.zones}}) {
-    to->reserve(from->size());
-    for (size_t i = 0; i < from->size(); ++i) to->push_back(from->feature(i));
+    to->resize(from->size());
+    ParallelRanges(from->size(), 4096, [&](size_t begin, size_t end) {
+      for (size_t i = begin; i < end; ++i) (*to)[i] = from->feature(i);
+    });
     *from = spatial::FeatureTable();
   }
   return town;

@@ -6,9 +6,9 @@
 #include <cmath>
 #include <future>
 #include <limits>
-#include <thread>
 #include <utility>
 
+#include "base/parallel.h"
 #include "spatial/shape_codec.h"
 
 namespace wangge::spatial {
@@ -38,19 +38,12 @@ BPoint ToBPoint(Pt p) {
   return BPoint(ll.lon, ll.lat);
 }
 
-// Runs body(i) for i in [0, n): by all cores (at most 8) for 4,096 items
-// and more, each thread a contiguous share.
+// Runs body(i) for i in [0, n): by all cores for 4,096 items and more.
 template <class Body>
 void ForEachOnCores(size_t n, Body body) {
-  unsigned threads =
-      n >= 4096 ? std::clamp(std::thread::hardware_concurrency(), 1u, 8u) : 1;
-  auto share = [&](unsigned t) {
-    for (size_t i = n * t / threads; i < n * (t + 1) / threads; ++i) body(i);
-  };
-  std::vector<std::thread> pool;
-  for (unsigned t = 1; t < threads; ++t) pool.emplace_back(share, t);
-  share(0);
-  for (auto& th : pool) th.join();
+  ParallelRanges(n, 4096, [&](size_t begin, size_t end) {
+    for (size_t i = begin; i < end; ++i) body(i);
+  });
 }
 
 }  // namespace

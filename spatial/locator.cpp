@@ -1,9 +1,9 @@
 #include "spatial/locator.h"
 
-#include <algorithm>
-#include <thread>
 #include <utility>
 #include <vector>
+
+#include "base/parallel.h"
 
 namespace wangge::spatial {
 
@@ -18,18 +18,12 @@ Locator::Locator(LayerIndex villages, LayerIndex cells, LayerIndex zones,
   const FeatureTable& table = cells_.table();
   size_t n = table.size();
   cell_labels_.resize(n);
-  unsigned threads =
-      n >= 4096 ? std::clamp(std::thread::hardware_concurrency(), 1u, 8u) : 1;
-  auto label = [&](unsigned t) {
-    for (size_t i = n * t / threads; i < n * (t + 1) / threads; ++i) {
+  ParallelRanges(n, 4096, [&](size_t begin, size_t end) {
+    for (size_t i = begin; i < end; ++i) {
       cell_labels_[i] = {std::string(table.code(i)),
                          table.Attribute(i, "village")};
     }
-  };
-  std::vector<std::thread> pool;
-  for (unsigned t = 1; t < threads; ++t) pool.emplace_back(label, t);
-  label(0);
-  for (auto& th : pool) th.join();
+  });
 }
 
 // Layers or LayerTables: LayerIndex::Build takes either kind.
