@@ -399,8 +399,8 @@ class RowDecoder {
     std::vector<RawFeature> raws;
     spatial::FeatureTable::Builder table;  // a polygon layer's
     std::vector<PointFeature> points;      // a point layer's
-    // The first unreadable row: its code and which part (kPolygon: none).
-    RowKind bad = RowKind::kPolygon;
+    // The first unreadable row's part (attributes or geometry) and code.
+    std::optional<RowKind> bad;
     std::string bad_code;
   };
 
@@ -491,7 +491,7 @@ class RowDecoder {
         b.points.push_back(std::move(point));
       } else if ((kind == RowKind::kBadAttributes ||
                   kind == RowKind::kBadGeometry) &&
-                 b.bad == RowKind::kPolygon) {
+                 !b.bad) {
         b.bad = kind;
         b.bad_code.assign(b.arena.data() + raw.at, raw.code);
       }
@@ -1019,7 +1019,7 @@ class SqliteStore : public Store {
         return std::unexpected(DbError("reading features"));
       }
       for (const RowDecoder::Batch& b : batches) {
-        if (b.bad != RowKind::kPolygon) {
+        if (b.bad) {
           return Fail(
               ErrorCode::kInternal,
               path_ + ": " + layer + " " + b.bad_code +
